@@ -1,0 +1,1 @@
+"""Competency framework and matrices, skills records, training and coaching logs (to come)."""

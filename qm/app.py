@@ -1,0 +1,227 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_smorest import Api
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+import qm
+from qm import migrations
+from qm.config import DOMAINS, Settings
+from qm.errors import QMError
+from qm.web import api_error, csrf, db, limiter, localtime, login_manager, user_can
+
+log = logging.getLogger("qm")
+
+HERE = Path(__file__).parent
+
+
+def _templates_dir() -> Path:
+    # Installed: qm/templates (package data). Editable checkout: the repository's templates/.
+    installed = HERE / "templates"
+    return installed if (installed / "base.html").exists() else HERE.parent / "templates"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = True) -> Flask:
+    """Build the app. ``config`` holds Settings fields (lowercase) and Flask keys (uppercase)."""
+    config = dict(config or {})
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    settings = Settings(**{k: v for k, v in config.items() if k in fields})
+    flask_overrides = {k: v for k, v in config.items() if k not in fields}
+
+    app = Flask(
+        "qm",
+        template_folder=str(_templates_dir()),
+        static_folder=str(HERE / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="qm_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        # A CSRF token lives as long as the session: an evaluator who spends two hours on a
+        # form must not lose it to an expired token.
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        RATELIMIT_HEADERS_ENABLED=True,
+        QM_LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        API_TITLE="qm API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "qm's REST API. Authenticate with a personal API token "
+                     "(Account > API tokens): `Authorization: Bearer qm_...`. Every call is "
+                     "checked against the same permission table as the web app."},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http",
+                                                              "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    app.config.update(flask_overrides)
+
+    from qm.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        migrations.check_schema(engine)
+    app.extensions["qm"] = {
+        "settings": settings,
+        "engine": engine,
+        "session_factory": make_session_factory(engine),
+    }
+    app.teardown_appcontext(db.close)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    api = Api(app)
+    from qm import views as core_views
+    from qm.auth import api as auth_api
+    from qm.auth import views as auth_views
+
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(auth_views.bp)
+    auth_api.register(api)
+    for name in DOMAINS:
+        module = importlib.import_module(name)
+        init = getattr(module, "init_app", None)
+        if init is not None:
+            init(app, api)
+    # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
+    for blueprint in list(app.blueprints.values()):
+        if (blueprint.url_prefix or "").startswith("/api/"):
+            csrf.exempt(blueprint)
+
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        if request.path.startswith("/api/") or _is_private(response):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _is_private(response: Any) -> bool:
+    return response.mimetype == "text/html"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(status: int, message: str = "") -> Any:
+        if is_api_request():
+            return api_error(status, message or _default_message(status))
+        return render_template("errors/error.html", status=status,
+                               message=message or _default_message(status)), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if exc.response is not None:  # an api_error(...) passed to abort()
+            return exc.response
+        status = exc.code or 500
+        message = ""
+        if status in (400, 422):
+            data = getattr(exc, "data", None) or {}
+            message = _smorest_message(data) or (exc.description or "")
+        elif status == 429:
+            message = "Too many attempts. Wait a minute, then try again."
+        return render_error(status, message)
+
+    @app.errorhandler(QMError)
+    def qm_error(exc: QMError) -> Any:
+        db.session.rollback()
+        if is_api_request():
+            return api_error(exc.status, str(exc), errors=getattr(exc, "errors", {}))
+        return render_error(exc.status, str(exc))
+
+    @app.errorhandler(StaleDataError)
+    def stale(exc: StaleDataError) -> Any:
+        db.session.rollback()
+        return render_error(409, "Someone else saved this record at the same moment; nothing "
+                                 "was written. Reload and apply your change again.")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the page must still render
+            log.exception("rollback failed")
+        return render_error(500)
+
+
+def _smorest_message(data: Mapping[str, Any]) -> str:
+    messages = data.get("messages") if isinstance(data, Mapping) else None
+    if not messages:
+        return ""
+    parts = []
+    for location, fields in messages.items():
+        if isinstance(fields, Mapping):
+            for field, errs in fields.items():
+                text = "; ".join(map(str, errs)) if isinstance(errs, list) else errs
+                parts.append(f"{field}: {text}")
+        else:
+            parts.append(f"{location}: {fields}")
+    return "Invalid input. " + " ".join(parts)
+
+
+def _default_message(status: int) -> str:
+    return {
+        400: "The request could not be understood.",
+        401: "Log in first.",
+        403: "You do not have access to this page. Ask an administrator if you need it.",
+        404: "There is nothing here, or it is not visible to you.",
+        405: "That action is not possible here.",
+        409: "Someone else changed this first.",
+        413: "The upload is larger than this site allows.",
+        429: "Too many attempts. Wait a minute, then try again.",
+        500: "Something went wrong on our side. It has been logged; please try again.",
+    }.get(status, "Something went wrong.")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from qm.auth.permissions import ROLE_LABELS, Role
+
+    app.jinja_env.globals.update(
+        can=user_can,
+        qm_version=qm.__version__,
+        role_labels={r.value: ROLE_LABELS[r] for r in Role},
+    )
+    app.jinja_env.filters["localtime"] = localtime

@@ -1,0 +1,153 @@
+"""/api/v1: the caller, users and teams, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from qm.audit import AuditEntry
+from qm.auth import services
+from qm.auth.models import Team, User
+from qm.auth.permissions import GRANTABLE, Role, can, scope_clause
+from qm.web import api_error, api_permission, api_user, db
+
+blp = Blueprint("api-auth", __name__, url_prefix="/api/v1", description="People and access")
+audit_blp = Blueprint("api-audit", __name__, url_prefix="/api/v1", description="Audit log")
+
+
+class UserSchema(Schema):
+    id = fields.Int(dump_only=True)
+    username = fields.Str(required=True)
+    display_name = fields.Str(required=True)
+    email = fields.Email(allow_none=True)
+    roles = fields.List(fields.Str(validate=validate.OneOf([r.value for r in Role])),
+                        required=True)
+    grants = fields.List(fields.Str(validate=validate.OneOf(GRANTABLE)), load_default=list)
+    team_id = fields.Int(allow_none=True)
+    timezone = fields.Str(load_default="UTC")
+    active = fields.Bool(dump_only=True)
+    version = fields.Int(dump_only=True)
+
+
+class UserCreateSchema(UserSchema):
+    password = fields.Str(load_only=True, required=True)
+
+
+class TeamSchema(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True)
+    description = fields.Str(load_default="")
+    active = fields.Bool(dump_only=True)
+    lead_ids = fields.List(fields.Int(), load_default=list)
+    version = fields.Int(dump_only=True)
+
+
+class AuditEntrySchema(Schema):
+    seq = fields.Int()
+    at = fields.DateTime()
+    actor_id = fields.Int(allow_none=True)
+    actor_name = fields.Str()
+    action = fields.Str()
+    entity_type = fields.Str()
+    entity_id = fields.Str()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    prev_hash = fields.Str()
+    hash = fields.Str()
+
+
+class AuditQuerySchema(Schema):
+    entity_type = fields.Str()
+    entity_id = fields.Str()
+    action = fields.Str()
+    before = fields.Int(metadata={"description": "only entries with seq below this (paging)"})
+    limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
+
+
+def _team_dump(team: Team) -> dict[str, Any]:
+    return {"id": team.id, "name": team.name, "description": team.description,
+            "active": team.active, "lead_ids": [u.id for u in team.leads],
+            "version": team.version}
+
+
+@blp.get("/me")
+@blp.response(200, UserSchema)
+@api_permission(None)
+def me() -> Any:
+    """The user the token belongs to."""
+    return api_user()
+
+
+@blp.get("/users")
+@blp.response(200, UserSchema(many=True))
+@api_permission("user.view")
+def list_users() -> Any:
+    """Users the caller may see."""
+    actor = api_user()
+    stmt = select(User).where(scope_clause(actor, "user.view", User.id, User.team_id))
+    return db.session.scalars(stmt.order_by(User.username)).all()
+
+
+@blp.post("/users")
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+@api_permission("user.manage")
+def create_user(data: dict[str, Any]) -> Any:
+    """Create a user (administrators)."""
+    user = services.create_user(db.session, api_user(), **data)
+    db.session.commit()
+    return user
+
+
+@blp.get("/users/<int:user_id>")
+@blp.response(200, UserSchema)
+@api_permission("user.view")
+def get_user(user_id: int) -> Any:
+    user = db.session.get(User, user_id)
+    if user is None or not can(api_user(), "user.view", user):
+        abort(api_error(404, f"User {user_id} does not exist or is not visible to you."))
+    return user
+
+
+@blp.get("/teams")
+@blp.response(200, TeamSchema(many=True))
+@api_permission("team.view")
+def list_teams() -> Any:
+    actor = api_user()
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    return [_team_dump(t) for t in teams if can(actor, "team.view", t)]
+
+
+@blp.post("/teams")
+@blp.arguments(TeamSchema)
+@blp.response(201, TeamSchema)
+@api_permission("team.manage")
+def create_team(data: dict[str, Any]) -> Any:
+    team = services.create_team(db.session, api_user(), **data)
+    db.session.commit()
+    return _team_dump(team)
+
+
+@audit_blp.get("/audit")
+@audit_blp.arguments(AuditQuerySchema, location="query")
+@audit_blp.response(200, AuditEntrySchema(many=True))
+@api_permission("audit.view")
+def list_audit(args: dict[str, Any]) -> Any:
+    """Audit entries, newest first; page with ``before`` = the last ``seq`` you received."""
+    stmt = select(AuditEntry)
+    for field in ("entity_type", "entity_id", "action"):
+        if args.get(field):
+            stmt = stmt.where(getattr(AuditEntry, field) == args[field])
+    if args.get("before"):
+        stmt = stmt.where(AuditEntry.seq < args["before"])
+    return db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(args["limit"])).all()
+
+
+def register(api: Api) -> None:
+    api.register_blueprint(blp)
+    api.register_blueprint(audit_blp)
+

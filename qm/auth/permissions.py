@@ -1,0 +1,154 @@
+"""The one permission table. Views, the API, the CLI and services all ask ``can``/``require``.
+
+A permission maps each role to a *scope*: ``ALL`` records, the records of the ``TEAM``s a user
+leads, or the user's ``OWN`` records. A role absent from a permission does not have it. Records
+tell their scope through two attributes, ``scope_owner_id`` (the agent the record is about) and
+``scope_team_id`` (the team it belongs to).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, false, or_, true
+
+from qm.errors import PermissionDenied
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    QA_EVALUATOR = "qa_evaluator"
+    TEAM_LEAD = "team_lead"
+    AGENT = "agent"
+    HR = "hr"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Administrator",
+    Role.QA_EVALUATOR: "QA evaluator",
+    Role.TEAM_LEAD: "Team lead",
+    Role.AGENT: "Agent",
+    Role.HR: "HR / training",
+    Role.AUDITOR: "Auditor (read-only)",
+}
+
+
+class Scope(enum.IntEnum):
+    OWN = 1
+    TEAM = 2
+    ALL = 3
+
+
+A, Q, L, G, H, U = (Role.ADMIN, Role.QA_EVALUATOR, Role.TEAM_LEAD, Role.AGENT, Role.HR,
+                    Role.AUDITOR)
+ALL, TEAM, OWN = Scope.ALL, Scope.TEAM, Scope.OWN
+
+# permission -> {role: scope}. Auditors read everything and change nothing.
+PERMISSIONS: dict[str, dict[Role, Scope]] = {
+    # interactions (calls, chats, e-mails) and their recordings
+    "interaction.view": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
+    "interaction.create": {A: ALL, Q: ALL},
+    "interaction.edit": {A: ALL},
+    "interaction.import": {A: ALL},
+    "recording.listen": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
+    # people
+    "user.view": {A: ALL, H: ALL, U: ALL, L: TEAM, Q: ALL},
+    "user.manage": {A: ALL},
+    "team.view": {A: ALL, H: ALL, U: ALL, L: TEAM, Q: ALL},
+    "team.manage": {A: ALL},
+    # the audit log as a whole (a record's own history follows the record's view permission)
+    "audit.view": {A: ALL, U: ALL},
+    # one's own API tokens
+    "token.manage": {A: OWN, Q: OWN, L: OWN, G: OWN, H: OWN, U: OWN},
+    # evaluations' free-text comments: HR only through a grant
+    "evaluation.read_comments": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
+    # skills and training records
+    "skills.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
+    "skills.manage": {A: ALL, H: ALL},
+}
+
+# Permissions that an admin may grant to one user beyond their roles (scope ALL).
+GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import")
+
+
+class Actor(Protocol):
+    id: int | None
+    roles: Collection[str]
+    grants: Collection[str]
+    led_team_ids: Collection[int]
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """The operator at a shell (CLI, demo builder, migrations): trusted like an admin."""
+
+    name: str = "system"
+    id: None = None
+    roles: frozenset[str] = frozenset({Role.ADMIN.value})
+    grants: frozenset[str] = field(default_factory=frozenset)
+    led_team_ids: frozenset[int] = field(default_factory=frozenset)
+    is_authenticated: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+def scope_for(actor: Actor | None, permission: str) -> Scope | None:
+    """The widest scope any of the actor's roles or grants gives for ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    if isinstance(actor, SystemActor):
+        return ALL
+    if permission in actor.grants:
+        return ALL
+    table = PERMISSIONS[permission]
+    scopes = [table[Role(r)] for r in actor.roles if Role(r) in table]
+    return max(scopes) if scopes else None
+
+
+def can(actor: Actor | None, permission: str, record: Any = None) -> bool:
+    scope = scope_for(actor, permission)
+    if scope is None:
+        return False
+    if record is None or scope is ALL:
+        return True
+    assert actor is not None
+    owner = getattr(record, "scope_owner_id", None)
+    if owner is not None and owner == actor.id:
+        return True
+    if scope is TEAM:
+        team = getattr(record, "scope_team_id", None)
+        return team is not None and team in actor.led_team_ids
+    return False
+
+
+def require(actor: Actor | None, permission: str, record: Any = None) -> None:
+    if not can(actor, permission, record):
+        raise PermissionDenied(permission)
+
+
+def scope_clause(
+    actor: Actor | None, permission: str, owner_col: Any, team_col: Any | None = None
+) -> ColumnElement[bool]:
+    """A WHERE clause that keeps only the rows ``actor`` may see under ``permission``."""
+    scope = scope_for(actor, permission)
+    if scope is None:
+        return false()
+    if scope is ALL:
+        return true()
+    assert actor is not None
+    own = owner_col == actor.id
+    if scope is TEAM and team_col is not None and actor.led_team_ids:
+        return or_(own, team_col.in_(sorted(actor.led_team_ids)))
+    return own

@@ -1,0 +1,427 @@
+"""The ``qm`` command. Thin: it parses, calls a service, commits, and says what happened."""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property, wraps
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qm.config import DOMAINS, Settings
+from qm.errors import QMError, SchemaNotCurrent
+
+
+class CliContext:
+    """Lazily built settings, engine and sessions for one invocation."""
+
+    def __init__(self) -> None:
+        self.schema_checked = False
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings()
+
+    @cached_property
+    def engine(self) -> Any:
+        from qm.db import make_engine
+
+        return make_engine(self.settings.database_url)
+
+    @contextmanager
+    def session(self, check: bool = True) -> Iterator[Session]:
+        from qm import migrations
+        from qm.db import make_session_factory
+
+        if check and not self.schema_checked:
+            try:
+                migrations.check_schema(self.engine)
+            except SchemaNotCurrent as exc:
+                raise click.ClickException(str(exc)) from None
+            self.schema_checked = True
+        session = make_session_factory(self.engine)()
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+pass_ctx = click.make_pass_decorator(CliContext, ensure=True)
+
+
+def actor_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--as USER``: whose name the audit log records (default: the shell user, as system)."""
+
+    @click.option("--as", "as_user", metavar="USERNAME",
+                  help="Act as this qm user (their permissions apply and the audit log names "
+                       "them). Default: the operator at this shell, with full rights.")
+    @wraps(fn)
+    def wrapper(*args: Any, as_user: str | None = None, **kwargs: Any) -> Any:
+        kwargs["actor_name"] = as_user
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def resolve_actor(session: Session, name: str | None) -> Any:
+    from qm.auth.permissions import SystemActor
+    from qm.auth.services import find_user
+
+    if not name:
+        return SystemActor(f"cli:{getpass.getuser()}")
+    user = find_user(session, name)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user {name!r}.")
+    return user
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Errors a user caused become one line and exit status 1, not a traceback."""
+    try:
+        yield
+    except QMError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qm")
+def main() -> None:
+    """qm: quality monitoring and agent competency for contact centres.
+
+    Settings come from environment variables: QM_DATABASE_URL (default: SQLite in
+    QM_DATA_DIR, which defaults to ./instance), QM_SECRET_KEY, QM_RECORDINGS_DIR, ...
+    """
+
+
+# --- database ------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Create and migrate the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@pass_ctx
+def db_upgrade(ctx: CliContext, revision: str) -> None:
+    """Apply migrations up to REVISION (SQLite and PostgreSQL alike)."""
+    from qm import migrations
+
+    before = migrations.current_revision(ctx.engine)
+    migrations.upgrade(ctx.engine, revision)
+    after = migrations.current_revision(ctx.engine)
+    where = ctx.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{where}: already at {after}.")
+    else:
+        click.echo(f"{where}: migrated from {before or 'empty'} to {after}.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_ctx
+def db_downgrade(ctx: CliContext, revision: str) -> None:
+    """Undo migrations down to REVISION ('base' removes every table)."""
+    from qm import migrations
+
+    migrations.downgrade(ctx.engine, revision)
+    click.echo(f"Now at {migrations.current_revision(ctx.engine) or 'base'}.")
+
+
+@db.command("current")
+@pass_ctx
+def db_current(ctx: CliContext) -> None:
+    """Show the database's revision and the one this qm needs; exit 1 if they differ."""
+    from qm import migrations
+
+    current, head = migrations.current_revision(ctx.engine), migrations.head_revision()
+    click.echo(f"database: {current or 'empty'}; code: {head}")
+    if current != head:
+        sys.exit(1)
+
+
+# --- users, teams, tokens ------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Create and list users."""
+
+
+def _read_password(from_stdin: bool, prompt: bool = True) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if prompt:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", help="Full name (default: the username).")
+@click.option("--email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["admin", "qa_evaluator", "team_lead", "agent", "hr", "auditor"]),
+              help="Repeat for several roles.")
+@click.option("--team", help="The agent's team, by name.")
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@actor_option
+@pass_ctx
+def users_create(ctx: CliContext, username: str, display_name: str | None, email: str | None,
+                 roles: tuple[str, ...], team: str | None, timezone: str,
+                 password_stdin: bool, actor_name: str | None) -> None:
+    """Create USERNAME with one or more roles; asks for the password unless --password-stdin."""
+    from qm.auth import services
+    from qm.auth.models import Team
+
+    password = _read_password(password_stdin)
+    with ctx.session() as session, user_errors():
+        actor = resolve_actor(session, actor_name)
+        team_id = None
+        if team:
+            found = session.scalar(select(Team).where(Team.name == team))
+            if found is None:
+                raise click.ClickException(f"No team named {team!r}; create it with "
+                                           "`qm teams create`.")
+            team_id = found.id
+        user = services.create_user(session, actor, username=username,
+                                    display_name=display_name or username, email=email,
+                                    roles=roles, password=password, team_id=team_id,
+                                    timezone=timezone)
+        session.commit()
+        click.echo(f"Created user {user.username} (id {user.id}) with roles "
+                   f"{', '.join(user.roles)}.")
+
+
+@users.command("list")
+@pass_ctx
+def users_list(ctx: CliContext) -> None:
+    """List every user with roles and team."""
+    from qm.auth.models import User
+
+    with ctx.session() as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            team = user.team.name if user.team else "-"
+            state = "" if user.active else "  (deactivated)"
+            click.echo(f"{user.id:>5}  {user.username:<20} {','.join(user.roles):<28} "
+                       f"{team}{state}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@actor_option
+@pass_ctx
+def users_set_password(ctx: CliContext, username: str, password_stdin: bool,
+                       actor_name: str | None) -> None:
+    """Reset USERNAME's password (their sessions end)."""
+    from qm.auth import services
+
+    password = _read_password(password_stdin)
+    with ctx.session() as session, user_errors():
+        user = services.find_user(session, username)
+        if user is None:
+            raise click.ClickException(f"No user {username!r}.")
+        services.set_password(session, resolve_actor(session, actor_name), user.id,
+                              password or "")
+        session.commit()
+        click.echo(f"Password of {user.username} set.")
+
+
+@main.group()
+def teams() -> None:
+    """Create and list teams."""
+
+
+@teams.command("create")
+@click.argument("name")
+@click.option("--description", default="")
+@click.option("--lead", "leads", multiple=True, help="A team lead's username; repeatable.")
+@actor_option
+@pass_ctx
+def teams_create(ctx: CliContext, name: str, description: str, leads: tuple[str, ...],
+                 actor_name: str | None) -> None:
+    """Create team NAME, optionally with its leads."""
+    from qm.auth import services
+
+    with ctx.session() as session, user_errors():
+        lead_ids = []
+        for lead in leads:
+            user = services.find_user(session, lead)
+            if user is None:
+                raise click.ClickException(f"No user {lead!r}.")
+            lead_ids.append(user.id)
+        team = services.create_team(session, resolve_actor(session, actor_name), name=name,
+                                    description=description, lead_ids=lead_ids)
+        session.commit()
+        click.echo(f"Created team {team.name} (id {team.id}).")
+
+
+@teams.command("list")
+@pass_ctx
+def teams_list(ctx: CliContext) -> None:
+    """List teams with their leads and number of members."""
+    from qm.auth.models import Team
+
+    with ctx.session() as session:
+        for team in session.scalars(select(Team).order_by(Team.name)):
+            leads = ",".join(u.username for u in team.leads) or "-"
+            click.echo(f"{team.id:>5}  {team.name:<30} leads: {leads:<25} "
+                       f"members: {len(team.members)}")
+
+
+@main.group()
+def tokens() -> None:
+    """Issue and revoke API tokens."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What will use the token (e.g. 'dialler sync').")
+@click.option("--expires-days", type=int, help="Lifetime in days (default: until revoked).")
+@actor_option
+@pass_ctx
+def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int | None,
+                  actor_name: str | None) -> None:
+    """Issue a token for USERNAME and print it once (only its hash is kept)."""
+    from qm.auth import services
+
+    with ctx.session() as session, user_errors():
+        user = services.find_user(session, username)
+        if user is None:
+            raise click.ClickException(f"No user {username!r}.")
+        token, plaintext = services.create_token(session, resolve_actor(session, actor_name),
+                                                 user.id, name=name, expires_days=expires_days)
+        session.commit()
+        click.echo(f"Token {token.id} for {user.username} ({name}); it is shown only now:",
+                   err=True)
+        click.echo(plaintext)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@actor_option
+@pass_ctx
+def tokens_revoke(ctx: CliContext, token_id: int, actor_name: str | None) -> None:
+    """Revoke token TOKEN_ID at once."""
+    from qm.auth import services
+
+    with ctx.session() as session, user_errors():
+        services.revoke_token(session, resolve_actor(session, actor_name), token_id)
+        session.commit()
+        click.echo(f"Token {token_id} revoked.")
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+@main.group("audit")
+def audit_group() -> None:
+    """Check the audit log's hash chain."""
+
+
+@audit_group.command("verify")
+@click.option("--anchor", metavar="SEQ:HASH",
+              help="A head published earlier (see `qm audit head`); proves that nothing was cut "
+                   "from the end since.")
+@pass_ctx
+def audit_verify(ctx: CliContext, anchor: str | None) -> None:
+    """Walk the whole chain; exit 1 naming the first entry that was altered or removed."""
+    from qm import audit
+
+    anchor_pair = None
+    if anchor:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise click.BadParameter("use SEQ:HASH as printed by `qm audit head`",
+                                     param_hint="--anchor")
+        anchor_pair = (int(seq), digest)
+    with ctx.session() as session:
+        result = audit.verify(session, anchor_pair)
+    if result.ok:
+        head = f"; head {result.head[0]}:{result.head[1]}" if result.head else ""
+        click.echo(f"Audit log intact: {result.checked} entries verified{head}.")
+        return
+    click.echo(f"AUDIT LOG BROKEN: {result.problem} ({result.checked} entries before it "
+               "verified).", err=True)
+    sys.exit(1)
+
+
+@audit_group.command("head")
+@pass_ctx
+def audit_head(ctx: CliContext) -> None:
+    """Print the last entry as SEQ:HASH, to keep somewhere else as an anchor."""
+    from qm import audit
+
+    with ctx.session() as session:
+        row = session.execute(select(audit.AuditEntry.seq, audit.AuditEntry.hash)
+                              .order_by(audit.AuditEntry.seq.desc()).limit(1)).first()
+    if row is None:
+        raise click.ClickException("The audit log is empty.")
+    click.echo(f"{row[0]}:{row[1]}")
+
+
+# --- serving -------------------------------------------------------------------------------
+
+def serve_app(app: Any, host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    click.echo(f"qm is serving on http://{host}:{port}/  (Ctrl+C stops it)")
+    serve(app, host=host, port=port, threads=threads, ident="qm")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app and API with waitress (a production WSGI server)."""
+    from qm.app import create_app
+
+    try:
+        app = create_app()
+    except SchemaNotCurrent as exc:
+        raise click.ClickException(str(exc)) from None
+    serve_app(app, host, port, threads)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only build the demo data, do not serve.")
+@pass_ctx
+def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
+    """Build a demo site (schema, users, teams, interactions) and serve it.
+
+    Safe to run again: what exists already is left as it is.
+    """
+    from qm import demo as demo_mod
+
+    logins = demo_mod.build(ctx.settings, ctx.engine, echo=click.echo)
+    click.echo(f"\nDemo logins (password for all: {demo_mod.DEMO_PASSWORD}):")
+    for username, role in logins:
+        click.echo(f"  {username:<10} {role}")
+    if no_serve:
+        return
+    from qm.app import create_app
+
+    serve_app(create_app({"data_dir": ctx.settings.data_dir,
+                          "database_url": ctx.settings.database_url}), host, port, 8)
+
+
+def _add_domain_commands() -> None:
+    for name in DOMAINS:
+        if importlib.util.find_spec(f"{name}.cli") is not None:
+            module = importlib.import_module(f"{name}.cli")
+            for command in getattr(module, "COMMANDS", ()):
+                main.add_command(command)
+
+
+_add_domain_commands()

@@ -1,0 +1,77 @@
+"""Settings, read from environment variables so that one code base serves a laptop and a cluster.
+
+Every setting has a default that works on one machine with SQLite; a large site overrides them
+with ``QM_*`` variables (or passes a mapping to ``create_app``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOMAINS = ("scoring", "competencies", "transcription")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a typo in deployment must not pass silently
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("QM_DATA_DIR", "instance")))
+    database_url: str = ""
+    secret_key: str = ""
+    # Cookies are marked Secure unless the site says it serves plain HTTP (the demo on 127.0.0.1).
+    secure_cookies: bool = field(default_factory=lambda: _env_bool("QM_SECURE_COOKIES", False))
+    max_upload_mb: int = field(default_factory=lambda: _env_int("QM_MAX_UPLOAD_MB", 200))
+    login_rate_limit: str = field(
+        default_factory=lambda: os.environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute")
+    )
+    rate_limit_storage: str = field(
+        default_factory=lambda: os.environ.get("QM_RATE_LIMIT_STORAGE", "memory://")
+    )
+    whisper_model: str = field(default_factory=lambda: os.environ.get("QM_WHISPER_MODEL", ""))
+    recordings_dir: Path | None = None
+    page_size: int = field(default_factory=lambda: _env_int("QM_PAGE_SIZE", 50))
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.database_url:
+            self.database_url = os.environ.get("QM_DATABASE_URL") or (
+                f"sqlite:///{(self.data_dir / 'qm.sqlite3').resolve()}"
+            )
+        if self.recordings_dir is None:
+            env = os.environ.get("QM_RECORDINGS_DIR")
+            self.recordings_dir = Path(env) if env else self.data_dir / "recordings"
+        if not self.secret_key:
+            self.secret_key = os.environ.get("QM_SECRET_KEY") or self._stored_secret_key()
+
+    def _stored_secret_key(self) -> str:
+        """A per-installation key kept in the data directory, so sessions survive restarts."""
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

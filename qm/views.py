@@ -1,0 +1,51 @@
+"""Core pages: the dashboard, the health check and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select, text
+
+from qm.audit import AuditEntry
+from qm.web import db, login_required, permission_required, public
+
+bp = Blueprint("core", __name__)
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    # Domains add their own cards (app.extensions["qm"]["dashboard"]); qm knows none of them.
+    cards = []
+    for provider in current_app.extensions["qm"].get("dashboard", []):
+        cards.extend(provider(db.session, current_user))
+    return render_template("index.html", cards=cards)
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> Any:
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/audit")
+@permission_required("audit.view")
+def audit_log() -> Any:
+    args = request.args
+    stmt = select(AuditEntry)
+    for field in ("entity_type", "entity_id", "action", "actor_name"):
+        if args.get(field):
+            stmt = stmt.where(getattr(AuditEntry, field) == args[field].strip())
+    before = args.get("before", type=int)
+    if before:
+        stmt = stmt.where(AuditEntry.seq < before)
+    rows = db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(AUDIT_PAGE + 1)).all()
+    more = len(rows) > AUDIT_PAGE
+    rows = rows[:AUDIT_PAGE]
+    next_args = {**args.to_dict(), "before": rows[-1].seq} if more and rows else None
+    return render_template("audit/log.html", entries=rows, next_args=next_args, args=args)

@@ -1,0 +1,162 @@
+"""Flask glue shared by every domain's views and API: the request's database session, the
+access decorators (which also label each route for the permission-matrix test) and helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, g, jsonify, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from qm.auth.permissions import can, scope_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class _Database:
+    """``db.session`` is the current request's (or app context's) session."""
+
+    @property
+    def session(self) -> Session:
+        if "qm_session" not in g:
+            g.qm_session = current_app.extensions["qm"]["session_factory"]()
+        return g.qm_session
+
+    @property
+    def engine(self) -> Any:
+        return current_app.extensions["qm"]["engine"]
+
+    def close(self, _exc: BaseException | None = None) -> None:
+        session = g.pop("qm_session", None)
+        if session is not None:
+            session.close()
+
+
+db = _Database()
+
+
+def _mark(view: Any, access: str) -> None:
+    view._qm_access = access
+
+
+def public(view: F) -> F:
+    """Anyone, logged in or not (login page, health check)."""
+    _mark(view, PUBLIC)
+    return view
+
+
+def login_required(view: F) -> F:
+    """Any logged-in user; what they then see is scoped inside."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    _mark(wrapper, AUTHENTICATED)
+    return wrapper  # type: ignore[return-value]
+
+
+def permission_required(permission: str) -> Callable[[F], F]:
+    """A logged-in user whose roles give ``permission`` at some scope.
+
+    Records are checked again inside (``require(actor, permission, record)``), since a scope
+    narrower than ALL depends on the record.
+    """
+    scope_for(None, permission)  # unknown permission names fail at import, not at request time
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if scope_for(current_user, permission) is None:
+                abort(403)
+            return view(*args, **kwargs)
+
+        _mark(wrapper, permission)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+# --- the API: bearer tokens only, never the session cookie (so CSRF cannot reach it) ---------
+
+def api_user() -> Any:
+    if "qm_api_user" not in g:
+        from qm.auth.services import user_for_token
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = None
+        if scheme.lower() == "bearer" and token.strip():
+            user = user_for_token(db.session, token.strip())
+            if user is not None:
+                db.session.commit()  # last_used_at
+        g.qm_api_user = user
+    return g.qm_api_user
+
+
+def api_error(status: int, message: str, **extra: Any) -> Any:
+    body = {"code": status, "status": _STATUS_NAMES.get(status, "Error"), "message": message}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="qm"'
+    return response
+
+
+_STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+                 422: "Unprocessable Entity", 429: "Too Many Requests",
+                 500: "Internal Server Error"}
+
+
+def api_permission(permission: str | None) -> Callable[[F], F]:
+    """An API caller with a valid token whose roles give ``permission`` (None: any valid token)."""
+    if permission is not None:
+        scope_for(None, permission)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = api_user()
+            if user is None:
+                abort(api_error(401, "Send a valid API token: 'Authorization: Bearer qm_...'."))
+            if permission is not None and scope_for(user, permission) is None:
+                abort(api_error(403, f"Your roles do not give the permission '{permission}'."))
+            return view(*args, **kwargs)
+
+        _mark(wrapper, permission or AUTHENTICATED)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def user_can(permission: str, record: Any = None) -> bool:
+    return can(current_user, permission, record)
+
+
+def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC datetime shown in the viewer's own time zone."""
+    if value is None:
+        return ""
+    tz = getattr(current_user, "timezone", None) or "UTC"
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)

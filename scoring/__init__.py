@@ -1,0 +1,15 @@
+"""Interactions, scoring forms, evaluations, disputes, sampling and calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def init_app(app: Any, api: Any) -> None:
+    from scoring import api as scoring_api
+    from scoring import views
+    from scoring.dashboard import cards
+
+    app.register_blueprint(views.bp)
+    scoring_api.register(api)
+    app.extensions["qm"].setdefault("dashboard", []).append(cards)

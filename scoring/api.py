@@ -1,0 +1,154 @@
+"""/api/v1/interactions: the same services and permission checks as the web pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import abort, current_app, request, send_file
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields, validate
+
+from qm import audit
+from qm.auth.api import AuditEntrySchema
+from qm.auth.permissions import can
+from qm.storage import RecordingStore
+from qm.web import api_error, api_permission, api_user, db
+from scoring import queries, services
+from scoring.models import Channel, Direction, Interaction
+
+blp = Blueprint("api-interactions", __name__, url_prefix="/api/v1",
+                description="Interactions: calls, chats, e-mails")
+
+
+class InteractionSchema(Schema):
+    id = fields.Int(dump_only=True)
+    source = fields.Str(load_default="api", metadata={"description": "system the record is from"})
+    external_id = fields.Str(load_default="", metadata={"description": "id in that system; "
+                             "(source, external_id) is unique"})
+    agent = fields.Str(required=True, load_only=True,
+                       metadata={"description": "the agent's username or e-mail"})
+    agent_id = fields.Int(dump_only=True)
+    team_id = fields.Int(dump_only=True, allow_none=True)
+    channel = fields.Str(required=True, validate=validate.OneOf([c.value for c in Channel]))
+    direction = fields.Str(load_default="inbound",
+                           validate=validate.OneOf([d.value for d in Direction]))
+    queue = fields.Str(load_default="")
+    started_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
+    duration_s = fields.Int(load_default=0, validate=validate.Range(min=0))
+    customer_ref = fields.Str(allow_none=True, load_default=None)
+    body = fields.Str(allow_none=True, load_default=None)
+    has_recording = fields.Method("_has_recording", dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    version = fields.Int(dump_only=True)
+
+    def _has_recording(self, obj: Interaction) -> bool:
+        return bool(obj.recording_path)
+
+
+class InteractionQuerySchema(Schema):
+    q = fields.Str(load_default="", metadata={"description": "external id or customer ref"})
+    agent_id = fields.Int()
+    team_id = fields.Int()
+    channel = fields.Str(load_default="")
+    direction = fields.Str(load_default="")
+    queue = fields.Str(load_default="")
+    date_from = fields.Date()
+    date_to = fields.Date()
+    cursor = fields.Str(metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
+
+
+class InteractionPageSchema(Schema):
+    items = fields.List(fields.Nested(InteractionSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class ImportResultSchema(Schema):
+    rows = fields.Int()
+    created = fields.Int()
+    already_imported = fields.Int()
+    failed = fields.Int()
+    errors = fields.List(fields.Dict())
+    warnings = fields.List(fields.Str())
+
+
+def _visible(interaction_id: int, permission: str = "interaction.view") -> Interaction:
+    item = db.session.get(Interaction, interaction_id)
+    if item is None or not can(api_user(), permission, item):
+        abort(api_error(404, f"Interaction {interaction_id} does not exist or is not visible "
+                             "to you."))
+    return item
+
+
+@blp.get("/interactions")
+@blp.arguments(InteractionQuerySchema, location="query")
+@blp.response(200, InteractionPageSchema)
+@api_permission("interaction.view")
+def list_interactions(args: dict[str, Any]) -> Any:
+    """Interactions the caller may see, newest first, a page at a time."""
+    cursor, limit = args.pop("cursor", None), args.pop("limit")
+    filters = queries.InteractionFilters(**args, timezone=api_user().timezone or "UTC")
+    page = queries.list_interactions(db.session, api_user(), filters, cursor=cursor, limit=limit)
+    return {"items": page.rows, "next_cursor": page.next_cursor}
+
+
+@blp.post("/interactions")
+@blp.arguments(InteractionSchema)
+@blp.response(201, InteractionSchema)
+@api_permission("interaction.create")
+def create_interaction(data: dict[str, Any]) -> Any:
+    """Create one interaction; a repeated (source, external_id) answers 409."""
+    item = services.create_interaction(db.session, api_user(), data)
+    db.session.commit()
+    return item
+
+
+@blp.get("/interactions/<int:interaction_id>")
+@blp.response(200, InteractionSchema)
+@api_permission("interaction.view")
+def get_interaction(interaction_id: int) -> Any:
+    return _visible(interaction_id)
+
+
+@blp.get("/interactions/<int:interaction_id>/history")
+@blp.response(200, AuditEntrySchema(many=True))
+@api_permission("interaction.view")
+def interaction_history(interaction_id: int) -> Any:
+    """The interaction's audit trail, newest first."""
+    item = _visible(interaction_id)
+    return audit.history(db.session, "interactions", item.id)
+
+
+@blp.get("/interactions/<int:interaction_id>/recording")
+@blp.response(200, description="the audio file (supports Range requests)")
+@api_permission("recording.listen")
+def interaction_recording(interaction_id: int) -> Any:
+    item = _visible(interaction_id, "recording.listen")
+    if not item.recording_path:
+        abort(api_error(404, f"Interaction {interaction_id} has no recording."))
+    store = RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
+    return send_file(store.path(item.recording_path), mimetype=item.recording_type,
+                     conditional=True, etag=item.recording_sha256, max_age=0)
+
+
+@blp.post("/interactions/import")
+@blp.response(200, ImportResultSchema)
+@blp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}}}},
+         parameters=[{"in": "query", "name": "source", "schema": {"type": "string"}},
+                     {"in": "query", "name": "timezone", "schema": {"type": "string"}}])
+@api_permission("interaction.import")
+def import_interactions() -> Any:
+    """Import a CSV sent as the request body (text/csv). Bad rows come back with line numbers."""
+    import io
+
+    report = services.import_csv(
+        db.session, api_user(), io.BytesIO(request.get_data()),
+        source=request.args.get("source", "csv"), timezone=request.args.get("timezone", "UTC"),
+    )
+    db.session.commit()
+    return report.as_dict()
+
+
+def register(api: Api) -> None:
+    api.register_blueprint(blp)

@@ -1,0 +1,66 @@
+"""`qm interactions ...`"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
+
+
+@click.group()
+def interactions() -> None:
+    """Import interactions (calls, chats, e-mails)."""
+
+
+@interactions.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default="csv", show_default=True,
+              help="The system the file comes from; with each row's external_id it is the key "
+                   "that makes a re-import skip what is there already. A 'source' column wins.")
+@click.option("--timezone", default="UTC", show_default=True,
+              help="Time zone of started_at values that carry no offset.")
+@click.option("--chunk-size", default=1000, show_default=True, type=int,
+              help="Rows per transaction.")
+@actor_option
+@pass_ctx
+def import_(ctx: CliContext, csv_file: Path, source: str, timezone: str, chunk_size: int,
+            actor_name: str | None) -> None:
+    """Import CSV_FILE: columns external_id, agent, channel, started_at (required) and source,
+    queue, direction, duration_s, customer_ref, recording, body (optional).
+
+    Bad rows are listed with their line number and reason; good rows are imported; a re-run
+    imports nothing twice. Recording paths are read relative to the CSV's folder. Exit status 1
+    when any row failed.
+    """
+    from qm.storage import RecordingStore
+    from scoring import services
+
+    with ctx.session() as session, user_errors():
+        actor = resolve_actor(session, actor_name)
+
+        def progress(report: services.ImportReport) -> None:
+            session.commit()
+            click.echo(f"  ... {report.rows} rows read, {report.created} imported", err=True)
+
+        with csv_file.open("rb") as stream:
+            report = services.import_csv(
+                session, actor, stream, source=source, timezone=timezone,
+                store=RecordingStore(ctx.settings.recordings_dir),
+                base_dir=csv_file.resolve().parent, chunk_size=chunk_size, on_chunk=progress,
+            )
+        session.commit()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for error in report.errors:
+        ident = f" [{error.external_id}]" if error.external_id else ""
+        click.echo(f"{csv_file.name}:{error.line}{ident}: {error.reason}", err=True)
+    click.echo(f"{report.rows} rows: {report.created} imported, {report.already_imported} "
+               f"already imported, {len(report.errors)} failed.")
+    if report.errors:
+        sys.exit(1)
+
+
+COMMANDS = [interactions]

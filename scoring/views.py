@@ -1,0 +1,219 @@
+"""Interaction pages: list and search, detail with history and audio, create, correct, import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from qm import audit
+from qm.auth.models import Team, User, UserRole
+from qm.auth.permissions import Role, can
+from qm.errors import QMError
+from qm.storage import RecordingStore
+from qm.web import db, permission_required
+from scoring import queries, services
+from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
+from scoring.models import Interaction
+
+bp = Blueprint("scoring", __name__)
+
+
+def recording_store() -> RecordingStore:
+    return RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
+
+
+def _visible(interaction_id: int, permission: str = "interaction.view") -> Interaction:
+    interaction = db.session.get(Interaction, interaction_id)
+    if interaction is None or not can(current_user, permission, interaction):
+        abort(404)  # out of scope looks the same as absent: ids are not a side channel
+    return interaction
+
+
+def _filters_from(args: Any) -> queries.InteractionFilters:
+    def day(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(args.get(name, "")) if args.get(name) else None
+        except ValueError:
+            flash(f"{args.get(name)!r} is not a date (YYYY-MM-DD); the filter was left out.",
+                  "warning")
+            return None
+
+    return queries.InteractionFilters(
+        q=args.get("q", "").strip(),
+        agent_id=args.get("agent_id", type=int),
+        team_id=args.get("team_id", type=int),
+        channel=args.get("channel", ""),
+        direction=args.get("direction", ""),
+        queue=args.get("queue", ""),
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+        timezone=current_user.timezone or "UTC",
+    )
+
+
+def _agents() -> list[User]:
+    stmt = (select(User).join(UserRole).where(UserRole.role == Role.AGENT.value, User.active)
+            .order_by(User.display_name))
+    return list(db.session.scalars(stmt).unique())
+
+
+def _agent_choices() -> list[tuple[str, str]]:
+    return [(u.username, u.label) for u in _agents()]
+
+
+@bp.get("/interactions")
+@permission_required("interaction.view")
+def interactions() -> Any:
+    filters = _filters_from(request.args)
+    page_size = current_app.extensions["qm"]["settings"].page_size
+    page = queries.list_interactions(db.session, current_user, filters,
+                                     cursor=request.args.get("cursor"), limit=page_size)
+    wide = can(current_user, "user.view")
+    agents = [(u.id, u.label) for u in _agents()] if wide else []
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all() if wide else []
+    newest_args = {k: v for k, v in request.args.items() if v and k != "cursor"}
+    next_args = {**newest_args, "cursor": page.next_cursor} if page.next_cursor else None
+    return render_template("scoring/interactions.html", page=page, filters=filters,
+                           agents=agents, teams=teams, channels=CHANNELS,
+                           directions=DIRECTIONS, next_args=next_args, newest_args=newest_args,
+                           first_page=not request.args.get("cursor"))
+
+
+@bp.route("/interactions/new", methods=["GET", "POST"])
+@permission_required("interaction.create")
+def new_interaction() -> Any:
+    form = InteractionForm()
+    form.agent.choices = _agent_choices()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.recording.data
+        try:
+            interaction = services.create_interaction(
+                db.session, current_user, form.values(),
+                store=recording_store(),
+                recording=upload.stream if upload else None,
+                recording_name=upload.filename if upload else None,
+                timezone=current_user.timezone or "UTC",
+            )
+            db.session.commit()
+            flash("Interaction saved.", "success")
+            return redirect(url_for("scoring.interaction", interaction_id=interaction.id))
+        except QMError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = exc.status
+    elif form.errors:
+        status = 400
+    return render_template("scoring/interaction_form.html", form=form, interaction=None), status
+
+
+def _show_errors(form: Any, exc: QMError) -> None:
+    for field, message in getattr(exc, "errors", {}).items():
+        if field in form:
+            form[field].errors = [*form[field].errors, message]
+    flash(str(exc), "danger")
+
+
+@bp.get("/interactions/<int:interaction_id>")
+@permission_required("interaction.view")
+def interaction(interaction_id: int) -> Any:
+    item = _visible(interaction_id)
+    history = audit.history(db.session, "interactions", item.id)
+    return render_template("scoring/interaction.html", interaction=item, history=history,
+                           can_listen=can(current_user, "recording.listen", item))
+
+
+@bp.route("/interactions/<int:interaction_id>/edit", methods=["GET", "POST"])
+@permission_required("interaction.edit")
+def edit_interaction(interaction_id: int) -> Any:
+    item = _visible(interaction_id, "interaction.edit")
+    form = InteractionForm() if request.method == "POST" else InteractionForm(
+        data={
+            "version": str(item.version), "external_id": item.external_id,
+            "agent": item.agent.username, "channel": item.channel,
+            "direction": item.direction, "queue": item.queue,
+            "started_at": _local_input(item.started_at),
+            "duration_s": str(item.duration_s), "customer_ref": item.customer_ref or "",
+            "body": item.body or "",
+        }
+    )
+    form.agent.choices = _agent_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            values = form.values()
+            values.pop("external_id")
+            services.update_interaction(db.session, current_user, interaction_id, values,
+                                        expected_version=int(form.version.data or 0),
+                                        timezone=current_user.timezone or "UTC")
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("scoring.interaction", interaction_id=interaction_id))
+        except QMError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = exc.status
+    elif form.errors:
+        status = 400
+    return render_template("scoring/interaction_form.html", form=form, interaction=item), status
+
+
+def _local_input(value: dt.datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.get("/interactions/<int:interaction_id>/recording")
+@permission_required("recording.listen")
+def recording(interaction_id: int) -> Any:
+    item = _visible(interaction_id, "recording.listen")
+    if not item.recording_path:
+        abort(404)
+    path = recording_store().path(item.recording_path)
+    if not path.is_file():
+        abort(404)
+    # conditional=True answers Range requests, so the player can seek without a full download.
+    response = send_file(path, mimetype=item.recording_type or "application/octet-stream",
+                         conditional=True, etag=item.recording_sha256, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/interactions/import", methods=["GET", "POST"])
+@permission_required("interaction.import")
+def import_interactions() -> Any:
+    form = ImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            report = services.import_csv(
+                db.session, current_user, form.file.data.stream,
+                source=form.source.data.strip(), timezone=form.timezone.data.strip(),
+            )
+            db.session.commit()
+            flash(f"{report.created} imported, {report.already_imported} already there, "
+                  f"{len(report.errors)} rows with errors.",
+                  "success" if report.ok else "warning")
+        except QMError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            status = exc.status
+    elif form.errors:
+        status = 400
+    return render_template("scoring/import.html", form=form, report=report), status
