@@ -116,6 +116,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         if (blueprint.url_prefix or "").startswith("/api/"):
             csrf.exempt(blueprint)
 
+    # Endpoints of Flask and flask-smorest themselves: static files and the OpenAPI document.
+    app.extensions["qm"]["public_endpoints"] = {"static", "api-docs.openapi_json"}
+
     _register_error_pages(app)
     _register_template_helpers(app)
 

@@ -60,6 +60,14 @@ def public(view: F) -> F:
     return view
 
 
+def access_of(app: Any, endpoint: str) -> str | None:
+    """Who may call ``endpoint``: PUBLIC, AUTHENTICATED, a permission name, or None if the
+    route declares nothing (which the permission-matrix test refuses)."""
+    if endpoint in app.extensions["qm"]["public_endpoints"]:
+        return PUBLIC
+    return getattr(app.view_functions[endpoint], "_qm_access", None)
+
+
 def login_required(view: F) -> F:
     """Any logged-in user; what they then see is scoped inside."""
 

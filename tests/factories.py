@@ -1,0 +1,65 @@
+"""Factory functions for tests: real rows through the real services, with sensible defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from functools import cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from qm.auth import services as auth_services
+from qm.auth.models import Team, User
+from qm.auth.permissions import SystemActor
+from scoring import services as scoring_services
+from scoring.models import Interaction
+
+PASSWORD = "correct-horse-battery"
+SYSTEM = SystemActor("test")
+_counter = itertools.count(1)
+
+
+@cache
+def password_hash() -> str:
+    # Hashed once per run: scrypt is slow on purpose, and every test user shares the password.
+    return generate_password_hash(PASSWORD)
+
+
+def create_team(session: Session, name: str | None = None, leads: list[User] = ()) -> Team:
+    return auth_services.create_team(session, SYSTEM, name=name or f"Team {next(_counter)}",
+                                     lead_ids=[u.id for u in leads])
+
+
+def create_user(
+    session: Session,
+    username: str | None = None,
+    roles: tuple[str, ...] | list[str] = ("agent",),
+    team: Team | None = None,
+    **kwargs: Any,
+) -> User:
+    username = username or f"user{next(_counter)}"
+    return auth_services.create_user(
+        session, SYSTEM, username=username, display_name=kwargs.pop("display_name",
+                                                                    username.title()),
+        roles=roles, team_id=team.id if team else None, password_hash=password_hash(),
+        **kwargs,
+    )
+
+
+def create_interaction(session: Session, agent: User, **fields: Any) -> Interaction:
+    n = next(_counter)
+    data = {
+        "source": "test",
+        "external_id": f"T-{n:06d}",
+        "agent": agent.username,
+        "channel": "voice",
+        "queue": "billing",
+        "started_at": (dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+                       + dt.timedelta(minutes=n)).isoformat(),
+        "duration_s": 300,
+        "customer_ref": f"C-{n}",
+    }
+    data.update(fields)
+    return scoring_services.create_interaction(session, SYSTEM, data)
