@@ -82,9 +82,9 @@ def _visible(interaction_id: int, permission: str = "interaction.view") -> Inter
 
 
 @blp.get("/interactions")
+@api_permission("interaction.view")
 @blp.arguments(InteractionQuerySchema, location="query")
 @blp.response(200, InteractionPageSchema)
-@api_permission("interaction.view")
 def list_interactions(args: dict[str, Any]) -> Any:
     """Interactions the caller may see, newest first, a page at a time."""
     cursor, limit = args.pop("cursor", None), args.pop("limit")
@@ -94,9 +94,9 @@ def list_interactions(args: dict[str, Any]) -> Any:
 
 
 @blp.post("/interactions")
+@api_permission("interaction.create")
 @blp.arguments(InteractionSchema)
 @blp.response(201, InteractionSchema)
-@api_permission("interaction.create")
 def create_interaction(data: dict[str, Any]) -> Any:
     """Create one interaction; a repeated (source, external_id) answers 409."""
     item = services.create_interaction(db.session, api_user(), data)
@@ -105,15 +105,15 @@ def create_interaction(data: dict[str, Any]) -> Any:
 
 
 @blp.get("/interactions/<int:interaction_id>")
-@blp.response(200, InteractionSchema)
 @api_permission("interaction.view")
+@blp.response(200, InteractionSchema)
 def get_interaction(interaction_id: int) -> Any:
     return _visible(interaction_id)
 
 
 @blp.get("/interactions/<int:interaction_id>/history")
-@blp.response(200, AuditEntrySchema(many=True))
 @api_permission("interaction.view")
+@blp.response(200, AuditEntrySchema(many=True))
 def interaction_history(interaction_id: int) -> Any:
     """The interaction's audit trail, newest first."""
     item = _visible(interaction_id)
@@ -121,8 +121,8 @@ def interaction_history(interaction_id: int) -> Any:
 
 
 @blp.get("/interactions/<int:interaction_id>/recording")
-@blp.response(200, description="the audio file (supports Range requests)")
 @api_permission("recording.listen")
+@blp.response(200, description="the audio file (supports Range requests)")
 def interaction_recording(interaction_id: int) -> Any:
     item = _visible(interaction_id, "recording.listen")
     if not item.recording_path:
@@ -133,11 +133,11 @@ def interaction_recording(interaction_id: int) -> Any:
 
 
 @blp.post("/interactions/import")
+@api_permission("interaction.import")
 @blp.response(200, ImportResultSchema)
 @blp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}}}},
          parameters=[{"in": "query", "name": "source", "schema": {"type": "string"}},
                      {"in": "query", "name": "timezone", "schema": {"type": "string"}}])
-@api_permission("interaction.import")
 def import_interactions() -> Any:
     """Import a CSV sent as the request body (text/csv). Bad rows come back with line numbers."""
     import io

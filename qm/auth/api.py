@@ -75,16 +75,16 @@ def _team_dump(team: Team) -> dict[str, Any]:
 
 
 @blp.get("/me")
-@blp.response(200, UserSchema)
 @api_permission(None)
+@blp.response(200, UserSchema)
 def me() -> Any:
     """The user the token belongs to."""
     return api_user()
 
 
 @blp.get("/users")
-@blp.response(200, UserSchema(many=True))
 @api_permission("user.view")
+@blp.response(200, UserSchema(many=True))
 def list_users() -> Any:
     """Users the caller may see."""
     actor = api_user()
@@ -93,9 +93,9 @@ def list_users() -> Any:
 
 
 @blp.post("/users")
+@api_permission("user.manage")
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
-@api_permission("user.manage")
 def create_user(data: dict[str, Any]) -> Any:
     """Create a user (administrators)."""
     user = services.create_user(db.session, api_user(), **data)
@@ -104,8 +104,8 @@ def create_user(data: dict[str, Any]) -> Any:
 
 
 @blp.get("/users/<int:user_id>")
-@blp.response(200, UserSchema)
 @api_permission("user.view")
+@blp.response(200, UserSchema)
 def get_user(user_id: int) -> Any:
     user = db.session.get(User, user_id)
     if user is None or not can(api_user(), "user.view", user):
@@ -114,8 +114,8 @@ def get_user(user_id: int) -> Any:
 
 
 @blp.get("/teams")
-@blp.response(200, TeamSchema(many=True))
 @api_permission("team.view")
+@blp.response(200, TeamSchema(many=True))
 def list_teams() -> Any:
     actor = api_user()
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
@@ -123,9 +123,9 @@ def list_teams() -> Any:
 
 
 @blp.post("/teams")
+@api_permission("team.manage")
 @blp.arguments(TeamSchema)
 @blp.response(201, TeamSchema)
-@api_permission("team.manage")
 def create_team(data: dict[str, Any]) -> Any:
     team = services.create_team(db.session, api_user(), **data)
     db.session.commit()
@@ -133,9 +133,9 @@ def create_team(data: dict[str, Any]) -> Any:
 
 
 @audit_blp.get("/audit")
+@api_permission("audit.view")
 @audit_blp.arguments(AuditQuerySchema, location="query")
 @audit_blp.response(200, AuditEntrySchema(many=True))
-@api_permission("audit.view")
 def list_audit(args: dict[str, Any]) -> Any:
     """Audit entries, newest first; page with ``before`` = the last ``seq`` you received."""
     stmt = select(AuditEntry)
