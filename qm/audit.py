@@ -191,7 +191,10 @@ class VerifyResult:
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    # populate_existing: verify what the database holds now, never an object cached earlier.
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(
+        yield_per=2000, populate_existing=True
+    )
     yield from session.scalars(stmt)
 
 

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qm import audit
@@ -284,7 +284,12 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
             after={"reason": "inactive" if (user and ok) else "bad credentials"},
         )
         return None
-    user.last_login_at = utcnow()
+    # Written past the ORM so that logging in does not bump the row's version: an admin
+    # editing this user meanwhile must not get a conflict for it.
+    now = utcnow()
+    session.execute(update(User).where(User.id == user.id).values(last_login_at=now)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(user, "last_login_at", now)
     audit.record(session, user, "auth.login", user)
     return user
 

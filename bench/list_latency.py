@@ -1,0 +1,612 @@
+"""Latency of the interactions list and search pages, served for real, against a seeded database.
+
+Usage (after ``python bench/seed.py``)::
+
+    python bench/list_latency.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/qm_bench
+
+What it does, and why:
+
+* It starts ``qm serve`` (waitress) as a subprocess on a free 127.0.0.1 port, so that what is
+  measured is what a browser gets: WSGI server, session cookie, login check, query, template.
+* Every figure is also given as a ratio to ``/healthz`` (one ``SELECT 1``) measured in the same
+  run, under the same load. Absolute milliseconds depend on the machine; the ratio says how much
+  a page costs over the server's floor, and travels better between machines.
+* N client threads (default 4) share one logged-in session cookie and keep their connections
+  alive, as browser tabs would. Each scenario sends a bounded number of requests (and stops at a
+  time limit), rotating over several filter values so that one cached answer is not measured.
+* A second pass drops the four list indexes named in ``scoring/models.py``, runs the list and
+  search scenarios again and recreates the indexes (always, in a ``finally``): it shows what the
+  indexes buy. ``--skip-no-index`` leaves that pass out.
+
+The load client and the server share the machine's cores: on a small machine the client's own
+CPU use is part of every figure, which the /healthz baseline also carries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from qm.db import make_engine
+from scoring.models import Interaction
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seed import ADMIN_USERNAME, BENCH_PASSWORD, DEFAULT_URL  # noqa: E402
+
+HOST = "127.0.0.1"  # the benchmark never talks to anything but this machine
+USER_AGENT = "qm-bench/1"  # one value throughout: Flask-Login ties the session to it
+LIST_INDEXES = ("ix_interactions_started", "ix_interactions_agent_started",
+                "ix_interactions_team_started", "ix_interactions_customer_ref")
+LIST_MARKER = b'id="interactions"'  # the results table: not the login page, not an error page
+EMPTY_MARKER = b"No interactions"
+
+
+# --- the HTTP client -----------------------------------------------------------------------
+
+class Client:
+    """One keep-alive connection with a cookie jar: what one browser tab does."""
+
+    def __init__(self, port: int, cookies: dict[str, str] | None = None,
+                 timeout: float = 60.0) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.cookies = dict(cookies or {})
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, *,
+                keep_cookies: bool = True) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body). Retries once on a connection the server closed meanwhile."""
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "text/html", **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(method, path, body=body, headers=all_headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            if keep_cookies:
+                for raw in response.msg.get_all("Set-Cookie") or []:
+                    jar: SimpleCookie = SimpleCookie()
+                    jar.load(raw)
+                    for name, morsel in jar.items():
+                        self.cookies[name] = morsel.value
+            if response.will_close:
+                self.close()
+            return response.status, dict(response.getheaders()), data
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, *, keep_cookies: bool = True) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path, keep_cookies=keep_cookies)
+
+
+def login(port: int, username: str, password: str) -> dict[str, str]:
+    """Log in through the real form (CSRF token and all) and return the session cookies."""
+    client = Client(port)
+    try:
+        status, _h, page = client.get("/login")
+        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if status != 200 or match is None:
+            raise RuntimeError(f"GET /login answered {status} without a csrf_token field")
+        form = urllib.parse.urlencode({"csrf_token": html.unescape(match.group(1).decode()),
+                                       "username": username, "password": password}).encode()
+        status, headers, _b = client.request(
+            "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302:
+            raise RuntimeError(f"logging in as {username!r} answered {status}, not a redirect; "
+                               "was the database seeded with bench/seed.py?")
+        # The first page after login stores the CSRF token in the session; a browser keeps the
+        # cookie it then gets, so the measured requests must not re-issue it every time.
+        status, _h, _b = client.get("/interactions")
+        if status != 200:
+            raise RuntimeError(f"/interactions as {username!r} answered {status}")
+        return dict(client.cookies)
+    finally:
+        client.close()
+
+
+# --- scenarios and their results -----------------------------------------------------------
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    paths: list[str]  # rotated over, request i gets paths[i % len(paths)]
+    who: str = "admin"  # "admin", "lead" or "anonymous"
+    html_list: bool = True  # the body must be the interactions table, with rows
+    in_index_pass: bool = True
+
+
+@dataclass
+class Result:
+    scenario: str
+    phase: str
+    requests: int
+    errors: int
+    wall_s: float
+    latencies_ms: list[float] = field(repr=False)
+    mean_bytes: float
+    first_error: str = ""
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile: a latency some request really had."""
+        if not self.latencies_ms:
+            return math.nan
+        ordered = sorted(self.latencies_ms)
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> float:
+        return self.percentile(95)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.latencies_ms) / len(self.latencies_ms) if self.latencies_ms else math.nan
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.wall_s if self.wall_s > 0 else math.nan
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("latencies_ms")
+        data.update(p50_ms=self.p50, p95_ms=self.p95, mean_ms=self.mean, rps=self.rps)
+        return data
+
+
+def check_response(scenario: Scenario, status: int, body: bytes) -> str:
+    """Why this response is not the page the scenario asked for ('' if it is)."""
+    if status != 200:
+        return f"HTTP {status}"
+    if scenario.html_list:
+        if LIST_MARKER not in body:
+            return "not the interactions list (logged out?)"
+        if EMPTY_MARKER in body:
+            return "the list is empty: the filter values do not match the seeded data"
+    return ""
+
+
+def run_scenario(port: int, scenario: Scenario, cookies: dict[str, str], phase: str,
+                 args: argparse.Namespace) -> Result:
+    """``args.requests`` requests from ``args.concurrency`` threads, stopping at the time limit."""
+    warm = Client(port, cookies)
+    try:  # warm-up: connection pools, plan caches, Jinja's compiled template
+        for i in range(min(args.warmup, 1000)):
+            warm.get(scenario.paths[i % len(scenario.paths)], keep_cookies=False)
+    finally:
+        warm.close()
+
+    lock = threading.Lock()
+    issued = 0
+    latencies: list[float] = []
+    sizes: list[int] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    deadline = start + args.max_seconds
+
+    def worker() -> None:
+        nonlocal issued
+        client = Client(port, cookies)
+        try:
+            while True:
+                with lock:
+                    if issued >= args.requests or time.perf_counter() > deadline:
+                        return
+                    index = issued
+                    issued += 1
+                path = scenario.paths[index % len(scenario.paths)]
+                t0 = time.perf_counter()
+                try:
+                    status, _h, body = client.get(path, keep_cookies=False)
+                    problem = check_response(scenario, status, body)
+                except (OSError, http.client.HTTPException) as exc:
+                    status, body, problem = 0, b"", f"{type(exc).__name__}: {exc}"
+                elapsed_ms = (time.perf_counter() - t0) * 1000
+                with lock:
+                    if problem:
+                        errors.append(f"{path}: {problem}")
+                    else:
+                        latencies.append(elapsed_ms)
+                        sizes.append(len(body))
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, name=f"load-{n}", daemon=True)
+               for n in range(args.concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.max_seconds + 120)  # bounded: a request itself times out at 60 s
+    wall = time.perf_counter() - start
+    return Result(scenario.name, phase, len(latencies) + len(errors), len(errors), wall,
+                  latencies, sum(sizes) / len(sizes) if sizes else 0.0,
+                  errors[0] if errors else "")
+
+
+# --- the server ----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def qm_command() -> list[str]:
+    """The ``qm`` script of the interpreter running this file (the project's virtualenv)."""
+    script = Path(sys.executable).with_name("qm")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("qm")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from qm.cli import main; main()"]
+
+
+@contextmanager
+def served(database_url: str, threads: int, startup_s: float) -> Iterator[int]:
+    """``qm serve`` on a free port, stopped (and its temp dir removed) whatever happens."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="qm-bench-") as data_dir:
+        env = {**os.environ,
+               "QM_DATABASE_URL": database_url,
+               "QM_DATA_DIR": data_dir,
+               "QM_SECRET_KEY": secrets.token_urlsafe(32),
+               "QM_SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
+               "QM_LOGIN_RATE_LIMIT": "1000 per minute"}
+        log_path = Path(data_dir) / "server.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [*qm_command(), "serve", "--host", HOST, "--port", str(port),
+                 "--threads", str(threads)],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_healthy(proc, port, startup_s, log_path)
+                yield port
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+        tail = log_path.read_text(errors="replace").splitlines()
+        problems = [line for line in tail if "Traceback" in line or "ERROR" in line]
+        if problems:
+            print(f"server log had {len(problems)} error lines; first: {problems[0]}")
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, startup_s: float,
+                 log_path: Path) -> None:
+    deadline = time.monotonic() + startup_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"qm serve exited with {proc.returncode}:\n"
+                               f"{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+            conn.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"qm serve did not answer /healthz within {startup_s:.0f} s")
+
+
+# --- the data the scenarios ask for --------------------------------------------------------
+
+@dataclass
+class Samples:
+    customer_refs: list[str]
+    agent_ids: list[int]
+    team_ids: list[int]
+    queues: list[str]
+    channel_windows: list[tuple[str, dt.date, dt.date]]
+    lead_username: str
+    interactions: int
+    users: int
+
+
+def samples(engine: Engine, count: int) -> Samples:
+    """Filter values that exist in the seeded database, spread over its whole range."""
+    with engine.connect() as conn:
+        total = conn.scalar(text("SELECT count(*) FROM interactions")) or 0
+        users = conn.scalar(text("SELECT count(*) FROM users")) or 0
+        if total == 0:
+            raise SystemExit("the database has no interactions: run bench/seed.py first")
+        refs = list(conn.scalars(text(
+            "SELECT customer_ref FROM interactions WHERE customer_ref IS NOT NULL "
+            "GROUP BY customer_ref HAVING count(*) >= 2 ORDER BY md5(customer_ref) LIMIT :n"),
+            {"n": count}))
+        agents = list(conn.scalars(text(
+            "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id "
+            "WHERE r.role = 'agent' ORDER BY md5(u.id::text) LIMIT :n"), {"n": count}))
+        teams = list(conn.scalars(text("SELECT id FROM teams ORDER BY id")))
+        queues = list(conn.scalars(text("SELECT DISTINCT queue FROM interactions ORDER BY 1")))
+        newest = conn.scalar(text("SELECT max(started_at) FROM interactions"))
+        lead = conn.scalar(text(
+            "SELECT u.username FROM team_leads t JOIN users u ON u.id = t.user_id "
+            "ORDER BY t.team_id LIMIT 1"))
+    if not refs or not agents or not teams or lead is None:
+        raise SystemExit("the database does not look like bench/seed.py's: rerun the seed")
+    newest_day = newest.date()
+    windows = []
+    # A month-long window, a quarter, a year apart: each channel a few times.
+    for n, channel in enumerate(["chat", "email", "voice", "chat", "voice", "email"]):
+        end = newest_day - dt.timedelta(days=30 + 45 * n)
+        windows.append((channel, end - dt.timedelta(days=30), end))
+    return Samples(refs, agents, teams, queues, windows, lead, total, users)
+
+
+def page_path(port: int, cookies: dict[str, str], page: int) -> str:
+    """The URL of list page ``page``, found by following the "Older" link like a user."""
+    client = Client(port, cookies)
+    path = "/interactions"
+    try:
+        for _ in range(page - 1):
+            status, _h, body = client.get(path, keep_cookies=False)
+            match = re.search(rb'href="([^"]+)">Older</a>', body)
+            if status != 200 or match is None:
+                raise RuntimeError(f"no 'Older' link on {path} (HTTP {status})")
+            path = html.unescape(match.group(1).decode())
+    finally:
+        client.close()
+    return path
+
+
+def scenarios(s: Samples, page20: str) -> list[Scenario]:
+    def q(**params: Any) -> str:
+        return "/interactions?" + urllib.parse.urlencode(params)
+
+    return [
+        Scenario("healthz", "GET /healthz: WSGI + one SELECT 1, the server's floor",
+                 ["/healthz"], who="anonymous", html_list=False),
+        Scenario("list_first", "/interactions, newest first, first page (admin: all rows)",
+                 ["/interactions"]),
+        Scenario("list_page20", "/interactions page 20 via the keyset cursor of 'Older'",
+                 [page20]),
+        Scenario("search_customer", "q=<existing customer_ref> (external_id OR customer_ref)",
+                 [q(q=ref) for ref in s.customer_refs]),
+        Scenario("filter_agent", "agent_id=<one of 500 agents>",
+                 [q(agent_id=a) for a in s.agent_ids]),
+        Scenario("filter_team", "team_id=<one of 25 teams>",
+                 [q(team_id=t) for t in s.team_ids]),
+        Scenario("filter_queue", "queue=<one queue> (no index of its own)",
+                 [q(queue=name) for name in s.queues]),
+        Scenario("filter_channel_dates", "channel + a 30-day date_from/date_to window",
+                 [q(channel=c, date_from=f.isoformat(), date_to=t.isoformat())
+                  for c, f, t in s.channel_windows]),
+        Scenario("lead_list", f"/interactions as team lead {s.lead_username} (scoped to team)",
+                 ["/interactions"], who="lead"),
+    ]
+
+
+# --- the indexes ---------------------------------------------------------------------------
+
+def analyze(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE interactions"))
+
+
+def drop_list_indexes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL lock_timeout = '15s'"))
+        for name in LIST_INDEXES:
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    analyze(engine)
+
+
+def create_list_indexes(engine: Engine) -> None:
+    """Recreate them from the model's own definitions, so they match what migrations made."""
+    with engine.begin() as conn:
+        for index in Interaction.__table__.indexes:
+            if index.name in LIST_INDEXES:
+                index.create(conn, checkfirst=True)
+    analyze(engine)
+
+
+def present_indexes(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'interactions'")))
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def table(results: Sequence[Result], baseline: Result) -> str:
+    lines = ["| scenario | requests | errors | p50 ms | p95 ms | mean ms | req/s "
+             "| p50 / healthz | p95 / healthz | KiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(
+            f"| {r.scenario} | {r.requests} | {r.errors} | {fmt(r.p50)} | {fmt(r.p95)} "
+            f"| {fmt(r.mean)} | {fmt(r.rps)} | {fmt(r.p50 / baseline.p50)}x "
+            f"| {fmt(r.p95 / baseline.p95)}x | {fmt(r.mean_bytes / 1024)} |")
+    return "\n".join(lines)
+
+
+def comparison(with_ix: Sequence[Result], without: Sequence[Result],
+               base_with: Result, base_without: Result) -> str:
+    by_name = {r.scenario: r for r in with_ix}
+    lines = ["| scenario | p50 ms with | p50 ms without | p95 ms with | p95 ms without "
+             "| p50 / healthz with | p50 / healthz without | without / with (p50) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in without:
+        w = by_name.get(r.scenario)
+        if w is None or r.scenario == "healthz":
+            continue
+        lines.append(
+            f"| {r.scenario} | {fmt(w.p50)} | {fmt(r.p50)} | {fmt(w.p95)} | {fmt(r.p95)} "
+            f"| {fmt(w.p50 / base_with.p50)}x | {fmt(r.p50 / base_without.p50)}x "
+            f"| {fmt(r.p50 / w.p50)}x |")
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url",
+                        default=os.environ.get("QM_BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--requests", type=int, default=200, help="Per scenario (measured)")
+    parser.add_argument("--warmup", type=int, default=20, help="Per scenario, not measured")
+    parser.add_argument("--concurrency", type=int, default=4, help="Client threads")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--max-seconds", type=float, default=90.0,
+                        help="Time limit per scenario; fewer requests are counted if reached")
+    parser.add_argument("--samples", type=int, default=50,
+                        help="Distinct filter values rotated over per scenario")
+    parser.add_argument("--page", type=int, default=20, help="The deep page to measure")
+    parser.add_argument("--username", default=ADMIN_USERNAME)
+    parser.add_argument("--password", default=BENCH_PASSWORD)
+    parser.add_argument("--skip-no-index", action="store_true",
+                        help="Leave out the pass without the list indexes")
+    parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
+    parser.add_argument("--json", type=Path, help="Also write every figure to this file")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1 or args.max_seconds <= 0:
+        parser.error("--requests, --concurrency and --max-seconds must be positive")
+    return args
+
+
+def run_pass(port: int, phase: str, plan: list[Scenario], cookies: dict[str, dict[str, str]],
+             args: argparse.Namespace) -> list[Result]:
+    results = []
+    for scenario in plan:
+        result = run_scenario(port, scenario, cookies[scenario.who], phase, args)
+        results.append(result)
+        note = f"  FIRST ERROR: {result.first_error}" if result.errors else ""
+        print(f"  [{phase}] {scenario.name:<22} n={result.requests:<4} p50={fmt(result.p50):>7} "
+              f"ms  p95={fmt(result.p95):>7} ms  {fmt(result.rps):>6} req/s{note}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    engine = make_engine(args.database_url)
+    if engine.url.get_backend_name() == "postgresql" and engine.url.host not in (HOST,
+                                                                                 "localhost"):
+        raise SystemExit("the benchmark only talks to 127.0.0.1")
+    if present_indexes(engine) & set(LIST_INDEXES) != set(LIST_INDEXES):
+        print("some list indexes are missing (an interrupted run?): recreating them")
+        create_list_indexes(engine)
+    s = samples(engine, args.samples)
+    started_at = dt.datetime.now(dt.UTC)
+    meta = {
+        "date": started_at.isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "database": engine.url.render_as_string(hide_password=True),
+        "server_version": "",
+        "interactions": s.interactions,
+        "users": s.users,
+        "concurrency": args.concurrency,
+        "waitress_threads": args.threads,
+        "requests_per_scenario": args.requests,
+        "warmup_per_scenario": args.warmup,
+    }
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            meta["server_version"] = conn.scalar(text("SHOW server_version"))
+    print(f"{meta['date']}  {meta['cpus']} CPUs  {meta['database']}  "
+          f"{s.interactions:,} interactions, {s.users} users; client: {args.concurrency} "
+          f"threads, server: waitress {args.threads} threads; {args.requests} requests/scenario")
+
+    only = {n for n in args.only.split(",") if n}
+    results: dict[str, list[Result]] = {}
+    with served(args.database_url, args.threads, startup_s=60) as port:
+        cookies = {"anonymous": {},
+                   "admin": login(port, args.username, args.password),
+                   "lead": login(port, s.lead_username, args.password)}
+        page20 = page_path(port, cookies["admin"], args.page)
+        plan = [sc for sc in scenarios(s, page20)
+                if not only or sc.name in only or sc.name == "healthz"]
+        print("Pass 1: with every index")
+        results["with_indexes"] = run_pass(port, "indexed", plan, cookies, args)
+        if not args.skip_no_index:
+            print(f"Pass 2: without {', '.join(LIST_INDEXES)}")
+            drop_list_indexes(engine)
+            try:
+                results["without_list_indexes"] = run_pass(
+                    port, "no-index", [sc for sc in plan if sc.in_index_pass], cookies, args)
+            finally:
+                create_list_indexes(engine)
+                print("  list indexes recreated")
+    missing = set(LIST_INDEXES) - present_indexes(engine)
+    engine.dispose()
+    if missing:
+        print(f"WARNING: indexes still missing: {sorted(missing)}; rerun bench/seed.py")
+
+    with_ix = results["with_indexes"]
+    base = with_ix[0]
+    print(f"\n## With every index (ratios against /healthz of the same pass)\n")
+    print(table(with_ix, base))
+    if "without_list_indexes" in results:
+        without = results["without_list_indexes"]
+        print("\n## Without the four list indexes\n")
+        print(table(without, without[0]))
+        print("\n## What the indexes buy\n")
+        print(comparison(with_ix, without, base, without[0]))
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"meta": meta, "results": {phase: [r.summary() for r in rs]
+                                       for phase, rs in results.items()}}, indent=2))
+        print(f"\nwritten to {args.json}")
+    errors = sum(r.errors for rs in results.values() for r in rs)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
