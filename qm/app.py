@@ -160,9 +160,12 @@ def _register_error_pages(app: Flask) -> None:
             return exc.response
         status = exc.code or 500
         message = ""
+        data = getattr(exc, "data", None) or {}
         if status in (400, 422):
-            data = getattr(exc, "data", None) or {}
             message = _smorest_message(data) or (exc.description or "")
+            if is_api_request() and data.get("messages"):
+                # Field by field, as flask-smorest reports them: {"json": {"channel": [...]}}
+                return api_error(status, message, errors=data["messages"])
         elif status == 429:
             message = "Too many attempts. Wait a minute, then try again."
         return render_error(status, message)

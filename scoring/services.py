@@ -390,10 +390,10 @@ def import_csv(
         if not pending:
             return
         keys = [(f["source"], f["external_id"]) for _, f in pending]
-        existing = set(session.execute(
+        existing = {tuple(row) for row in session.execute(
             select(Interaction.source, Interaction.external_id)
             .where(tuple_(Interaction.source, Interaction.external_id).in_(keys))
-        ).tuples())
+        )}
         new = []
         for _line, fields_ in pending:
             if (fields_["source"], fields_["external_id"]) in existing:
