@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with_ix = results["with_indexes"]
     base = with_ix[0]
-    print(f"\n## With every index (ratios against /healthz of the same pass)\n")
+    print("\n## With every index (ratios against /healthz of the same pass)\n")
     print(table(with_ix, base))
     if "without_list_indexes" in results:
         without = results["without_list_indexes"]

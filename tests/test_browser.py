@@ -19,7 +19,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import factories
 import pytest
@@ -40,7 +40,7 @@ TIMEOUT_MS = 10_000
 BOOTSTRAP_DARK = "rgb(33, 37, 41)"
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("QM_REQUIRE_BROWSER") == "1":
         pytest.fail(f"QM_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
     pytest.skip(f"{reason} (apt-get install chromium, or set QM_CHROMIUM)")
@@ -446,7 +446,7 @@ def test_admin_corrects_one_field_and_the_history_shows_only_that_change(tab, pe
     tab.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the edit form rewrites fields it did not "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="app bug: the edit form rewrites fields it did not "
                    "change (textarea newlines come back as CRLF; the started_at input drops "
                    "microseconds); remove this mark once fixed")
 @pytest.mark.parametrize("fields", [
