@@ -167,10 +167,18 @@ def _clean(
     take("duration_s", lambda: parse_duration(raw.get("duration_s")))
     take("queue", lambda: text("queue", 100) or "")
     take("customer_ref", lambda: text("customer_ref", 100))
-    take("body", lambda: (str(raw.get("body")).strip() or None) if raw.get("body") else None)
+    take("body", lambda: _text_body(raw.get("body")))
     if problems:
         raise _RowInvalid(problems)
     return out
+
+
+def _text_body(value: Any) -> str | None:
+    # Browsers send a textarea's line breaks as CRLF; stored text uses LF, whatever sent it.
+    if not value:
+        return None
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return text or None
 
 
 class _RowInvalid(ValueError):
@@ -282,6 +290,10 @@ def update_interaction(
     except _RowInvalid as exc:
         raise InvalidInput(f"Nothing was saved: {exc}.", exc.problems) from None
     before = interaction_snapshot(interaction)
+    # The form shows the start to the second; sent back unchanged, it must not cut the stored
+    # sub-second part.
+    if cleaned["started_at"] == interaction.started_at.replace(microsecond=0):
+        cleaned["started_at"] = interaction.started_at
     agent: User = cleaned.pop("agent")
     if agent.id != interaction.agent_id:
         interaction.agent_id, interaction.team_id = agent.id, agent.team_id

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import factories
 import pytest
 from click.testing import CliRunner
 from flask import Flask
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 from qm import migrations
 from qm.app import create_app
 from qm.db import Base, make_engine, make_session_factory
-import factories
 
 PG_URL = os.environ.get("QM_TEST_DATABASE_URL", "")
 

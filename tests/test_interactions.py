@@ -17,7 +17,8 @@ from qm.audit import AuditEntry
 from scoring import services
 from scoring.models import Interaction
 
-HEADER = "external_id,agent,channel,started_at,duration_s,queue,direction,customer_ref,recording,body"
+HEADER = ("external_id,agent,channel,started_at,duration_s,queue,direction,customer_ref,"
+          "recording,body")
 
 
 def tone_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> Path:

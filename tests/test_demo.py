@@ -1,0 +1,74 @@
+"""`qm demo`: builds a working site, twice without duplicates, and serves it."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from sqlalchemy import func, select
+
+from qm import audit
+from qm.auth.models import User
+from scoring.models import Interaction
+
+
+def test_demo_builds_once_and_only_once(runner, session):
+    first = runner.invoke("demo", "--no-serve")
+    assert first.exit_code == 0, first.output
+    assert "password for all: demo-password" in first.output
+    for login in ("admin", "qa1", "lead1", "agent1", "hr1", "auditor1"):
+        assert re.search(rf"^\s+{login}\s", first.output, re.M), login
+    users = session.scalar(select(func.count(User.id)))
+    interactions = session.scalar(select(func.count(Interaction.id)))
+    assert users == 15 and interactions > 200
+    second = runner.invoke("demo", "--no-serve")
+    assert second.exit_code == 0
+    assert "0 users created" in second.output and "0 created" in second.output
+    assert session.scalar(select(func.count(User.id))) == users
+    assert session.scalar(select(func.count(Interaction.id))) == interactions
+    assert audit.verify(session).ok
+
+
+def test_demo_logins_work(runner, client, auth):
+    runner.invoke("demo", "--no-serve")
+    for username in ("admin", "agent1", "auditor1"):
+        assert auth.login(username, "demo-password").status_code == 302
+        assert client.get("/interactions").status_code == 200
+        auth.logout()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_qm_demo_serves_on_the_chosen_port(tmp_path, database_url):
+    port = _free_port()
+    env = {**os.environ, "QM_DATA_DIR": str(tmp_path / "demo"), "QM_DATABASE_URL": database_url}
+    qm = os.path.join(os.path.dirname(sys.executable), "qm")
+    proc = subprocess.Popen([qm, "demo", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.3)
+        assert "Log in to qm" in body, proc.stdout.read() if proc.poll() is not None else ""
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
