@@ -29,7 +29,8 @@ EMAIL_LINES = [
 ]
 
 
-def rows(agents: list[User], today: dt.date, weeks: int = 12, seed: int = 42) -> list[dict]:
+def rows(agents: list[User], now: dt.datetime, weeks: int = 12, seed: int = 42) -> list[dict]:
+    """Contacts over the ``weeks`` before ``now``, in business hours, none in the future."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     out = []
     n = 0
@@ -38,7 +39,7 @@ def rows(agents: list[User], today: dt.date, weeks: int = 12, seed: int = 42) ->
         for week in range(weeks):
             for _ in range(rng.randint(3, 6)):
                 n += 1
-                day = today - dt.timedelta(days=7 * week + rng.randint(0, 6))
+                day = (now - dt.timedelta(days=7 * week + rng.randint(1, 7))).date()
                 hour = rng.choice([8, 9, 10, 11, 13, 14, 15, 16, 17, 19])
                 start = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59),
                                     tzinfo=dt.UTC)
@@ -66,7 +67,7 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     agents = list(session.scalars(
         select(User).join(UserRole).where(UserRole.role == "agent").order_by(User.username)
     ))
-    data = rows(agents, dt.datetime.now(dt.UTC).date())
+    data = rows(agents, dt.datetime.now(dt.UTC))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(data[0]) if data else ["external_id"])
     writer.writeheader()

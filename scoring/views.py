@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from qm import audit
 from qm.auth.models import Team, User, UserRole
-from qm.auth.permissions import Role, can
+from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.storage import RecordingStore
 from qm.web import db, permission_required
@@ -65,9 +65,11 @@ def _filters_from(args: Any) -> queries.InteractionFilters:
     )
 
 
-def _agents() -> list[User]:
+def _agents(visible_to: Any = None) -> list[User]:
     stmt = (select(User).join(UserRole).where(UserRole.role == Role.AGENT.value, User.active)
             .order_by(User.display_name))
+    if visible_to is not None:
+        stmt = stmt.where(scope_clause(visible_to, "user.view", User.id, User.team_id))
     return list(db.session.scalars(stmt).unique())
 
 
@@ -82,9 +84,14 @@ def interactions() -> Any:
     page_size = current_app.extensions["qm"]["settings"].page_size
     page = queries.list_interactions(db.session, current_user, filters,
                                      cursor=request.args.get("cursor"), limit=page_size)
-    wide = can(current_user, "user.view")
-    agents = [(u.id, u.label) for u in _agents()] if wide else []
-    teams = db.session.scalars(select(Team).order_by(Team.name)).all() if wide else []
+    # The filter lists offer only the people and teams this user may see.
+    agents = [(u.id, u.label) for u in _agents(visible_to=current_user)]
+    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
+             if can(current_user, "team.view", t)]
+    if len(agents) <= 1:
+        agents = []  # an agent filtering by themselves is no filter
+    if len(teams) <= 1:
+        teams = []
     newest_args = {k: v for k, v in request.args.items() if v and k != "cursor"}
     next_args = {**newest_args, "cursor": page.next_cursor} if page.next_cursor else None
     return render_template("scoring/interactions.html", page=page, filters=filters,

@@ -194,3 +194,10 @@ def test_navigation_shows_each_role_what_it_may_use(client, auth, people):
     page = client.get("/").get_data(as_text=True)
     for shown in (">Interactions<", ">People<", ">Audit log<", ">Import<", ">Teams<"):
         assert shown in page
+
+
+def test_filter_choices_offer_only_what_the_user_may_see(client, auth, people):
+    auth.login("lead.a")
+    page = client.get("/interactions").get_data(as_text=True)
+    assert "Agent.A2" in page  # a member of the lead's team
+    assert "Agent.B" not in page and "Team B" not in page
