@@ -42,14 +42,14 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from qm.db import make_engine
 from scoring.models import Interaction
@@ -145,6 +145,77 @@ def login(port: int, username: str, password: str) -> dict[str, str]:
         client.close()
 
 
+# --- who else uses the CPU ----------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy_ticks() -> int | None:
+    """CPU ticks spent busy by the whole machine so far (Linux /proc/stat), None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return user + nice + system + irq + softirq + steal
+
+
+def process_ticks(pid: int) -> int:
+    """utime + stime of one process, all its threads included (0 if it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = raw.rsplit(")", 1)[1].split()  # the command name may hold spaces
+    return int(fields[11]) + int(fields[12])
+
+
+class CpuMeter:
+    """CPU used during a scenario by the benchmark (client, server, its PostgreSQL backends) and
+    by everything else on the machine.
+
+    On a small shared machine another process's burst moves latencies more than any index does,
+    so every result carries how busy the rest of the machine was while it was measured.
+    """
+
+    def __init__(self, server_pid: int, backend_pids: Callable[[], set[int]]) -> None:
+        self.server_pid = server_pid
+        self.backend_pids = backend_pids
+        self._start: tuple[float, int | None, dict[int, int]] = (0.0, None, {})
+
+    def _ours(self) -> dict[int, int]:
+        pids = {os.getpid(), self.server_pid, *self.backend_pids()}
+        return {pid: process_ticks(pid) for pid in pids}
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), machine_busy_ticks(), self._ours())
+
+    def stop(self) -> tuple[float, float]:
+        """(our cores, other cores): average CPUs busy since ``start``."""
+        t0, busy0, ours0 = self._start
+        busy1, ours1 = machine_busy_ticks(), self._ours()
+        wall = time.perf_counter() - t0
+        if busy0 is None or busy1 is None or wall <= 0:
+            return math.nan, math.nan
+        # A backend that appeared meanwhile counts whole; one that left counts to its last read.
+        ours = sum(ticks - ours0.get(pid, 0) for pid, ticks in ours1.items())
+        ours_cores = ours / CLOCK_TICKS / wall
+        other = (busy1 - busy0) / CLOCK_TICKS / wall - ours_cores
+        return ours_cores, max(0.0, other)
+
+
+def wait_for_quiet(meter: CpuMeter, threshold: float, limit_s: float) -> float:
+    """Wait (at most ``limit_s``) until the rest of the machine uses under ``threshold`` cores;
+    returns the last reading."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        meter.start()
+        time.sleep(1.0)
+        _ours, other = meter.stop()
+        if math.isnan(other) or other < threshold or time.monotonic() >= deadline:
+            return other
+
+
 # --- scenarios and their results -----------------------------------------------------------
 
 @dataclass
@@ -167,6 +238,8 @@ class Result:
     latencies_ms: list[float] = field(repr=False)
     mean_bytes: float
     first_error: str = ""
+    bench_cores: float = math.nan  # CPUs busy with the client, the server and its backends
+    other_cores: float = math.nan  # CPUs busy with anything else on the machine meanwhile
 
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile: a latency some request really had."""
@@ -211,7 +284,7 @@ def check_response(scenario: Scenario, status: int, body: bytes) -> str:
 
 
 def run_scenario(port: int, scenario: Scenario, cookies: dict[str, str], phase: str,
-                 args: argparse.Namespace) -> Result:
+                 args: argparse.Namespace, meter: CpuMeter) -> Result:
     """``args.requests`` requests from ``args.concurrency`` threads, stopping at the time limit."""
     warm = Client(port, cookies)
     try:  # warm-up: connection pools, plan caches, Jinja's compiled template
@@ -220,11 +293,13 @@ def run_scenario(port: int, scenario: Scenario, cookies: dict[str, str], phase: 
     finally:
         warm.close()
 
+    wait_for_quiet(meter, args.quiet_threshold, args.quiet_wait)
     lock = threading.Lock()
     issued = 0
     latencies: list[float] = []
     sizes: list[int] = []
     errors: list[str] = []
+    meter.start()
     start = time.perf_counter()
     deadline = start + args.max_seconds
 
@@ -262,9 +337,10 @@ def run_scenario(port: int, scenario: Scenario, cookies: dict[str, str], phase: 
     for thread in threads:
         thread.join(args.max_seconds + 120)  # bounded: a request itself times out at 60 s
     wall = time.perf_counter() - start
+    bench_cores, other_cores = meter.stop()
     return Result(scenario.name, phase, len(latencies) + len(errors), len(errors), wall,
                   latencies, sum(sizes) / len(sizes) if sizes else 0.0,
-                  errors[0] if errors else "")
+                  errors[0] if errors else "", bench_cores, other_cores)
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -287,7 +363,7 @@ def qm_command() -> list[str]:
 
 
 @contextmanager
-def served(database_url: str, threads: int, startup_s: float) -> Iterator[int]:
+def served(database_url: str, threads: int, startup_s: float) -> Iterator[tuple[int, int]]:
     """``qm serve`` on a free port, stopped (and its temp dir removed) whatever happens."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="qm-bench-") as data_dir:
@@ -305,7 +381,7 @@ def served(database_url: str, threads: int, startup_s: float) -> Iterator[int]:
                 env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 wait_healthy(proc, port, startup_s, log_path)
-                yield port
+                yield port, proc.pid
             finally:
                 proc.terminate()
                 try:
@@ -453,9 +529,17 @@ def create_list_indexes(engine: Engine) -> None:
 
 
 def present_indexes(engine: Engine) -> set[str]:
+    return {ix["name"] for ix in inspect(engine).get_indexes("interactions") if ix["name"]}
+
+
+def backend_pids(engine: Engine) -> set[int]:
+    """The PostgreSQL backends serving this database (the server's pool), for the CPU meter."""
+    if engine.dialect.name != "postgresql":
+        return set()
     with engine.connect() as conn:
         return set(conn.scalars(text(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'interactions'")))
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")))
 
 
 # --- reporting -----------------------------------------------------------------------------
@@ -466,13 +550,14 @@ def fmt(value: float, digits: int = 1) -> str:
 
 def table(results: Sequence[Result], baseline: Result) -> str:
     lines = ["| scenario | requests | errors | p50 ms | p95 ms | mean ms | req/s "
-             "| p50 / healthz | p95 / healthz | KiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| p50 / healthz | p95 / healthz | KiB | bench CPUs | other CPUs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(
             f"| {r.scenario} | {r.requests} | {r.errors} | {fmt(r.p50)} | {fmt(r.p95)} "
             f"| {fmt(r.mean)} | {fmt(r.rps)} | {fmt(r.p50 / baseline.p50)}x "
-            f"| {fmt(r.p95 / baseline.p95)}x | {fmt(r.mean_bytes / 1024)} |")
+            f"| {fmt(r.p95 / baseline.p95)}x | {fmt(r.mean_bytes / 1024)} "
+            f"| {fmt(r.bench_cores, 2)} | {fmt(r.other_cores, 2)} |")
     return "\n".join(lines)
 
 
@@ -510,26 +595,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page", type=int, default=20, help="The deep page to measure")
     parser.add_argument("--username", default=ADMIN_USERNAME)
     parser.add_argument("--password", default=BENCH_PASSWORD)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="Repeat both passes this many times, alternating, and pool the "
+                             "latencies (evens out bursts of other load)")
+    parser.add_argument("--quiet-threshold", type=float, default=0.3,
+                        help="Before each scenario, wait until the rest of the machine uses "
+                             "fewer CPUs than this ...")
+    parser.add_argument("--quiet-wait", type=float, default=30.0,
+                        help="... but at most this many seconds")
     parser.add_argument("--skip-no-index", action="store_true",
                         help="Leave out the pass without the list indexes")
     parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
     parser.add_argument("--json", type=Path, help="Also write every figure to this file")
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1 or args.max_seconds <= 0:
-        parser.error("--requests, --concurrency and --max-seconds must be positive")
+    if min(args.requests, args.concurrency, args.rounds) < 1 or args.max_seconds <= 0:
+        parser.error("--requests, --concurrency, --rounds and --max-seconds must be positive")
     return args
 
 
 def run_pass(port: int, phase: str, plan: list[Scenario], cookies: dict[str, dict[str, str]],
-             args: argparse.Namespace) -> list[Result]:
+             args: argparse.Namespace, meter: CpuMeter) -> list[Result]:
     results = []
     for scenario in plan:
-        result = run_scenario(port, scenario, cookies[scenario.who], phase, args)
+        result = run_scenario(port, scenario, cookies[scenario.who], phase, args, meter)
         results.append(result)
         note = f"  FIRST ERROR: {result.first_error}" if result.errors else ""
         print(f"  [{phase}] {scenario.name:<22} n={result.requests:<4} p50={fmt(result.p50):>7} "
-              f"ms  p95={fmt(result.p95):>7} ms  {fmt(result.rps):>6} req/s{note}", flush=True)
+              f"ms  p95={fmt(result.p95):>7} ms  {fmt(result.rps):>6} req/s  "
+              f"other CPU {fmt(result.other_cores, 2)}{note}", flush=True)
     return results
+
+
+def time_weighted(results: Sequence[Result], attr: str) -> float:
+    wall = sum(r.wall_s for r in results)
+    return sum(getattr(r, attr) * r.wall_s for r in results) / wall if wall > 0 else math.nan
+
+
+def merge(rounds: list[list[Result]]) -> list[Result]:
+    """One result per scenario from several rounds: latencies pooled, CPU use time-weighted."""
+    merged = []
+    for same in zip(*rounds, strict=True):
+        wall = sum(r.wall_s for r in same)
+        sizes = sum(r.mean_bytes * (r.requests - r.errors) for r in same)
+        ok = sum(r.requests - r.errors for r in same)
+
+        merged.append(Result(
+            same[0].scenario, same[0].phase, sum(r.requests for r in same),
+            sum(r.errors for r in same), wall, [ms for r in same for ms in r.latencies_ms],
+            sizes / ok if ok else 0.0, next((r.first_error for r in same if r.errors), ""),
+            time_weighted(same, "bench_cores"), time_weighted(same, "other_cores")))
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -556,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
         "waitress_threads": args.threads,
         "requests_per_scenario": args.requests,
         "warmup_per_scenario": args.warmup,
+        "rounds": args.rounds,
+        "loadavg_before": os.getloadavg(),
     }
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -565,25 +682,30 @@ def main(argv: list[str] | None = None) -> int:
           f"threads, server: waitress {args.threads} threads; {args.requests} requests/scenario")
 
     only = {n for n in args.only.split(",") if n}
-    results: dict[str, list[Result]] = {}
-    with served(args.database_url, args.threads, startup_s=60) as port:
+    rounds: dict[str, list[list[Result]]] = {"with_indexes": [], "without_list_indexes": []}
+    with served(args.database_url, args.threads, startup_s=60) as (port, server_pid):
+        meter = CpuMeter(server_pid, lambda: backend_pids(engine))
         cookies = {"anonymous": {},
                    "admin": login(port, args.username, args.password),
                    "lead": login(port, s.lead_username, args.password)}
         page20 = page_path(port, cookies["admin"], args.page)
         plan = [sc for sc in scenarios(s, page20)
                 if not only or sc.name in only or sc.name == "healthz"]
-        print("Pass 1: with every index")
-        results["with_indexes"] = run_pass(port, "indexed", plan, cookies, args)
-        if not args.skip_no_index:
-            print(f"Pass 2: without {', '.join(LIST_INDEXES)}")
+        for n in range(1, args.rounds + 1):
+            print(f"Round {n}/{args.rounds}, pass 1: with every index")
+            rounds["with_indexes"].append(run_pass(port, "indexed", plan, cookies, args, meter))
+            if args.skip_no_index:
+                continue
+            print(f"Round {n}/{args.rounds}, pass 2: without {', '.join(LIST_INDEXES)}")
             drop_list_indexes(engine)
             try:
-                results["without_list_indexes"] = run_pass(
-                    port, "no-index", [sc for sc in plan if sc.in_index_pass], cookies, args)
+                rounds["without_list_indexes"].append(run_pass(
+                    port, "no-index", [sc for sc in plan if sc.in_index_pass], cookies, args,
+                    meter))
             finally:
                 create_list_indexes(engine)
                 print("  list indexes recreated")
+    results: dict[str, list[Result]] = {phase: merge(rs) for phase, rs in rounds.items() if rs}
     missing = set(LIST_INDEXES) - present_indexes(engine)
     engine.dispose()
     if missing:
@@ -599,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(without, without[0]))
         print("\n## What the indexes buy\n")
         print(comparison(with_ix, without, base, without[0]))
+    meta["loadavg_after"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(
             {"meta": meta, "results": {phase: [r.summary() for r in rs]

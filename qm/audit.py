@@ -60,9 +60,12 @@ class AuditEntry(Base):
         }
 
     def changes(self) -> list[tuple[str, Any, Any]]:
-        """(field, before, after) for each field that differs: what the history page shows."""
+        """(field, before, after) for each field that differs: what the history page shows.
+
+        The row version is bookkeeping: it stays in the entry but is not shown as a change.
+        """
         before, after = self.before or {}, self.after or {}
-        keys = sorted(set(before) | set(after))
+        keys = sorted((set(before) | set(after)) - {"version"})
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
