@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, jsonify, request
+from flask import abort, current_app, flash, g, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -17,8 +17,10 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from qm.auth.permissions import can, scope_for
+from qm.errors import QMError
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -156,6 +158,39 @@ def api_permission(permission: str | None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def show_errors(form: Any, exc: QMError) -> None:
+    """Put a service's field errors beside the fields, and its sentence on top of the page."""
+    for name, message in getattr(exc, "errors", {}).items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    flash(str(exc), "danger")
+
+
+def save_form(
+    form: Any,
+    write: Callable[[], T],
+    done: Callable[[T], Any],
+    message: str | Callable[[T], str] = "Saved.",
+) -> Any:
+    """The one shape of a form POST: validate, write through a service, commit, flash, go on.
+
+    Returns ``done(result)`` (a redirect) after a commit, or else the status with which to
+    render the form again, the user's input in it: 200 (not submitted), 400 (invalid), or the
+    status of the service's error (409 for a stale edit...). A failed write is rolled back.
+    """
+    if not form.validate_on_submit():
+        return 400 if form.errors else 200
+    try:
+        result = write()
+        db.session.commit()
+    except QMError as exc:
+        db.session.rollback()
+        show_errors(form, exc)
+        return exc.status
+    flash(message(result) if callable(message) else message, "success")
+    return done(result)
 
 
 def user_can(permission: str, record: Any = None) -> bool:

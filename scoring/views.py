@@ -24,7 +24,7 @@ from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.storage import RecordingStore
-from qm.web import db, permission_required
+from qm.web import db, permission_required, save_form
 from scoring import queries, services
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Interaction
@@ -105,34 +105,25 @@ def interactions() -> Any:
 def new_interaction() -> Any:
     form = InteractionForm()
     form.agent.choices = _agent_choices()
-    status = 200
-    if form.validate_on_submit():
+
+    def create() -> Interaction:
         upload = form.recording.data
-        try:
-            interaction = services.create_interaction(
-                db.session, current_user, form.values(),
-                store=recording_store(),
-                recording=upload.stream if upload else None,
-                recording_name=upload.filename if upload else None,
-                timezone=current_user.timezone or "UTC",
-            )
-            db.session.commit()
-            flash("Interaction saved.", "success")
-            return redirect(url_for("scoring.interaction", interaction_id=interaction.id))
-        except QMError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("scoring/interaction_form.html", form=form, interaction=None), status
+        return services.create_interaction(
+            db.session, current_user, form.values(), store=recording_store(),
+            recording=upload.stream if upload else None,
+            recording_name=upload.filename if upload else None,
+            timezone=current_user.timezone or "UTC",
+        )
 
-
-def _show_errors(form: Any, exc: QMError) -> None:
-    for field, message in getattr(exc, "errors", {}).items():
-        if field in form:
-            form[field].errors = [*form[field].errors, message]
-    flash(str(exc), "danger")
+    outcome = save_form(
+        form, create,
+        lambda item: redirect(url_for("scoring.interaction", interaction_id=item.id)),
+        "Interaction saved.",
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("scoring/interaction_form.html", form=form,
+                           interaction=None), outcome
 
 
 @bp.get("/interactions/<int:interaction_id>")
@@ -159,24 +150,22 @@ def edit_interaction(interaction_id: int) -> Any:
         }
     )
     form.agent.choices = _agent_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            values = form.values()
-            values.pop("external_id")
-            services.update_interaction(db.session, current_user, interaction_id, values,
-                                        expected_version=int(form.version.data or 0),
-                                        timezone=current_user.timezone or "UTC")
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(url_for("scoring.interaction", interaction_id=interaction_id))
-        except QMError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("scoring/interaction_form.html", form=form, interaction=item), status
+
+    def correct() -> Interaction:
+        values = form.values()
+        values.pop("external_id")
+        return services.update_interaction(db.session, current_user, interaction_id, values,
+                                           expected_version=int(form.version.data or 0),
+                                           timezone=current_user.timezone or "UTC")
+
+    outcome = save_form(
+        form, correct,
+        lambda _item: redirect(url_for("scoring.interaction", interaction_id=interaction_id)),
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("scoring/interaction_form.html", form=form,
+                           interaction=item), outcome
 
 
 def _local_input(value: dt.datetime) -> str:

@@ -75,6 +75,14 @@ class UserForm(FlaskForm):
     )
 
 
+class NewUserForm(UserForm):
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired("Set an initial password; the user changes it later."),
+                    Length(min=MIN_PASSWORD, max=1024)],
+    )
+
+
 class TeamForm(FlaskForm):
     version = HiddenField()
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])

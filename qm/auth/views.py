@@ -24,6 +24,7 @@ from qm.auth import services
 from qm.auth.forms import (
     ConfirmForm,
     LoginForm,
+    NewUserForm,
     PasswordForm,
     ProfileForm,
     ResetPasswordForm,
@@ -41,6 +42,7 @@ from qm.web import (
     login_required,
     permission_required,
     public,
+    save_form,
 )
 
 bp = Blueprint("auth", __name__)
@@ -215,39 +217,21 @@ def _user_form_values(form: UserForm) -> dict[str, Any]:
     }
 
 
-def _show_errors(form: Any, exc: QMError) -> None:
-    for field, message in getattr(exc, "errors", {}).items():
-        if hasattr(form, field):
-            getattr(form, field).errors = [*getattr(form, field).errors, message]
-    flash(str(exc), "danger")
-
-
 @bp.route("/users/new", methods=["GET", "POST"])
 @permission_required("user.manage")
 def new_user() -> Any:
-    form = UserForm()
+    form = NewUserForm()
     form.team_id.choices = _team_choices()
-    status = 200
-    if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors = ["Set an initial password; the user changes it later."]
-            status = 400
-        else:
-            try:
-                user = services.create_user(
-                    db.session, current_user, username=form.username.data,
-                    password=form.password.data, **_user_form_values(form),
-                )
-                db.session.commit()
-                flash(f"User {user.username} created.", "success")
-                return redirect(url_for("auth.user", user_id=user.id))
-            except QMError as exc:
-                db.session.rollback()
-                _show_errors(form, exc)
-                status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("auth/user_form.html", form=form, user=None), status
+    outcome = save_form(
+        form,
+        lambda: services.create_user(db.session, current_user, username=form.username.data,
+                                     password=form.password.data, **_user_form_values(form)),
+        lambda user: redirect(url_for("auth.user", user_id=user.id)),
+        lambda user: f"User {user.username} created.",
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("auth/user_form.html", form=form, user=None), outcome
 
 
 @bp.get("/users/<int:user_id>")
@@ -271,24 +255,16 @@ def edit_user(user_id: int) -> Any:
         form.team_id.data = str(target.team_id or "")
         form.version.data = str(target.version)
     form.username.data = target.username  # not editable: history refers to it
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                db.session, current_user, user_id,
-                expected_version=int(form.version.data or 0),
-                active=form.active.data, **_user_form_values(form),
-            )
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(url_for("auth.user", user_id=user_id))
-        except QMError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("auth/user_form.html", form=form, user=target), status
+    outcome = save_form(
+        form,
+        lambda: services.update_user(db.session, current_user, user_id,
+                                     expected_version=int(form.version.data or 0),
+                                     active=form.active.data, **_user_form_values(form)),
+        lambda _user: redirect(url_for("auth.user", user_id=user_id)),
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("auth/user_form.html", form=form, user=target), outcome
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -339,22 +315,17 @@ def _lead_choices() -> list[tuple[int, str]]:
 def new_team() -> Any:
     form = TeamForm()
     form.lead_ids.choices = _lead_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            team = services.create_team(db.session, current_user, name=form.name.data,
-                                        description=form.description.data or "",
-                                        lead_ids=form.lead_ids.data)
-            db.session.commit()
-            flash(f"Team {team.name} created.", "success")
-            return redirect(url_for("auth.team", team_id=team.id))
-        except QMError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("auth/team_form.html", form=form, team=None), status
+    outcome = save_form(
+        form,
+        lambda: services.create_team(db.session, current_user, name=form.name.data,
+                                     description=form.description.data or "",
+                                     lead_ids=form.lead_ids.data),
+        lambda team: redirect(url_for("auth.team", team_id=team.id)),
+        lambda team: f"Team {team.name} created.",
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("auth/team_form.html", form=form, team=None), outcome
 
 
 @bp.get("/teams/<int:team_id>")
@@ -374,21 +345,14 @@ def edit_team(team_id: int) -> Any:
     if request.method == "GET":
         form.lead_ids.data = [u.id for u in target.leads]
         form.version.data = str(target.version)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_team(db.session, current_user, team_id,
-                                 expected_version=int(form.version.data or 0),
-                                 name=form.name.data, description=form.description.data or "",
-                                 active=form.active.data, lead_ids=form.lead_ids.data)
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(url_for("auth.team", team_id=team_id))
-        except QMError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = exc.status
-    elif form.errors:
-        status = 400
-    return render_template("auth/team_form.html", form=form, team=target), status
-
+    outcome = save_form(
+        form,
+        lambda: services.update_team(db.session, current_user, team_id,
+                                     expected_version=int(form.version.data or 0),
+                                     name=form.name.data, description=form.description.data or "",
+                                     active=form.active.data, lead_ids=form.lead_ids.data),
+        lambda _team: redirect(url_for("auth.team", team_id=team_id)),
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("auth/team_form.html", form=form, team=target), outcome
