@@ -36,6 +36,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,10 +50,13 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy.orm import Session
 
+from qm.auth.models import User
 from qm.db import make_engine
 from scoring.models import Interaction
+from scoring.queries import InteractionFilters, list_interactions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed import ADMIN_USERNAME, BENCH_PASSWORD, DEFAULT_URL  # noqa: E402
@@ -63,6 +67,7 @@ LIST_INDEXES = ("ix_interactions_started", "ix_interactions_agent_started",
                 "ix_interactions_team_started", "ix_interactions_customer_ref")
 LIST_MARKER = b'id="interactions"'  # the results table: not the login page, not an error page
 EMPTY_MARKER = b"No interactions"
+PAGE_SIZE = int(os.environ.get("QM_PAGE_SIZE") or 50)  # what the server's Settings will use
 
 
 # --- the HTTP client -----------------------------------------------------------------------
@@ -176,6 +181,8 @@ class CpuMeter:
 
     On a small shared machine another process's burst moves latencies more than any index does,
     so every result carries how busy the rest of the machine was while it was measured.
+    Short-lived processes cannot be attributed: PostgreSQL's parallel workers (which a
+    sequential scan of the whole table starts) count as "other".
     """
 
     def __init__(self, server_pid: int, backend_pids: Callable[[], set[int]]) -> None:
@@ -453,7 +460,7 @@ def samples(engine: Engine, count: int) -> Samples:
         raise SystemExit("the database does not look like bench/seed.py's: rerun the seed")
     newest_day = newest.date()
     windows = []
-    # A month-long window, a quarter, a year apart: each channel a few times.
+    # 30-day windows ending 1, 2.5, 4, 5.5, 7 and 8.5 months back, three channels twice each.
     for n, channel in enumerate(["chat", "email", "voice", "chat", "voice", "email"]):
         end = newest_day - dt.timedelta(days=30 + 45 * n)
         windows.append((channel, end - dt.timedelta(days=30), end))
@@ -501,6 +508,94 @@ def scenarios(s: Samples, page20: str) -> list[Scenario]:
         Scenario("lead_list", f"/interactions as team lead {s.lead_username} (scoped to team)",
                  ["/interactions"], who="lead"),
     ]
+
+
+# --- the database's share: EXPLAIN ANALYZE of the very query the page runs -----------------
+
+def filters_of(path: str) -> tuple[InteractionFilters, str | None]:
+    """The filters and cursor a scenario's URL gives the view (as scoring.views parses them)."""
+    args = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+
+    def day(name: str) -> dt.date | None:
+        return dt.date.fromisoformat(args[name]) if args.get(name) else None
+
+    filters = InteractionFilters(
+        q=args.get("q", "").strip(),
+        agent_id=int(args["agent_id"]) if args.get("agent_id") else None,
+        team_id=int(args["team_id"]) if args.get("team_id") else None,
+        channel=args.get("channel", ""), queue=args.get("queue", ""),
+        date_from=day("date_from"), date_to=day("date_to"), timezone="UTC")
+    return filters, args.get("cursor")
+
+
+def explain(engine: Engine, username: str, path: str, repeats: int) -> tuple[float, str]:
+    """(median execution ms, the plan's access path) of the list query ``username`` runs for
+    ``path``.
+
+    The SQL is captured from ``scoring.queries.list_interactions`` itself, parameters included,
+    so this is the statement the page runs, not a copy of it that could drift.
+    """
+    filters, cursor = filters_of(path)
+    captured: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+             _executemany: bool) -> None:
+        if not captured and "FROM interactions" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with Session(engine) as session:
+            actor = session.scalar(select(User).where(User.username == username))
+            captured.clear()  # only the list query itself
+            list_interactions(session, actor, filters, cursor=cursor, limit=PAGE_SIZE)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    statement, parameters = captured[0]
+    times, plan = [], {}
+    with engine.connect() as conn:
+        for _ in range(repeats + 1):  # the first one warms the cache and is not counted
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
+                                        parameters).scalar()[0]
+            times.append(float(plan["Execution Time"]))
+    return statistics.median(times[1:]), access_path(plan["Plan"])
+
+
+def access_path(node: dict[str, Any]) -> str:
+    """How the plan reaches the interactions rows, e.g. 'Index Scan Backward ix_..._started'."""
+    found: list[str] = []
+
+    def walk(n: dict[str, Any]) -> None:
+        if n.get("Relation Name") == "interactions" or (
+                n.get("Index Name") or "").startswith("ix_interactions"):
+            label = n["Node Type"] + (" Backward" if n.get("Scan Direction") == "Backward"
+                                      else "")
+            found.append(f"{label} {n['Index Name']}" if n.get("Index Name") else label)
+        for child in n.get("Plans", []):
+            walk(child)
+
+    walk(node)
+    sort = " + Sort" if _has_sort(node) else ""
+    return " / ".join(dict.fromkeys(found)) + sort
+
+
+def _has_sort(node: dict[str, Any]) -> bool:
+    return node["Node Type"] in ("Sort", "Incremental Sort") or any(
+        _has_sort(child) for child in node.get("Plans", []))
+
+
+def explain_pass(engine: Engine, plan: list[Scenario], actors: dict[str, str],
+                 repeats: int, values: int) -> dict[str, tuple[float, str]]:
+    """Per scenario: median execution time over its first ``values`` filter values."""
+    out = {}
+    for scenario in plan:
+        if not scenario.html_list:
+            continue
+        runs = [explain(engine, actors[scenario.who], path, repeats)
+                for path in scenario.paths[:values]]
+        out[scenario.name] = (statistics.median(ms for ms, _p in runs),
+                              " | ".join(dict.fromkeys(p for _ms, p in runs)))
+    return out
 
 
 # --- the indexes ---------------------------------------------------------------------------
@@ -578,6 +673,31 @@ def comparison(with_ix: Sequence[Result], without: Sequence[Result],
     return "\n".join(lines)
 
 
+def explain_table(explained: dict[str, dict[str, tuple[float, str]]]) -> str:
+    with_ix = explained["with_indexes"]
+    without = explained.get("without_list_indexes", {})
+    lines = ["| scenario | ms with | plan with | ms without | plan without |",
+             "|---|---:|---|---:|---|"]
+    for name, (ms, plan) in with_ix.items():
+        ms_wo, plan_wo = without.get(name, (math.nan, "-"))
+        lines.append(f"| {name} | {fmt(ms, 2)} | {plan} | {fmt(ms_wo, 2)} | {plan_wo} |")
+    return "\n".join(lines)
+
+
+def code_version() -> str:
+    """The commit the server runs, and whether app files differ from it: the code moves."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10, check=True).stdout
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", ".",
+                                ":!bench"], capture_output=True, text=True, timeout=10,
+                               check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.strip() + (" (+ uncommitted changes outside bench/)" if dirty.strip() else "")
+
+
 # --- main ----------------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -603,6 +723,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "fewer CPUs than this ...")
     parser.add_argument("--quiet-wait", type=float, default=30.0,
                         help="... but at most this many seconds")
+    parser.add_argument("--explain-values", type=int, default=5,
+                        help="EXPLAIN ANALYZE the list query for this many filter values ...")
+    parser.add_argument("--explain-repeats", type=int, default=5,
+                        help="... this many times each (the median is reported)")
     parser.add_argument("--skip-no-index", action="store_true",
                         help="Leave out the pass without the list indexes")
     parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
@@ -663,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "code": code_version(),
         "database": engine.url.render_as_string(hide_password=True),
         "server_version": "",
         "interactions": s.interactions,
@@ -677,7 +802,7 @@ def main(argv: list[str] | None = None) -> int:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             meta["server_version"] = conn.scalar(text("SHOW server_version"))
-    print(f"{meta['date']}  {meta['cpus']} CPUs  {meta['database']}  "
+    print(f"{meta['date']}  qm {meta['code']}  {meta['cpus']} CPUs  {meta['database']}  "
           f"{s.interactions:,} interactions, {s.users} users; client: {args.concurrency} "
           f"threads, server: waitress {args.threads} threads; {args.requests} requests/scenario")
 
@@ -691,6 +816,9 @@ def main(argv: list[str] | None = None) -> int:
         page20 = page_path(port, cookies["admin"], args.page)
         plan = [sc for sc in scenarios(s, page20)
                 if not only or sc.name in only or sc.name == "healthz"]
+        actors = {"admin": args.username, "lead": s.lead_username}
+        explained = {"with_indexes": explain_pass(engine, plan, actors, args.explain_repeats,
+                                                  args.explain_values)}
         for n in range(1, args.rounds + 1):
             print(f"Round {n}/{args.rounds}, pass 1: with every index")
             rounds["with_indexes"].append(run_pass(port, "indexed", plan, cookies, args, meter))
@@ -699,9 +827,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Round {n}/{args.rounds}, pass 2: without {', '.join(LIST_INDEXES)}")
             drop_list_indexes(engine)
             try:
+                no_index_plan = [sc for sc in plan if sc.in_index_pass]
+                if n == 1:
+                    explained["without_list_indexes"] = explain_pass(
+                        engine, no_index_plan, actors, args.explain_repeats, args.explain_values)
                 rounds["without_list_indexes"].append(run_pass(
-                    port, "no-index", [sc for sc in plan if sc.in_index_pass], cookies, args,
-                    meter))
+                    port, "no-index", no_index_plan, cookies, args, meter))
             finally:
                 create_list_indexes(engine)
                 print("  list indexes recreated")
@@ -722,10 +853,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## What the indexes buy\n")
         print(comparison(with_ix, without, base, without[0]))
     meta["loadavg_after"] = os.getloadavg()
+    print("\n## The database's share: EXPLAIN ANALYZE of the list query (median ms)\n")
+    print(explain_table(explained))
     if args.json:
         args.json.write_text(json.dumps(
-            {"meta": meta, "results": {phase: [r.summary() for r in rs]
-                                       for phase, rs in results.items()}}, indent=2))
+            {"meta": meta,
+             "results": {phase: [r.summary() for r in rs] for phase, rs in results.items()},
+             "explain": explained}, indent=2))
         print(f"\nwritten to {args.json}")
     errors = sum(r.errors for rs in results.values() for r in rs)
     return 1 if errors else 0

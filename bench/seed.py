@@ -9,10 +9,11 @@ Why it looks the way it does:
 
 * The schema is dropped and rebuilt with ``migrations.upgrade`` so that the benchmark measures the
   indexes the migrations really create, not whatever ``metadata.create_all`` would make.
-* Rows go in with SQLAlchemy Core ``insert()`` and lists of dicts (executemany, which SQLAlchemy
-  turns into multi-row INSERTs through "insertmanyvalues"). The ORM one object at a time and the
-  audit-logged services would take minutes and fill the audit log: loading benchmark data is not
-  a change of record, so it is not audited.
+* Rows go in with SQLAlchemy Core ``insert()`` and lists of dicts, i.e. one executemany per
+  batch (psycopg 3 runs it in pipeline mode; drivers without that get SQLAlchemy's multi-row
+  "insertmanyvalues"). The ORM one object at a time and the audit-logged services would take
+  minutes and fill the audit log: loading benchmark data is not a change of record, so it is not
+  audited.
 * One password hash is computed once and shared by every user: hashing 500 passwords would cost
   more than inserting 100,000 interactions.
 * The data are random but seeded, so two runs with the same arguments build the same database.
