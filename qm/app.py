@@ -14,6 +14,7 @@ from flask import Flask, render_template, request
 from flask_smorest import Api
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import qm
 from qm import migrations
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
         RATELIMIT_HEADERS_ENABLED=True,
         QM_LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        QM_LOGIN_ADDRESS_RATE_LIMIT=settings.login_address_rate_limit,
         API_TITLE="qm API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -77,6 +79,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         },
     )
     app.config.update(flask_overrides)
+    if settings.proxy_hops:
+        # The client's address (for rate limits) and scheme come from the trusted proxies.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from qm.db import make_engine, make_session_factory
 
@@ -132,6 +138,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
             "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         )
+        if settings.secure_cookies:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.path.startswith("/api/") or _is_private(response):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

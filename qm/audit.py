@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, event, func, inspect, select
+from sqlalchemy import JSON, Index, Integer, String, event, false, func, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from qm.db import Base, UTCDateTime, utcnow
@@ -98,6 +98,13 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def digest(text: str | None) -> dict[str, Any] | None:
+    """Stands in for personal free text in the log: proves what it was without keeping it."""
+    if text is None:
+        return None
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "chars": len(text)}
+
+
 def snapshot(record: Any, **extra: Any) -> dict[str, Any]:
     """The record's column values (secrets left out), plus any ``extra`` derived fields."""
     excluded = set(getattr(record, "__audit_exclude__", ()))
@@ -119,6 +126,10 @@ def _head(session: Session) -> tuple[int, str]:
     if bind.dialect.name == "postgresql":
         # Held to the end of the transaction: concurrent writers append one after another.
         session.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    elif bind.dialect.name == "sqlite":
+        # A write that matches nothing opens the transaction and takes SQLite's write lock, so
+        # the head read next cannot be read by another writer at the same time.
+        session.execute(update(AuditEntry).where(false()).values(seq=AuditEntry.seq))
     row = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

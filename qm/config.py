@@ -36,12 +36,17 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("QM_DATA_DIR", "instance")))
     database_url: str = ""
     secret_key: str = ""
-    # Cookies are marked Secure unless the site says it serves plain HTTP (the demo on 127.0.0.1).
+    # Cookies are marked Secure when the site says it is served over HTTPS (QM_SECURE_COOKIES=1).
     secure_cookies: bool = field(default_factory=lambda: _env_bool("QM_SECURE_COOKIES", False))
     max_upload_mb: int = field(default_factory=lambda: _env_int("QM_MAX_UPLOAD_MB", 200))
     login_rate_limit: str = field(
         default_factory=lambda: os.environ.get("QM_LOGIN_RATE_LIMIT", "10 per minute")
     )
+    login_address_rate_limit: str = field(
+        default_factory=lambda: os.environ.get("QM_LOGIN_ADDRESS_RATE_LIMIT", "50 per minute")
+    )
+    # Reverse proxies in front of qm whose X-Forwarded-* headers are trusted (0: none).
+    proxy_hops: int = field(default_factory=lambda: _env_int("QM_PROXY_HOPS", 0))
     rate_limit_storage: str = field(
         default_factory=lambda: os.environ.get("QM_RATE_LIMIT_STORAGE", "memory://")
     )

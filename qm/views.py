@@ -14,6 +14,7 @@ from qm.web import db, login_required, permission_required, public
 bp = Blueprint("core", __name__)
 
 AUDIT_PAGE = 100
+AUDIT_FILTERS = ("entity_type", "entity_id", "action", "actor_name")
 
 
 @bp.get("/")
@@ -38,7 +39,7 @@ def healthz() -> Any:
 def audit_log() -> Any:
     args = request.args
     stmt = select(AuditEntry)
-    for field in ("entity_type", "entity_id", "action", "actor_name"):
+    for field in AUDIT_FILTERS:
         if args.get(field):
             stmt = stmt.where(getattr(AuditEntry, field) == args[field].strip())
     before = args.get("before", type=int)
@@ -47,5 +48,6 @@ def audit_log() -> Any:
     rows = db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(AUDIT_PAGE + 1)).all()
     more = len(rows) > AUDIT_PAGE
     rows = rows[:AUDIT_PAGE]
-    next_args = {**args.to_dict(), "before": rows[-1].seq} if more and rows else None
+    kept = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
+    next_args = {**kept, "before": rows[-1].seq} if more and rows else None
     return render_template("audit/log.html", entries=rows, next_args=next_args, args=args)

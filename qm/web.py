@@ -14,10 +14,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from qm.auth.permissions import can, scope_for
-from qm.errors import QMError
+from qm.errors import Conflict, QMError, StaleEdit
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -183,8 +185,16 @@ def save_form(
     if not form.validate_on_submit():
         return 400 if form.errors else 200
     try:
-        result = write()
-        db.session.commit()
+        try:
+            result = write()
+            db.session.commit()
+        except StaleDataError:
+            # The version check failed inside the UPDATE: someone saved in the same instant.
+            raise StaleEdit("record") from None
+        except IntegrityError:
+            # Two creates raced past the service's duplicate check; the database said no.
+            raise Conflict("The same record was just saved by someone else; nothing was "
+                           "written. Check the list before saving again.") from None
     except QMError as exc:
         db.session.rollback()
         show_errors(form, exc)

@@ -128,7 +128,11 @@ def interaction_recording(interaction_id: int) -> Any:
     if not item.recording_path:
         abort(api_error(404, f"Interaction {interaction_id} has no recording."))
     store = RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
-    return send_file(store.path(item.recording_path), mimetype=item.recording_type,
+    path = store.path(item.recording_path)
+    if not path.is_file():
+        abort(api_error(404, f"The recording of interaction {interaction_id} is missing from "
+                             "the recording store (removed by retention?)."))
+    return send_file(path, mimetype=item.recording_type,
                      conditional=True, etag=item.recording_sha256, max_age=0)
 
 
@@ -145,6 +149,7 @@ def import_interactions() -> Any:
     report = services.import_csv(
         db.session, api_user(), io.BytesIO(request.get_data()),
         source=request.args.get("source", "csv"), timezone=request.args.get("timezone", "UTC"),
+        on_chunk=lambda _report: db.session.commit(),  # short transactions; a retry resumes
     )
     db.session.commit()
     return report.as_dict()

@@ -49,7 +49,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(stamp), int(ident)
+        when = dt.datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            return None
+        return when, int(ident)
     except (ValueError, UnicodeDecodeError):
         return None  # a mangled cursor starts from the top rather than failing
 

@@ -24,6 +24,8 @@ from qm.storage import RecordingStore, StorageError
 from scoring.models import Channel, Direction, Interaction
 
 REQUIRED_COLUMNS = ("external_id", "agent", "channel", "started_at")
+# A long e-mail thread is a legitimate cell; csv's default limit (128 KiB) is not enough.
+csv.field_size_limit(16 * 1024 * 1024)
 OPTIONAL_COLUMNS = ("source", "queue", "direction", "duration_s", "customer_ref", "recording",
                     "body")
 COLUMN_ALIASES = {"duration": "duration_s", "agent_username": "agent", "id": "external_id",
@@ -33,7 +35,9 @@ SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
 def interaction_snapshot(interaction: Interaction) -> dict[str, Any]:
-    return audit.snapshot(interaction)
+    """The audited fields. The text of a chat or e-mail enters the append-only log only as a
+    digest: the text itself must stay erasable under the retention schedule."""
+    return audit.snapshot(interaction, body=audit.digest(interaction.body))
 
 
 def get_interaction(session: Session, interaction_id: int) -> Interaction:
@@ -103,17 +107,25 @@ class _AgentCache:
         self.session = session
         self.by_key: dict[str, User | None] = {}
 
-    def find(self, key: Any) -> User:
+    def find(self, key: Any, agent_id: Any = None) -> User:
+        """The agent named by username or e-mail (``key``), or by id through ``agent_id`` only:
+        a username of digits must never be taken for another user's id."""
         if isinstance(key, User):
             return key
-        text = str(key or "").strip().lower()
-        if not text:
-            raise ValueError("agent is empty")
-        if text not in self.by_key:
-            stmt = select(User).where((User.username == text) | (User.email == text))
-            if text.isdigit():
-                stmt = select(User).where(User.id == int(text))
-            self.by_key[text] = self.session.scalar(stmt)
+        if not key and agent_id not in (None, ""):
+            try:
+                text = f"#{int(agent_id)}"
+            except (TypeError, ValueError):
+                raise ValueError(f"agent_id {agent_id!r} is not a number") from None
+            if text not in self.by_key:
+                self.by_key[text] = self.session.get(User, int(agent_id))
+        else:
+            text = str(key or "").strip().lower()
+            if not text:
+                raise ValueError("agent is empty")
+            if text not in self.by_key:
+                stmt = select(User).where((User.username == text) | (User.email == text))
+                self.by_key[text] = self.session.scalar(stmt)
         user = self.by_key[text]
         if user is None:
             raise ValueError(f"no user {text!r}")
@@ -160,7 +172,7 @@ def _clean(
 
     take("source", source)
     take("external_id", lambda: text("external_id", 100, required=True))
-    take("agent", lambda: agents.find(raw.get("agent") or raw.get("agent_id")))
+    take("agent", lambda: agents.find(raw.get("agent"), raw.get("agent_id")))
     take("channel", lambda: choice("channel", Channel, None))
     take("direction", lambda: choice("direction", Direction, Direction.INBOUND.value))
     take("started_at", lambda: parse_started_at(raw.get("started_at"), tz))
@@ -388,7 +400,8 @@ def import_csv(
         raise InvalidInput(f"source {source!r} must be 1-40 letters, digits, '.', '-' or '_'.")
     text_stream = (io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
                    if not isinstance(stream, io.TextIOBase) else stream)
-    reader = csv.DictReader(text_stream)
+    # strict: a stray quote is an error on its line, not a field that swallows the rest.
+    reader = csv.DictReader(text_stream, strict=True)
     report = ImportReport()
     try:
         mapping, report.warnings = _header(reader.fieldnames)
@@ -435,8 +448,13 @@ def import_csv(
         except StopIteration:
             break
         except (csv.Error, UnicodeDecodeError) as exc:
-            report.errors.append(RowError(start_line, f"unreadable row: {exc}"))
-            break  # the reader cannot resync after a broken quote or encoding
+            # The reader cannot find the next row after a broken quote or encoding: say so,
+            # and say that what follows was not read (rather than pretend the file ended).
+            report.errors.append(RowError(
+                start_line, f"unreadable row ({exc}); this line and every line after it "
+                "were not imported: fix the file and import it again (what was imported "
+                "is skipped)"))
+            break
         line = start_line
         report.rows += 1
         raw = {mapping[k]: v for k, v in row.items() if k in mapping and k is not None}

@@ -31,6 +31,10 @@ from scoring.models import Interaction
 
 bp = Blueprint("scoring", __name__)
 
+# The only query arguments carried from one list page to the next.
+FILTER_ARGS = ("q", "agent_id", "team_id", "channel", "direction", "queue", "date_from",
+               "date_to")
+
 
 def recording_store() -> RecordingStore:
     return RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
@@ -65,16 +69,18 @@ def _filters_from(args: Any) -> queries.InteractionFilters:
     )
 
 
-def _agents(visible_to: Any = None) -> list[User]:
-    stmt = (select(User).join(UserRole).where(UserRole.role == Role.AGENT.value, User.active)
+def _agents(visible_to: Any = None) -> list[tuple[int, str, str]]:
+    """(id, username, label) of active agents: three columns, not 500 user objects."""
+    stmt = (select(User.id, User.username, User.display_name).join(UserRole)
+            .where(UserRole.role == Role.AGENT.value, User.active)
             .order_by(User.display_name))
     if visible_to is not None:
         stmt = stmt.where(scope_clause(visible_to, "user.view", User.id, User.team_id))
-    return list(db.session.scalars(stmt).unique())
+    return [(i, username, f"{name} ({username})") for i, username, name in db.session.execute(stmt)]
 
 
 def _agent_choices() -> list[tuple[str, str]]:
-    return [(u.username, u.label) for u in _agents()]
+    return [(username, label) for _i, username, label in _agents()]
 
 
 @bp.get("/interactions")
@@ -85,14 +91,14 @@ def interactions() -> Any:
     page = queries.list_interactions(db.session, current_user, filters,
                                      cursor=request.args.get("cursor"), limit=page_size)
     # The filter lists offer only the people and teams this user may see.
-    agents = [(u.id, u.label) for u in _agents(visible_to=current_user)]
+    agents = [(i, label) for i, _username, label in _agents(visible_to=current_user)]
     teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
              if can(current_user, "team.view", t)]
     if len(agents) <= 1:
         agents = []  # an agent filtering by themselves is no filter
     if len(teams) <= 1:
         teams = []
-    newest_args = {k: v for k, v in request.args.items() if v and k != "cursor"}
+    newest_args = {k: v for k, v in request.args.items() if v and k in FILTER_ARGS}
     next_args = {**newest_args, "cursor": page.next_cursor} if page.next_cursor else None
     return render_template("scoring/interactions.html", page=page, filters=filters,
                            agents=agents, teams=teams, channels=CHANNELS,
@@ -150,10 +156,19 @@ def edit_interaction(interaction_id: int) -> Any:
         }
     )
     form.agent.choices = _agent_choices()
+    if item.agent.username not in dict(form.agent.choices):
+        form.agent.choices.insert(0, (item.agent.username, f"{item.agent.label} (inactive)"))
 
     def correct() -> Interaction:
         values = form.values()
         values.pop("external_id")
+        # What comes back as it was shown is no change: the start shown in local time to the
+        # second (which cannot say which 02:30 of an autumn night it was, nor its microseconds)
+        # and an agent who may have left since.
+        if form.started_at.data == _local_input(item.started_at):
+            values.pop("started_at")
+        if form.agent.data == item.agent.username:
+            values.pop("agent")
         return services.update_interaction(db.session, current_user, interaction_id, values,
                                            expected_version=int(form.version.data or 0),
                                            timezone=current_user.timezone or "UTC")
@@ -201,6 +216,7 @@ def import_interactions() -> Any:
             report = services.import_csv(
                 db.session, current_user, form.file.data.stream,
                 source=form.source.data.strip(), timezone=form.timezone.data.strip(),
+                on_chunk=lambda _report: db.session.commit(),
             )
             db.session.commit()
             flash(f"{report.created} imported, {report.already_imported} already there, "

@@ -9,8 +9,15 @@ from sqlalchemy import select
 from qm.audit import AuditEntry
 
 
-def test_login_with_username_or_email(client, auth, people):
+def test_login_with_username_or_email(client, auth, session, people):
     assert auth.login("agent.a").status_code == 302
+    auth.logout()
+    from qm.auth import services
+
+    services.update_user(session, people["admin"], people["agent_a"].id,
+                         email="Agent.A@Example.com")
+    session.commit()
+    assert auth.login("agent.a@example.com").status_code == 302
     auth.logout()
     response = client.post_form("/login", {"username": "nobody", "password": "x" * 12})
     assert response.status_code == 401
@@ -115,13 +122,13 @@ def test_password_change_needs_the_current_password(client, auth, people):
     assert "current password is not right" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("password", ["short", ""])
+@pytest.mark.parametrize("password", ["short", "", "nine-char"])
 def test_password_policy(session, people, password):
     from qm.auth import services
     from qm.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="at least 10 characters"):
-        services.set_password(session, people["admin"], people["agent_a"].id, password or "x")
+        services.set_password(session, people["admin"], people["agent_a"].id, password)
 
 
 def test_passwords_are_stored_hashed(session, people):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from qm.audit import AuditEntry
 from qm.auth import services
-from qm.auth.models import Team, User
+from qm.auth.models import WITH_ACCESS, Team, User
 from qm.auth.permissions import GRANTABLE, Role, can, scope_clause
 from qm.web import api_error, api_permission, api_user, db
 
@@ -89,7 +89,7 @@ def list_users() -> Any:
     """Users the caller may see."""
     actor = api_user()
     stmt = select(User).where(scope_clause(actor, "user.view", User.id, User.team_id))
-    return db.session.scalars(stmt.order_by(User.username)).all()
+    return db.session.scalars(stmt.options(*WITH_ACCESS[:2]).order_by(User.username)).all()
 
 
 @blp.post("/users")

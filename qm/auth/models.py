@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from qm.db import Base, UTCDateTime, utcnow
 
@@ -69,11 +69,13 @@ class User(Base):
     led_teams: Mapped[list[Team]] = relationship(
         secondary=team_leads, back_populates="leads", order_by="Team.name"
     )
+    # Loaded on demand: listing interactions joins their agents, and must not pay for the
+    # agents' roles. Code that reads many users' roles asks for them (WITH_ACCESS).
     role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+        cascade="all, delete-orphan", order_by="UserRole.role"
     )
     grant_rows: Mapped[list[PermissionGrant]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="PermissionGrant.permission"
+        cascade="all, delete-orphan", order_by="PermissionGrant.permission"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -172,3 +174,8 @@ class ApiToken(Base):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+# Loader options for code that checks the permissions of the users it loads.
+WITH_ACCESS = (selectinload(User.role_rows), selectinload(User.grant_rows),
+               selectinload(User.led_teams))

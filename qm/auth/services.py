@@ -280,7 +280,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not ok or not user.active:
         audit.record(
             session, None, "auth.login_failed",
-            entity_type="users", entity_id=user.id if user else f"unknown:{username[:40]}",
+            # An unknown name may be a password typed in the wrong field: never log it as typed.
+            entity_type="users", entity_id=user.id if user else "unknown:" + hashlib.sha256(
+                username.strip().lower().encode()).hexdigest()[:16],
             after={"reason": "inactive" if (user and ok) else "bad credentials"},
         )
         return None

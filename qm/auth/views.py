@@ -32,7 +32,7 @@ from qm.auth.forms import (
     TokenForm,
     UserForm,
 )
-from qm.auth.models import ApiToken, Team, User, UserRole
+from qm.auth.models import WITH_ACCESS, ApiToken, Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.web import (
@@ -53,7 +53,7 @@ def load_user(ident: str) -> User | None:
     user_id, _, generation = ident.partition(":")
     if not user_id.isdigit() or not generation.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=WITH_ACCESS)
     if user is None or not user.active or user.auth_generation != int(generation):
         return None  # password changed or account closed since this cookie was issued
     return user
@@ -73,9 +73,12 @@ def _login_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["QM_LOGIN_RATE_LIMIT"], methods=["POST"])
+# Only failed logins count: a shift of agents logging in from one office address is not an
+# attack; ten wrong passwords for one name, or many from one address, are.
+@limiter.limit(lambda: current_app.config["QM_LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code == 401)
 @limiter.limit(lambda: current_app.config["QM_LOGIN_RATE_LIMIT"], methods=["POST"],
-               key_func=_login_key)
+               key_func=_login_key, deduct_when=lambda response: response.status_code == 401)
 @public
 def login() -> Any:
     if current_user.is_authenticated:
@@ -197,7 +200,8 @@ def users() -> Any:
                           | User.email.like(like))
     if role:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
-    rows = db.session.scalars(stmt.order_by(User.username).limit(500)).all()
+    rows = db.session.scalars(stmt.options(*WITH_ACCESS[:1]).order_by(User.username)
+                              .limit(500)).all()
     return render_template("auth/users.html", users=rows, q=q, role=role, roles=list(Role))
 
 
