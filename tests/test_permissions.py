@@ -201,3 +201,17 @@ def test_filter_choices_offer_only_what_the_user_may_see(client, auth, people):
     page = client.get("/interactions").get_data(as_text=True)
     assert "Agent.A2" in page  # a member of the lead's team
     assert "Agent.B" not in page and "Team B" not in page
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/interactions/{other}", "/api/v1/interactions/{other}/history",
+    "/api/v1/interactions/{other}/recording", "/api/v1/users/{other_agent}",
+])
+def test_api_out_of_scope_ids_answer_404(client, session, people, path):
+    other = factories.create_interaction(session, people["agent_b"])
+    _token, plaintext = auth_services.create_token(session, factories.SYSTEM,
+                                                   people["lead_a"].id, name="t")
+    session.commit()
+    url = path.format(other=other.id, other_agent=people["agent_b"].id)
+    response = client.get(url, headers={"Authorization": f"Bearer {plaintext}"})
+    assert response.status_code == 404, url
