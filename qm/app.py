@@ -141,15 +141,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         )
         if settings.secure_cookies:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.path.startswith("/api/") or _is_private(response):
+        if request.path.startswith("/api/") or response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app
-
-
-def _is_private(response: Any) -> bool:
-    return response.mimetype == "text/html"
 
 
 def is_api_request() -> bool:

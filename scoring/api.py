@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 from flask import abort, current_app, request, send_file
@@ -144,8 +145,6 @@ def interaction_recording(interaction_id: int) -> Any:
                      {"in": "query", "name": "timezone", "schema": {"type": "string"}}])
 def import_interactions() -> Any:
     """Import a CSV sent as the request body (text/csv). Bad rows come back with line numbers."""
-    import io
-
     report = services.import_csv(
         db.session, api_user(), io.BytesIO(request.get_data()),
         source=request.args.get("source", "csv"), timezone=request.args.get("timezone", "UTC"),

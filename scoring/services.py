@@ -243,7 +243,7 @@ def create_interaction(
     require(actor, "interaction.create")
     data = dict(data)
     if not str(data.get("external_id") or "").strip():
-        data["external_id"] = _generated_external_id(session)
+        data["external_id"] = _generated_external_id()
     try:
         cleaned = _clean(data, _AgentCache(session), parse_timezone(timezone), "manual")
     except _RowInvalid as exc:
@@ -267,7 +267,7 @@ def create_interaction(
     return interaction
 
 
-def _generated_external_id(session: Session) -> str:
+def _generated_external_id() -> str:
     return f"M-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(4)}"
 
 

@@ -24,7 +24,7 @@ from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.storage import RecordingStore
-from qm.web import db, permission_required, save_form
+from qm.web import db, localtime, permission_required, save_form
 from scoring import queries, services
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Interaction
@@ -184,9 +184,7 @@ def edit_interaction(interaction_id: int) -> Any:
 
 
 def _local_input(value: dt.datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime("%Y-%m-%d %H:%M:%S")
+    return localtime(value, "%Y-%m-%d %H:%M:%S")
 
 
 @bp.get("/interactions/<int:interaction_id>/recording")
