@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, request, send_file
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from qm import audit
 from qm.auth.api import AuditEntrySchema
@@ -16,7 +17,7 @@ from qm.auth.permissions import can
 from qm.storage import RecordingStore
 from qm.web import api_error, api_permission, api_user, db
 from scoring import queries, services
-from scoring.models import Channel, Direction, Interaction
+from scoring.models import Channel, Direction, Interaction, ScoringForm
 
 blp = Blueprint("api-interactions", __name__, url_prefix="/api/v1",
                 description="Interactions: calls, chats, e-mails")
@@ -154,5 +155,53 @@ def import_interactions() -> Any:
     return report.as_dict()
 
 
+forms_blp = Blueprint("api-forms", __name__, url_prefix="/api/v1",
+                      description="Scoring forms and their versions")
+
+
+class FormSummarySchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    description = fields.Str()
+    versions = fields.List(fields.Dict(), metadata={"description": "number and status of each"})
+
+
+class FormImportQuerySchema(Schema):
+    publish = fields.Bool(load_default=False)
+
+
+@forms_blp.get("/forms")
+@api_permission("form.view")
+@forms_blp.response(200, FormSummarySchema(many=True))
+def list_forms() -> Any:
+    forms = db.session.scalars(select(ScoringForm).order_by(ScoringForm.name)).all()
+    return [{"id": f.id, "name": f.name, "description": f.description,
+             "versions": [{"number": v.number, "status": v.status} for v in f.versions]}
+            for f in forms]
+
+
+@forms_blp.get("/forms/<int:form_id>/versions/<int:number>")
+@api_permission("form.view")
+@forms_blp.response(200, description="the version in the JSON import/export format")
+def get_form_version(form_id: int, number: int) -> Any:
+    return services.export_form(services.form_version(db.session, form_id, number))
+
+
+@forms_blp.post("/forms")
+@api_permission("form.manage")
+@forms_blp.arguments(FormImportQuerySchema, location="query")
+@forms_blp.response(201, description="the version created or found, as JSON")
+@forms_blp.doc(requestBody={"content": {"application/json": {"schema": {"type": "object"}}}})
+def import_form(args: dict[str, Any]) -> Any:
+    """Import a form (JSON body, the export format); same content twice changes nothing."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(api_error(400, "Send the form as a JSON object."))
+    version = services.import_form(db.session, api_user(), data, publish=args["publish"])
+    db.session.commit()
+    return services.export_form(version)
+
+
 def register(api: Api) -> None:
     api.register_blueprint(blp)
+    api.register_blueprint(forms_blp)

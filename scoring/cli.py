@@ -63,4 +63,89 @@ def import_(ctx: CliContext, csv_file: Path, source: str, timezone: str, chunk_s
         sys.exit(1)
 
 
-COMMANDS = [interactions]
+@click.group()
+def forms() -> None:
+    """Scoring forms: import, publish and export versions as JSON."""
+
+
+@forms.command("import")
+@click.argument("json_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--publish", is_flag=True, help="Publish the version at once (freezes it).")
+@actor_option
+@pass_ctx
+def forms_import(ctx: CliContext, json_file: Path, publish: bool, actor_name: str | None) -> None:
+    """Import a form from JSON: a new form, or a new draft of the form of the same name.
+
+    Importing the same content twice changes nothing; a published version is never changed.
+    """
+    import json
+
+    from scoring import services
+
+    try:
+        data = json.loads(json_file.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{json_file.name} is not JSON: {exc}") from None
+    with ctx.session() as session, user_errors():
+        version = services.import_form(session, resolve_actor(session, actor_name), data,
+                                       publish=publish)
+        session.commit()
+        click.echo(f"{version.form.name}: version {version.number} ({version.status}).")
+
+
+@forms.command("publish")
+@click.argument("name")
+@actor_option
+@pass_ctx
+def forms_publish(ctx: CliContext, name: str, actor_name: str | None) -> None:
+    """Publish the draft of form NAME; the version it replaces is retired."""
+    from sqlalchemy import select
+
+    from scoring import services
+    from scoring.models import ScoringForm
+
+    with ctx.session() as session, user_errors():
+        form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+        if form is None:
+            raise click.ClickException(f"No form named {name!r}.")
+        version = services.publish_form(session, resolve_actor(session, actor_name), form.id)
+        session.commit()
+        click.echo(f"{form.name}: version {version.number} published.")
+
+
+@forms.command("export")
+@click.argument("name")
+@click.option("--version", "number", type=int, help="Version number (default: the published).")
+@pass_ctx
+def forms_export(ctx: CliContext, name: str, number: int | None) -> None:
+    """Print form NAME as JSON (the format `qm forms import` reads)."""
+    import json
+
+    from sqlalchemy import select
+
+    from scoring import services
+    from scoring.models import ScoringForm
+
+    with ctx.session() as session, user_errors():
+        form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+        if form is None:
+            raise click.ClickException(f"No form named {name!r}.")
+        data = services.export_form(services.form_version(session, form.id, number))
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@forms.command("list")
+@pass_ctx
+def forms_list(ctx: CliContext) -> None:
+    """List forms with their versions."""
+    from sqlalchemy import select
+
+    from scoring.models import ScoringForm
+
+    with ctx.session() as session:
+        for form in session.scalars(select(ScoringForm).order_by(ScoringForm.name)):
+            versions = ", ".join(f"v{v.number} {v.status}" for v in form.versions)
+            click.echo(f"{form.id:>5}  {form.name}  [{versions}]")
+
+
+COMMANDS = [interactions, forms]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -63,7 +65,12 @@ def rows(agents: list[User], now: dt.datetime, weeks: int = 12, seed: int = 42) 
     return out
 
 
+FORM_FILE = Path(__file__).parent / "data" / "iso18295_voice.json"
+
+
 def seed(session: Session, actor: Any, settings: Any) -> str:
+    form = services.import_form(session, actor, json.loads(FORM_FILE.read_text("utf-8")),
+                                publish=True)
     agents = list(session.scalars(
         select(User).join(UserRole).where(UserRole.role == "agent").order_by(User.username)
     ))
@@ -75,4 +82,4 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     buffer.seek(0)
     report = services.import_csv(session, actor, buffer, source="demo")
     return (f"Interactions: {report.created} created, {report.already_imported} were there "
-            "already.")
+            f"already. Scoring form: {form.form.name}, version {form.number} ({form.status}).")

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from qm import audit
 from qm.auth.models import User
 from qm.auth.permissions import Role, require
+from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
 from qm.storage import RecordingStore, StorageError
-from scoring.models import Channel, Direction, Interaction
+from scoring import rules
+from scoring.models import Channel, Direction, FormStatus, FormVersion, Interaction, ScoringForm
 
 REQUIRED_COLUMNS = ("external_id", "agent", "channel", "started_at")
 # A long e-mail thread is a legitimate cell; csv's default limit (128 KiB) is not enough.
@@ -496,3 +498,100 @@ def _store_row_recording(name: str, store: RecordingStore | None, base_dir: Path
     if not path.is_absolute():
         path = base_dir / path
     return store.put_path(path)
+
+
+# --- scoring forms and their versions ------------------------------------------------------
+
+def form_version_snapshot(version: FormVersion) -> dict[str, Any]:
+    return audit.snapshot(version)
+
+
+def export_form(version: FormVersion) -> dict[str, Any]:
+    """A form version in the JSON shape that ``import_form`` reads back."""
+    return {"name": version.form.name, "description": version.form.description,
+            "version": version.number, "status": version.status,
+            "sections": version.definition["sections"]}
+
+
+def import_form(session: Session, actor: Any, data: dict[str, Any], *,
+                publish: bool = False) -> FormVersion:
+    """Create a form, or a new draft of an existing one (matched by name), from JSON.
+
+    A published version is never changed: different content becomes the next draft. The same
+    content as the latest version changes nothing, so importing one file twice is harmless.
+    """
+    require(actor, "form.manage")
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise InvalidInput("The form JSON needs a 'name'.")
+    try:
+        rules.form_from_dict(data)
+    except rules.FormError as exc:
+        raise InvalidInput(str(exc)) from None
+    definition = {"sections": data["sections"]}
+    form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+    if form is None:
+        form = ScoringForm(name=name, description=str(data.get("description") or ""))
+        session.add(form)
+        session.flush()
+        audit.record(session, actor, "form.created", form, after=audit.snapshot(form))
+    latest = form.versions[-1] if form.versions else None
+    if latest is not None and latest.definition == definition:
+        version = latest
+    elif latest is not None and latest.status == FormStatus.DRAFT.value:
+        before = form_version_snapshot(latest)
+        latest.definition = definition
+        session.flush()
+        audit.record(session, actor, "form_version.updated", latest, before=before,
+                     after=form_version_snapshot(latest))
+        version = latest
+    else:
+        version = FormVersion(form=form, number=(latest.number + 1) if latest else 1,
+                              definition=definition, created_by_id=getattr(actor, "id", None))
+        session.add(version)
+        session.flush()
+        audit.record(session, actor, "form_version.created", version,
+                     after=form_version_snapshot(version))
+    if publish and version.status == FormStatus.DRAFT.value:
+        version = publish_form(session, actor, form.id)
+    return version
+
+
+def publish_form(session: Session, actor: Any, form_id: int) -> FormVersion:
+    """Publish the form's draft: it is frozen from now on; the version it replaces retires."""
+    require(actor, "form.manage")
+    form = session.get(ScoringForm, form_id)
+    if form is None:
+        raise NotFound("Scoring form", form_id)
+    draft = next((v for v in form.versions if v.status == FormStatus.DRAFT.value), None)
+    if draft is None:
+        raise InvalidInput(f"Form {form.name!r} has no draft to publish.")
+    for old in form.versions:
+        if old.status == FormStatus.PUBLISHED.value:
+            before = form_version_snapshot(old)
+            old.status = FormStatus.RETIRED.value
+            session.flush()
+            audit.record(session, actor, "form_version.retired", old, before=before,
+                         after=form_version_snapshot(old))
+    before = form_version_snapshot(draft)
+    draft.status = FormStatus.PUBLISHED.value
+    draft.published_at = utcnow()
+    draft.published_by_id = getattr(actor, "id", None)
+    session.flush()
+    audit.record(session, actor, "form_version.published", draft, before=before,
+                 after=form_version_snapshot(draft))
+    return draft
+
+
+def form_version(session: Session, form_id: int, number: int | None = None) -> FormVersion:
+    """A given version, or the published one (else the newest) when no number is given."""
+    form = session.get(ScoringForm, form_id)
+    if form is None or not form.versions:
+        raise NotFound("Scoring form", form_id)
+    if number is None:
+        published = [v for v in form.versions if v.status == FormStatus.PUBLISHED.value]
+        return published[-1] if published else form.versions[-1]
+    for version in form.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"Version of form {form.name!r}", number)

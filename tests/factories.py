@@ -63,3 +63,17 @@ def create_interaction(session: Session, agent: User, **fields: Any) -> Interact
     }
     data.update(fields)
     return scoring_services.create_interaction(session, SYSTEM, data)
+
+
+SIMPLE_FORM = {
+    "name": "Test form",
+    "sections": [{"key": "s", "title": "Basics", "weight": 1, "questions": [
+        {"key": "greet", "text": "Greets", "type": "yes_no", "points": 1},
+        {"key": "verify", "text": "Verifies identity", "type": "yes_no", "points": 2,
+         "critical": "form"},
+    ]}],
+}
+
+
+def create_form(session: Session, data: dict[str, Any] | None = None, publish: bool = True):
+    return scoring_services.import_form(session, SYSTEM, data or SIMPLE_FORM, publish=publish)

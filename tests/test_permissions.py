@@ -26,6 +26,7 @@ def app_config(app_config):
 def world(session, people):
     """One record of each kind, all inside the scope of agent.a and lead.a."""
     interaction = factories.create_interaction(session, people["agent_a"])
+    form_version = factories.create_form(session)
     tokens = {}
     for role_user in ("admin", "qa", "lead_a", "agent_a", "hr", "auditor"):
         user = people[role_user]
@@ -38,6 +39,8 @@ def world(session, people):
     session.commit()
     return {
         "interaction_id": interaction.id,
+        "form_id": form_version.form_id,
+        "number": form_version.number,
         "user_id": people["agent_a"].id,
         "team_id": people["team_a"].id,
         "token_id": spare.id,

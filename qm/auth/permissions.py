@@ -68,6 +68,9 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "audit.view": {A: ALL, U: ALL},
     # one's own API tokens
     "token.manage": {A: OWN, Q: OWN, L: OWN, G: OWN, H: OWN, U: OWN},
+    # scoring forms: QA leads get form.manage as a grant
+    "form.view": {A: ALL, Q: ALL, L: ALL, U: ALL},
+    "form.manage": {A: ALL},
     # evaluations' free-text comments: HR only through a grant
     "evaluation.read_comments": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
     # skills and training records
@@ -76,7 +79,7 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
 }
 
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
-GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import")
+GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage")
 
 
 class Actor(Protocol):
