@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,6 +69,17 @@ def forms() -> None:
     """Scoring forms: import, publish and export versions as JSON."""
 
 
+def _form_named(session: Any, name: str) -> Any:
+    from sqlalchemy import select
+
+    from scoring.models import ScoringForm
+
+    form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+    if form is None:
+        raise click.ClickException(f"No form named {name!r}; `qm forms list` shows them.")
+    return form
+
+
 @forms.command("import")
 @click.argument("json_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--publish", is_flag=True, help="Publish the version at once (freezes it).")
@@ -99,15 +111,10 @@ def forms_import(ctx: CliContext, json_file: Path, publish: bool, actor_name: st
 @pass_ctx
 def forms_publish(ctx: CliContext, name: str, actor_name: str | None) -> None:
     """Publish the draft of form NAME; the version it replaces is retired."""
-    from sqlalchemy import select
-
     from scoring import services
-    from scoring.models import ScoringForm
 
     with ctx.session() as session, user_errors():
-        form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
-        if form is None:
-            raise click.ClickException(f"No form named {name!r}.")
+        form = _form_named(session, name)
         version = services.publish_form(session, resolve_actor(session, actor_name), form.id)
         session.commit()
         click.echo(f"{form.name}: version {version.number} published.")
@@ -121,15 +128,10 @@ def forms_export(ctx: CliContext, name: str, number: int | None) -> None:
     """Print form NAME as JSON (the format `qm forms import` reads)."""
     import json
 
-    from sqlalchemy import select
-
     from scoring import services
-    from scoring.models import ScoringForm
 
     with ctx.session() as session, user_errors():
-        form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
-        if form is None:
-            raise click.ClickException(f"No form named {name!r}.")
+        form = _form_named(session, name)
         data = services.export_form(services.form_version(session, form.id, number))
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
