@@ -12,8 +12,8 @@ class QMError(Exception):
 class NotFound(QMError):
     status = 404
 
-    def __init__(self, what: str, ident: object) -> None:
-        super().__init__(f"{what} {ident} does not exist or is not visible to you.")
+    def __init__(self, what: str, ident: object = None, *, message: str | None = None) -> None:
+        super().__init__(message or f"{what} {ident} does not exist or is not visible to you.")
 
 
 class PermissionDenied(QMError):

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, g, jsonify, request
+from flask import abort, current_app, flash, g, jsonify, request, send_file
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from qm.auth.permissions import can, scope_for
-from qm.errors import Conflict, QMError, StaleEdit
+from qm.errors import Conflict, NotFound, QMError, StaleEdit
+from qm.storage import RecordingStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -201,6 +202,28 @@ def save_form(
         return exc.status
     flash(message(result) if callable(message) else message, "success")
     return done(result)
+
+
+def recording_store() -> RecordingStore:
+    return RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
+
+
+def send_recording(record: Any) -> Any:
+    """A record's stored recording, for the web page's player and the API alike.
+
+    ``conditional=True`` answers Range requests, so a player seeks without a full download.
+    The caller has checked the permission for this record.
+    """
+    if not record.recording_path:
+        raise NotFound("Recording", message="There is no recording for this record.")
+    path = recording_store().path(record.recording_path)
+    if not path.is_file():
+        raise NotFound("Recording", message="The recording is missing from the recording "
+                                            "store (removed by retention?).")
+    response = send_file(path, mimetype=record.recording_type or "application/octet-stream",
+                         conditional=True, etag=record.recording_sha256, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def user_can(permission: str, record: Any = None) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from flask import abort, current_app, request, send_file
+from flask import abort, request
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -14,8 +14,7 @@ from sqlalchemy import select
 from qm import audit
 from qm.auth.api import AuditEntrySchema
 from qm.auth.permissions import can
-from qm.storage import RecordingStore
-from qm.web import api_error, api_permission, api_user, db
+from qm.web import api_error, api_permission, api_user, db, send_recording
 from scoring import queries, services
 from scoring.models import Channel, Direction, Interaction, ScoringForm
 
@@ -126,16 +125,7 @@ def interaction_history(interaction_id: int) -> Any:
 @api_permission("recording.listen")
 @blp.response(200, description="the audio file (supports Range requests)")
 def interaction_recording(interaction_id: int) -> Any:
-    item = _visible(interaction_id, "recording.listen")
-    if not item.recording_path:
-        abort(api_error(404, f"Interaction {interaction_id} has no recording."))
-    store = RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
-    path = store.path(item.recording_path)
-    if not path.is_file():
-        abort(api_error(404, f"The recording of interaction {interaction_id} is missing from "
-                             "the recording store (removed by retention?)."))
-    return send_file(path, mimetype=item.recording_type,
-                     conditional=True, etag=item.recording_sha256, max_age=0)
+    return send_recording(_visible(interaction_id, "recording.listen"))
 
 
 @blp.post("/interactions/import")

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -23,8 +22,14 @@ from qm import audit
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
-from qm.storage import RecordingStore
-from qm.web import db, localtime, permission_required, save_form
+from qm.web import (
+    db,
+    localtime,
+    permission_required,
+    recording_store,
+    save_form,
+    send_recording,
+)
 from scoring import queries, services
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Interaction
@@ -34,10 +39,6 @@ bp = Blueprint("scoring", __name__)
 # The only query arguments carried from one list page to the next.
 FILTER_ARGS = ("q", "agent_id", "team_id", "channel", "direction", "queue", "date_from",
                "date_to")
-
-
-def recording_store() -> RecordingStore:
-    return RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
 
 
 def _visible(interaction_id: int, permission: str = "interaction.view") -> Interaction:
@@ -190,17 +191,7 @@ def _local_input(value: dt.datetime) -> str:
 @bp.get("/interactions/<int:interaction_id>/recording")
 @permission_required("recording.listen")
 def recording(interaction_id: int) -> Any:
-    item = _visible(interaction_id, "recording.listen")
-    if not item.recording_path:
-        abort(404)
-    path = recording_store().path(item.recording_path)
-    if not path.is_file():
-        abort(404)
-    # conditional=True answers Range requests, so the player can seek without a full download.
-    response = send_file(path, mimetype=item.recording_type or "application/octet-stream",
-                         conditional=True, etag=item.recording_sha256, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_recording(_visible(interaction_id, "recording.listen"))
 
 
 @bp.route("/interactions/import", methods=["GET", "POST"])
