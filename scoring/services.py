@@ -304,10 +304,6 @@ def update_interaction(
     except _RowInvalid as exc:
         raise InvalidInput(f"Nothing was saved: {exc}.", exc.problems) from None
     before = interaction_snapshot(interaction)
-    # The form shows the start to the second; sent back unchanged, it must not cut the stored
-    # sub-second part.
-    if cleaned["started_at"] == interaction.started_at.replace(microsecond=0):
-        cleaned["started_at"] = interaction.started_at
     agent: User = cleaned.pop("agent")
     if agent.id != interaction.agent_id:
         interaction.agent_id, interaction.team_id = agent.id, agent.team_id
