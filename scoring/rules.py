@@ -105,6 +105,17 @@ class SectionScore:
 
 
 @dataclass(frozen=True)
+class QuestionScore:
+    """One scored question of a result: what the weakest-questions report is built from."""
+
+    key: str
+    section: str
+    earned: Fraction
+    possible: Fraction
+    failed: bool = False
+
+
+@dataclass(frozen=True)
 class Result:
     sections: tuple[SectionScore, ...]
     total: Decimal | None  # None: nothing on the form was scored
@@ -113,6 +124,7 @@ class Result:
     bonus: Fraction = Fraction(0)
     penalty: Fraction = Fraction(0)
     unanswered: tuple[str, ...] = field(default_factory=tuple)
+    questions: tuple[QuestionScore, ...] = field(default_factory=tuple)
 
 
 def round2(value: Fraction) -> Decimal:
@@ -201,6 +213,7 @@ def score(form: Form, answers: dict[str, Any], *, partial: bool = False) -> Resu
     form_fail = False
     bonus = penalty = Fraction(0)
     section_scores: list[SectionScore] = []
+    question_scores: list[QuestionScore] = []
     for section in form.sections:
         earned = possible = Fraction(0)
         section_fail = False
@@ -237,6 +250,8 @@ def score(form: Form, answers: dict[str, Any], *, partial: bool = False) -> Resu
                 continue
             earned += got
             possible += Fraction(q.points)
+            question_scores.append(QuestionScore(q.key, section.key, got, Fraction(q.points),
+                                                 failed))
             if q.critical and failed:
                 reasons.append(f"{section.title}: {q.text}")
                 if q.critical == "form":
@@ -265,7 +280,7 @@ def score(form: Form, answers: dict[str, Any], *, partial: bool = False) -> Resu
                                                   HUNDRED)
         total = round2(exact)
     return Result(tuple(section_scores), total, bool(reasons), tuple(reasons), bonus, penalty,
-                  tuple(unanswered))
+                  tuple(unanswered), tuple(question_scores))
 
 
 def form_from_dict(data: dict[str, Any]) -> Form:
