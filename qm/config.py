@@ -52,10 +52,22 @@ class Settings:
     )
     whisper_model: str = field(default_factory=lambda: os.environ.get("QM_WHISPER_MODEL", ""))
     recordings_dir: Path | None = None
+    # The site's time zone: where a sampling week and a report's month begin and end.
+    timezone: str = field(default_factory=lambda: os.environ.get("QM_TIMEZONE", "UTC"))
+    # Evaluations reach the agent at submission ("immediate") or when a lead releases them
+    # ("review"); the agent may dispute within a window, a limited number of times.
+    release_mode: str = field(
+        default_factory=lambda: os.environ.get("QM_RELEASE_MODE", "immediate"))
+    dispute_window_days: int = field(
+        default_factory=lambda: _env_int("QM_DISPUTE_WINDOW_DAYS", 14))
+    max_disputes: int = field(default_factory=lambda: _env_int("QM_MAX_DISPUTES", 2))
     page_size: int = field(default_factory=lambda: _env_int("QM_PAGE_SIZE", 50))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
+        if self.release_mode not in ("immediate", "review"):
+            raise ValueError(f"QM_RELEASE_MODE must be 'immediate' or 'review', "
+                             f"got {self.release_mode!r}")
         if not self.database_url:
             self.database_url = os.environ.get("QM_DATABASE_URL") or (
                 f"sqlite:///{(self.data_dir / 'qm.sqlite3').resolve()}"

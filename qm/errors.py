@@ -19,9 +19,9 @@ class NotFound(QMError):
 class PermissionDenied(QMError):
     status = 403
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str, message: str | None = None) -> None:
         self.permission = permission
-        super().__init__(f"You do not have the permission '{permission}'.")
+        super().__init__(message or f"You do not have the permission '{permission}'.")
 
 
 class StaleEdit(QMError):

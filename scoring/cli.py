@@ -150,4 +150,47 @@ def forms_list(ctx: CliContext) -> None:
             click.echo(f"{form.id:>5}  {form.name}  [{versions}]")
 
 
-COMMANDS = [interactions, forms]
+@click.command("sample")
+@click.option("--week", required=True, metavar="YYYY-Www",
+              help="The ISO week whose interactions are sampled, e.g. 2026-W47. The work is "
+                   "spread over the working days of the week after.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="The same seed (and data) draws the same sample.")
+@click.option("--rule", "rule_names", multiple=True, metavar="NAME",
+              help="Only this sampling rule (repeatable). Default: every active rule.")
+@actor_option
+@pass_ctx
+def sample(ctx: CliContext, week: str, seed: int, rule_names: tuple[str, ...],
+           actor_name: str | None) -> None:
+    """Create the week's evaluation assignments from the sampling rules.
+
+    Per rule and agent: the rule's number of interactions, spread across channels and times of
+    day, none already evaluated; each to the least-loaded QA evaluator who is not the agent,
+    within the rule's daily cap. A second run tops up only what is missing.
+    """
+    from sqlalchemy import select
+
+    from scoring import sampling
+    from scoring.models import SamplingRule
+
+    with ctx.session() as session, user_errors():
+        rule_ids = []
+        for name in rule_names:
+            rule = session.scalar(select(SamplingRule).where(SamplingRule.name == name))
+            if rule is None:
+                raise click.ClickException(f"No sampling rule named {name!r}.")
+            rule_ids.append(rule.id)
+        report = sampling.run_sampling(session, resolve_actor(session, actor_name), week,
+                                       seed=seed, rule_ids=rule_ids or None,
+                                       timezone=ctx.settings.timezone)
+        session.commit()
+        for line in report.lines():
+            click.echo(line)
+        click.echo(f"{report.week}: {report.created} assignment(s) created, "
+                   f"{report.unassigned} could not be assigned (seed {report.seed}).")
+        if not report.rules:
+            click.echo("No active sampling rules: add one on the Sampling page or through "
+                       "/api/v1/sampling-rules.")
+
+
+COMMANDS = [interactions, forms, sample]

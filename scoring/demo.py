@@ -81,5 +81,94 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     writer.writerows(data)
     buffer.seek(0)
     report = services.import_csv(session, actor, buffer, source="demo")
-    return (f"Interactions: {report.created} created, {report.already_imported} were there "
-            f"already. Scoring form: {form.form.name}, version {form.number} ({form.status}).")
+    message = (f"Interactions: {report.created} created, {report.already_imported} were there "
+               f"already. Scoring form: {form.form.name}, version {form.number} "
+               f"({form.status}).")
+    return message + "\n" + seed_evaluations(session, actor, settings)
+
+
+def _demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[str, Any]:
+    """Answers an evaluator might give an agent of the given skill (0..1)."""
+    answers: dict[str, Any] = {}
+    for section in definition["sections"]:
+        for q in section["questions"]:
+            kind, qtype = q.get("kind", "normal"), q.get("type", "yes_no")
+            if q.get("allow_na") and rng.random() < 0.15:
+                answers[q["key"]] = "n/a"
+            elif qtype == "yes_no":
+                good = rng.random() < (0.98 if q.get("critical") else skill)
+                if kind == "bonus":
+                    good = rng.random() < skill / 4
+                elif kind == "penalty":
+                    good = rng.random() < (1 - skill) / 4
+                answers[q["key"]] = "yes" if good else "no"
+            elif qtype == "scale":
+                low, high = q.get("scale_min", 1), q.get("scale_max", 5)
+                answers[q["key"]] = str(max(low, min(high, round(low + (high - low) *
+                                                              rng.gauss(skill, 0.2)))))
+            elif qtype == "single":
+                options = q["options"]
+                best = max(options, key=lambda o: o.get("points", 0))
+                answers[q["key"]] = (best if rng.random() < skill
+                                     else rng.choice(options))["value"]
+            elif qtype == "multi":
+                answers[q["key"]] = [q["options"][0]["value"]]
+    return answers
+
+
+def seed_evaluations(session: Session, actor: Any, settings: Any,
+                     now: dt.datetime | None = None) -> str:
+    """A sampling rule, eleven past weeks sampled and scored, this week's queue left open,
+    a few acknowledgements and disputes: enough history for scorecards and reports."""
+    from scoring import evaluations, sampling
+    from scoring.models import Evaluation, EvaluationStatus, SamplingRule
+
+    if session.scalar(select(SamplingRule.id).limit(1)) is not None:
+        return "Evaluations: there already."
+    now = now or dt.datetime.now(dt.UTC)
+    form = session.scalar(select(services.ScoringForm).where(
+        services.ScoringForm.name == json.loads(FORM_FILE.read_text("utf-8"))["name"]))
+    rule = sampling.save_rule(session, actor, {"name": "Weekly, every team", "per_agent": 2,
+                                               "evaluator_daily_cap": 10, "form_id": form.id})
+    people = {u.username: u for u in session.scalars(select(User))}
+    policy = evaluations.Policy.from_settings(settings)
+    rng = random.Random(7)  # noqa: S311 - demo data
+    skill = {u: 0.6 + 0.35 * rng.random() for u in people}
+    today = now.date()
+    created = submitted = 0
+    for weeks_back in range(11, 0, -1):
+        week = sampling.week_label(today - dt.timedelta(days=7 * weeks_back))
+        report = sampling.run_sampling(session, actor, week, seed=1, rule_ids=[rule.id],
+                                       timezone=settings.timezone)
+        created += report.created
+        if weeks_back == 1:
+            break  # last week's sample is this week's queue
+        for evaluation_id in report.created_ids:
+            item = session.get(Evaluation, evaluation_id)
+            at = dt.datetime.combine(item.due_on, dt.time(10 + rng.randint(0, 6)),
+                                     tzinfo=dt.UTC)
+            if at >= now:
+                continue
+            evaluator = people_by_id(session, item.evaluator_id)
+            answers = _demo_answers(item.form_version.definition, rng,
+                                    skill[item.agent.username])
+            evaluations.submit(session, evaluator, item.id, answers, policy=policy, now=at,
+                               comment="Thank you for this call. See the notes per question.")
+            submitted += 1
+            agent = item.agent
+            roll = rng.random()
+            if item.status == EvaluationStatus.RELEASED.value and roll < 0.5:
+                evaluations.acknowledge(session, agent, item.id, policy=policy,
+                                        now=at + dt.timedelta(days=1))
+            elif item.status == EvaluationStatus.RELEASED.value and roll < 0.56:
+                evaluations.dispute(session, agent, item.id, "I did verify the customer's "
+                                    "identity before the account change; listen at 1:10.",
+                                    policy=policy, now=at + dt.timedelta(days=1))
+    return (f"Evaluations: rule {rule.name!r}; {created} assigned over 11 weeks, {submitted} "
+            "submitted; last week's sample is in the evaluators' queues.")
+
+
+def people_by_id(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    assert user is not None
+    return user

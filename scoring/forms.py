@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from qm.storage import AUDIO_TYPES
 from scoring.models import Channel, Direction
@@ -52,3 +61,75 @@ class ImportForm(FlaskForm):
                          validators=[DataRequired(), Length(max=40)])
     timezone = StringField("Time zone of times without an offset", default="UTC",
                            validators=[DataRequired()])
+
+
+class EvaluationForm(FlaskForm):
+    """The fixed fields of the scoring screen; the answers are ``q-<key>`` fields of the form
+    version, read by ``answers_from``."""
+
+    version = HiddenField()
+    comment = TextAreaField("Overall feedback to the agent", validators=[Optional()])
+    action = HiddenField(default="draft")
+
+
+def answers_from(form_data: Any, questions: dict[str, Any]) -> tuple[dict, dict]:
+    """(answers, notes) from posted ``q-<key>`` and ``note-<key>`` fields."""
+    answers: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for key, question in questions.items():
+        if question.type == "multi":
+            values = [v for v in form_data.getlist(f"q-{key}") if v]
+            if values:
+                answers[key] = "n/a" if "n/a" in values else values
+        else:
+            value = form_data.get(f"q-{key}", "")
+            if value != "":
+                answers[key] = value
+        note = form_data.get(f"note-{key}", "").strip()
+        if note:
+            notes[key] = note
+    return answers, notes
+
+
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class DisputeForm(FlaskForm):
+    reason = TextAreaField("What do you disagree with, and why?",
+                           validators=[DataRequired(), Length(min=10, max=4000)])
+
+
+class DecisionForm(FlaskForm):
+    version = HiddenField()
+    outcome = SelectField("Outcome", choices=[
+        ("upheld", "Upheld: the evaluation stands"),
+        ("adjusted", "Adjusted: I changed answers below")])
+    comment = TextAreaField("Decision, explained to the agent", validators=[DataRequired()])
+
+
+class SamplingRuleForm(FlaskForm):
+    version = HiddenField()
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    team_id = SelectField("Team", choices=[], coerce=str)
+    queue = StringField("Queue (empty: any)", validators=[Optional(), Length(max=100)])
+    channel = SelectField("Channel", choices=[("", "Any"), *CHANNELS])
+    per_agent = IntegerField("Interactions per agent per week", default=2,
+                             validators=[NumberRange(1, 20)])
+    evaluator_daily_cap = IntegerField("At most per evaluator per day", default=20,
+                                       validators=[NumberRange(1, 500)])
+    form_id = SelectField("Scoring form", choices=[], coerce=int)
+    active = BooleanField("Active", default=True)
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.data, "team_id": int(self.team_id.data) if self.team_id.data
+                else None, "queue": self.queue.data or "", "channel": self.channel.data or "",
+                "per_agent": self.per_agent.data, "evaluator_daily_cap":
+                self.evaluator_daily_cap.data, "form_id": self.form_id.data,
+                "active": self.active.data}
+
+
+class SampleRunForm(FlaskForm):
+    week = StringField("ISO week (e.g. 2026-W47)", validators=[DataRequired(), Length(max=8)])
+    seed = IntegerField("Seed (the same seed draws the same sample)", default=0,
+                        validators=[Optional()])

@@ -240,7 +240,7 @@ class Evaluation(Base):
     interaction: Mapped[Interaction] = relationship(lazy="joined")
     agent: Mapped[User] = relationship(foreign_keys=[agent_id], lazy="joined")
     evaluator: Mapped[User] = relationship(foreign_keys=[evaluator_id], lazy="joined")
-    form_version: Mapped[FormVersion] = relationship(lazy="joined")
+    form_version: Mapped[FormVersion] = relationship()  # its definition is large: on demand
     revisions: Mapped[list[EvaluationRevision]] = relationship(
         back_populates="evaluation", order_by="EvaluationRevision.number"
     )

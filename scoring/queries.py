@@ -105,3 +105,44 @@ def list_interactions(
     rows = list(session.scalars(stmt).unique())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor, filters)
+
+
+# --- evaluations -----------------------------------------------------------------------------
+
+@dataclass
+class EvaluationPage:
+    rows: list[Any]
+    before: int | None  # the id to pass as ``before`` for the next page; None on the last
+
+
+def evaluator_queue(session: Session, actor: Any, limit: int = 200) -> EvaluationPage:
+    """The actor's assignments not yet submitted, the earliest due first."""
+    from scoring.models import OPEN_STATUSES, Evaluation
+
+    rows = session.scalars(
+        select(Evaluation).where(Evaluation.evaluator_id == actor.id,
+                                 Evaluation.status.in_(OPEN_STATUSES))
+        .order_by(Evaluation.due_on, Evaluation.id).limit(limit)).all()
+    return EvaluationPage(list(rows), None)
+
+
+def list_evaluations(session: Session, actor: Any, *, status: str = "",
+                     agent_id: int | None = None, evaluator_id: int | None = None,
+                     before: int | None = None, limit: int = 50) -> EvaluationPage:
+    """Evaluations the actor may see, newest first, keyset-paged on id."""
+    from scoring.evaluations import visible_clause
+    from scoring.models import Evaluation
+
+    stmt = select(Evaluation).where(visible_clause(actor))
+    if status:
+        stmt = stmt.where(Evaluation.status == status)
+    if agent_id:
+        stmt = stmt.where(Evaluation.agent_id == agent_id)
+    if evaluator_id:
+        stmt = stmt.where(Evaluation.evaluator_id == evaluator_id)
+    if before:
+        stmt = stmt.where(Evaluation.id < before)
+    rows = list(session.scalars(stmt.order_by(Evaluation.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EvaluationPage(rows, rows[-1].id if more and rows else None)

@@ -133,6 +133,12 @@ def round2(value: Fraction) -> Decimal:
     return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def round4(value: Fraction) -> Decimal:
+    """Four decimals, for per-question points stored for reports."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
 def validate_form(form: Form) -> None:
     seen: set[str] = set()
     if not form.sections:

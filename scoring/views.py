@@ -31,8 +31,9 @@ from qm.web import (
     send_recording,
 )
 from scoring import queries, services
+from scoring.evaluations import visible
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
-from scoring.models import Interaction
+from scoring.models import Evaluation, Interaction
 
 bp = Blueprint("scoring", __name__)
 
@@ -138,8 +139,12 @@ def new_interaction() -> Any:
 def interaction(interaction_id: int) -> Any:
     item = _visible(interaction_id)
     history = audit.history(db.session, "interactions", item.id)
+    evaluations = [e for e in db.session.scalars(
+        select(Evaluation).where(Evaluation.interaction_id == item.id).order_by(Evaluation.id))
+        if visible(current_user, e)]
     return render_template("scoring/interaction.html", interaction=item, history=history,
-                           can_listen=can(current_user, "recording.listen", item))
+                           can_listen=can(current_user, "recording.listen", item),
+                           evaluations=evaluations)
 
 
 @bp.route("/interactions/<int:interaction_id>/edit", methods=["GET", "POST"])

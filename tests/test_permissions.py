@@ -33,6 +33,15 @@ def world(session, people):
         token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
                                                       name="matrix")
         tokens[role_user] = (token, plaintext)
+    # An evaluation of agent.a's contact, scored by qa, released and disputed; a sampling rule.
+    from scoring import evaluations, sampling
+
+    evaluation = evaluations.start_evaluation(session, people["qa"], interaction)
+    evaluations.submit(session, people["qa"], evaluation.id, {"greet": "yes", "verify": "no"})
+    dispute = evaluations.dispute(session, people["agent_a"], evaluation.id,
+                                  "I verified the caller at the start of the call.")
+    rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Matrix rule",
+                                                          "form_id": form_version.form_id})
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = auth_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -44,6 +53,9 @@ def world(session, people):
         "user_id": people["agent_a"].id,
         "team_id": people["team_a"].id,
         "token_id": spare.id,
+        "evaluation_id": evaluation.id,
+        "dispute_id": dispute.id,
+        "rule_id": rule.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 

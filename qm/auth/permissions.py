@@ -71,6 +71,15 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # scoring forms: QA leads get form.manage as a grant
     "form.view": {A: ALL, Q: ALL, L: ALL, U: ALL},
     "form.manage": {A: ALL},
+    # evaluations: agents see their own once released; evaluators score their assignments
+    "evaluation.view": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
+    "evaluation.score": {A: ALL, Q: ALL},
+    "evaluation.release": {A: ALL, L: TEAM},
+    "evaluation.respond": {G: OWN},  # acknowledge or dispute one's own evaluation
+    "dispute.review": {A: ALL, Q: ALL, L: TEAM},
+    "sampling.manage": {A: ALL},
+    # scorecards and team / evaluator reports
+    "report.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     # evaluations' free-text comments: HR only through a grant
     "evaluation.read_comments": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
     # skills and training records
@@ -79,7 +88,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
 }
 
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
-GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage")
+GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage",
+             "sampling.manage", "evaluation.release")
 
 
 class Actor(Protocol):

@@ -1,0 +1,432 @@
+"""Evaluation pages: the evaluator's queue and scoring screen, release, the agent's
+acknowledgement and disputes, the reviewer's decision, scorecards, reports and sampling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from qm.auth.models import Team, User
+from qm.auth.permissions import can, scope_clause
+from qm.errors import NotFound, QMError
+from qm.web import db, login_required, permission_required, save_form, show_errors
+from scoring import evaluations as ev
+from scoring import queries, reports, sampling
+from scoring.forms import (
+    AcknowledgeForm,
+    DecisionForm,
+    DisputeForm,
+    EvaluationForm,
+    SampleRunForm,
+    SamplingRuleForm,
+    answers_from,
+)
+from scoring.models import (
+    Dispute,
+    DisputeStatus,
+    Evaluation,
+    Interaction,
+    SamplingRule,
+    ScoringForm,
+)
+
+bp = Blueprint("evaluations", __name__)
+
+
+def _settings() -> Any:
+    return current_app.extensions["qm"]["settings"]
+
+
+def _policy() -> ev.Policy:
+    return ev.Policy.from_settings(_settings())
+
+
+def _evaluation(evaluation_id: int) -> Evaluation:
+    try:
+        return ev.get_evaluation(db.session, current_user, evaluation_id)
+    except NotFound:
+        abort(404)
+
+
+# --- the queue and lists --------------------------------------------------------------------
+
+@bp.get("/evaluations")
+@permission_required("evaluation.view")
+def evaluations() -> Any:
+    tab = request.args.get("tab") or ("queue" if can(current_user, "evaluation.score")
+                                      else "all")
+    status = request.args.get("status", "")
+    if tab == "queue":
+        page = queries.evaluator_queue(db.session, current_user)
+    else:
+        page = queries.list_evaluations(db.session, current_user, status=status,
+                                        before=request.args.get("before", type=int),
+                                        limit=_settings().page_size)
+    return render_template("scoring/evaluations.html", page=page, tab=tab, status=status,
+                           policy=_policy(), open_disputes=ev.open_disputes_count(
+                               db.session, current_user))
+
+
+@bp.post("/interactions/<int:interaction_id>/evaluate")
+@permission_required("evaluation.score")
+def evaluate_interaction(interaction_id: int) -> Any:
+    interaction = db.session.get(Interaction, interaction_id)
+    if interaction is None or not can(current_user, "interaction.view", interaction):
+        abort(404)
+    form = AcknowledgeForm()  # any FlaskForm: the CSRF check
+    if not form.validate_on_submit():
+        abort(400)
+    evaluation = ev.start_evaluation(db.session, current_user, interaction)
+    db.session.commit()
+    return redirect(url_for("evaluations.evaluation", evaluation_id=evaluation.id))
+
+
+# --- the scoring screen and the evaluation page -------------------------------------------
+
+def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | None = None,
+          answers: dict | None = None, notes: dict | None = None,
+          errors: dict | None = None, ack: AcknowledgeForm | None = None,
+          dispute: DisputeForm | None = None) -> Any:
+    editable = ev.is_editable_by(current_user, evaluation)
+    if form is None:
+        form = EvaluationForm(formdata=None, version=evaluation.version,
+                              comment=evaluation.comment)
+    definition = evaluation.form_version.definition
+    result = None
+    shown_answers = evaluation.answers if answers is None else answers
+    try:
+        result = ev.preview(ev.form_of(evaluation), shown_answers)
+    except QMError:
+        result = None
+    policy = _policy()
+    return render_template(
+        "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
+        definition=definition, answers=shown_answers,
+        notes=evaluation.notes if notes is None else notes, errors=errors or {},
+        result=result, comments=ev.can_read_comments(current_user, evaluation),
+        ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
+        respond_by=ev.respond_by(evaluation, policy), policy=policy,
+        is_agent=evaluation.agent_id == current_user.id,
+        can_release=can(current_user, "evaluation.release", evaluation),
+        can_listen=can(current_user, "recording.listen", evaluation.interaction),
+        evaluators=_evaluators() if can(current_user, "sampling.manage") else [],
+        reviewable=[d for d in evaluation.disputes if d.status == DisputeStatus.OPEN.value
+                    and ev.may_review(current_user, d)],
+    ), status
+
+
+def _evaluators() -> list[tuple[int, str]]:
+    ids = sampling.active_evaluators(db.session)
+    return [(u.id, u.label) for u in db.session.scalars(
+        select(User).where(User.id.in_(ids)).order_by(User.display_name))]
+
+
+@bp.get("/evaluations/<int:evaluation_id>")
+@permission_required("evaluation.view")
+def evaluation(evaluation_id: int) -> Any:
+    return _page(_evaluation(evaluation_id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>")
+@permission_required("evaluation.score")
+def save_evaluation(evaluation_id: int) -> Any:
+    item = _evaluation(evaluation_id)
+    form = EvaluationForm()
+    answers, notes = answers_from(request.form, ev.form_of(item).questions())
+    if not form.validate_on_submit():
+        return _page(item, 400, form=form, answers=answers, notes=notes)
+    submit = form.action.data == "submit"
+    try:
+        version = int(form.version.data) if form.version.data else None
+        call = ev.submit if submit else ev.save_draft
+        extra = {"policy": _policy()} if submit else {}
+        call(db.session, current_user, item.id, answers, notes=notes,
+             comment=form.comment.data or "", expected_version=version, **extra)
+        db.session.commit()
+    except QMError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        item = _evaluation(evaluation_id)
+        return _page(item, exc.status, form=form, answers=answers, notes=notes,
+                     errors=getattr(exc, "errors", {}))
+    if submit:
+        flash("Evaluation submitted" + (" and released to the agent."
+                                        if item.status == "released"
+                                        else "; it waits for release."), "success")
+        return redirect(url_for("evaluations.evaluations"))
+    flash("Draft saved.", "success")
+    return redirect(url_for("evaluations.evaluation", evaluation_id=item.id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/preview")
+@permission_required("evaluation.view")
+def preview(evaluation_id: int) -> Any:
+    """The live score of the answers on the screen: the one scoring function, as JSON."""
+    item = _evaluation(evaluation_id)
+    answers, _notes = answers_from(request.form, ev.form_of(item).questions())
+    try:
+        result = ev.preview(ev.form_of(item), ev.clean_answers(ev.form_of(item), answers))
+    except QMError as exc:
+        return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
+    return jsonify(ev.result_json(result))
+
+
+def _field_errors(form: Any, exc: QMError) -> None:
+    for name, message in getattr(exc, "errors", {}).items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+
+
+def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
+    item = _evaluation(evaluation_id)
+    try:
+        run(item)
+        db.session.commit()
+    except QMError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        for form in forms.values():
+            _field_errors(form, exc)
+        return _page(_evaluation(evaluation_id), exc.status, **forms)
+    flash(message, "success")
+    return redirect(url_for("evaluations.evaluation", evaluation_id=evaluation_id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/release")
+@permission_required("evaluation.release")
+def release(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _action(evaluation_id, lambda item: ev.release(db.session, current_user, item.id),
+                   "Released to the agent.")
+
+
+@bp.post("/evaluations/<int:evaluation_id>/acknowledge")
+@permission_required("evaluation.respond")
+def acknowledge(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        return _page(_evaluation(evaluation_id), 400, ack=form)
+    return _action(evaluation_id, lambda item: ev.acknowledge(
+        db.session, current_user, item.id, form.comment.data or "", policy=_policy()),
+        "Thank you: the evaluation is acknowledged.", ack=form)
+
+
+@bp.post("/evaluations/<int:evaluation_id>/dispute")
+@permission_required("evaluation.respond")
+def dispute(evaluation_id: int) -> Any:
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        return _page(_evaluation(evaluation_id), 400, dispute=form)
+    return _action(evaluation_id, lambda item: ev.dispute(
+        db.session, current_user, item.id, form.reason.data or "", policy=_policy()),
+        "Your dispute is with a reviewer; you will see the decision here.", dispute=form)
+
+
+@bp.post("/evaluations/<int:evaluation_id>/reassign")
+@permission_required("sampling.manage")
+def reassign(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    evaluator_id = request.form.get("evaluator_id", type=int) or 0
+    return _action(evaluation_id, lambda item: ev.reassign(db.session, current_user, item.id,
+                                                           evaluator_id), "Reassigned.")
+
+
+# --- disputes ---------------------------------------------------------------------------------
+
+@bp.get("/disputes")
+@permission_required("dispute.review")
+def disputes() -> Any:
+    rows = db.session.scalars(
+        select(Dispute).join(Evaluation).where(ev.reviewable_clause(current_user))
+        .order_by((Dispute.status != DisputeStatus.OPEN.value), Dispute.raised_at.desc())
+        .limit(200)).all()
+    return render_template("scoring/disputes.html", disputes=rows)
+
+
+@bp.route("/disputes/<int:dispute_id>", methods=["GET", "POST"])
+@permission_required("dispute.review")
+def dispute_decision(dispute_id: int) -> Any:
+    try:
+        item = ev.get_dispute(db.session, current_user, dispute_id)
+    except NotFound:
+        abort(404)
+    evaluation = item.evaluation
+    form = DecisionForm(version=item.version)
+    questions = ev.form_of(evaluation).questions()
+    answers, notes = (answers_from(request.form, questions) if request.method == "POST"
+                      else (evaluation.answers, {}))
+
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                decided = ev.decide(db.session, current_user, item.id, form.outcome.data,
+                                    form.comment.data or "", answers=answers, notes=notes,
+                                    expected_version=int(form.version.data or 0) or None)
+                db.session.commit()
+            except QMError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+                _field_errors(form, exc)
+                errors = getattr(exc, "errors", {})
+                status = exc.status
+                item = ev.get_dispute(db.session, current_user, dispute_id)
+                evaluation = item.evaluation
+            else:
+                flash(f"Dispute {decided.status}; the agent sees the decision.", "success")
+                return redirect(url_for("evaluations.evaluation",
+                                        evaluation_id=decided.evaluation_id))
+    return render_template("scoring/dispute.html", dispute=item, evaluation=evaluation,
+                           form=form, definition=evaluation.form_version.definition,
+                           answers=answers, notes=notes, errors=errors,
+                           may_decide=ev.may_review(current_user, item)
+                           and item.status == DisputeStatus.OPEN.value), status
+
+
+# --- scorecards and reports -------------------------------------------------------------------
+
+@bp.get("/scorecard")
+@login_required
+def my_scorecard() -> Any:
+    return redirect(url_for("evaluations.scorecard", user_id=current_user.id))
+
+
+@bp.get("/scorecards/<int:user_id>")
+@permission_required("evaluation.view")
+def scorecard(user_id: int) -> Any:
+    agent = db.session.get(User, user_id)
+    if agent is None or not can(current_user, "evaluation.view", agent):
+        abort(404)
+    card = reports.scorecard(db.session, agent, timezone=_settings().timezone)
+    return render_template("scoring/scorecard.html", card=card)
+
+
+def _since() -> tuple[int, dt.datetime]:
+    days = request.args.get("days", 90, type=int)
+    days = days if days in (30, 90, 180, 365) else 90
+    return days, dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+
+
+@bp.get("/reports/evaluators")
+@permission_required("report.view")
+def evaluator_report() -> Any:
+    days, since = _since()
+    team_id = request.args.get("team_id", type=int)
+    where = [Evaluation.submitted_at >= since,
+             scope_clause(current_user, "report.view", Evaluation.agent_id, Evaluation.team_id)]
+    if team_id:
+        where.append(Evaluation.team_id == team_id)
+    rows = reports.evaluator_distributions(db.session, where)
+    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
+             if can(current_user, "report.view", t)]
+    return render_template("scoring/evaluator_report.html", rows=rows, days=days,
+                           teams=teams, team_id=team_id)
+
+
+@bp.get("/reports/teams/<int:team_id>")
+@permission_required("report.view")
+def team_report(team_id: int) -> Any:
+    team = db.session.get(Team, team_id)
+    if team is None or not can(current_user, "report.view", team):
+        abort(404)
+    days, since = _since()
+    where = [Evaluation.team_id == team.id, Evaluation.submitted_at >= since]
+    released = [*where, Evaluation.status.in_(reports.RELEASED_STATUSES)]
+    return render_template(
+        "scoring/team_report.html", team=team, days=days,
+        agents=reports.agent_summaries(db.session, where),
+        overall=reports.summary_of(db.session, where),
+        weakest=reports.weakest_questions(db.session, released),
+        evaluators=reports.evaluator_distributions(db.session, where))
+
+
+# --- sampling ---------------------------------------------------------------------------------
+
+def _rule_form(rule: SamplingRule | None = None) -> SamplingRuleForm:
+    form = SamplingRuleForm(obj=rule) if rule else SamplingRuleForm()
+    form.team_id.choices = [("", "All teams")] + [
+        (str(t.id), t.name) for t in db.session.scalars(select(Team).order_by(Team.name))]
+    form.form_id.choices = [(f.id, f.name) for f in db.session.scalars(
+        select(ScoringForm).order_by(ScoringForm.name))]
+    if rule is not None and request.method == "GET":
+        form.team_id.data = str(rule.team_id or "")
+    return form
+
+
+@bp.route("/sampling", methods=["GET", "POST"])
+@permission_required("sampling.manage")
+def sampling_rules() -> Any:
+    form = _rule_form()
+    outcome = save_form(form, lambda: sampling.save_rule(db.session, current_user,
+                                                         form.values()),
+                        lambda rule: redirect(url_for("evaluations.sampling_rules")),
+                        lambda rule: f"Sampling rule {rule.name!r} saved.")
+    if not isinstance(outcome, int):
+        return outcome
+    rules_ = db.session.scalars(select(SamplingRule).order_by(SamplingRule.name)).all()
+    run = SampleRunForm(formdata=None, week=sampling.week_label(
+        dt.date.today() - dt.timedelta(days=7)))
+    return render_template("scoring/sampling.html", rules=rules_, form=form, run=run,
+                           report=None), outcome
+
+
+@bp.route("/sampling/rules/<int:rule_id>", methods=["GET", "POST"])
+@permission_required("sampling.manage")
+def sampling_rule(rule_id: int) -> Any:
+    rule = db.session.get(SamplingRule, rule_id)
+    if rule is None:
+        abort(404)
+    form = _rule_form(rule)
+    if request.method == "GET":
+        form.version.data = rule.version
+    outcome = save_form(form, lambda: sampling.save_rule(
+        db.session, current_user, form.values(), rule.id,
+        int(form.version.data or 0) or None),
+        lambda r: redirect(url_for("evaluations.sampling_rules")),
+        lambda r: f"Sampling rule {r.name!r} saved.")
+    if not isinstance(outcome, int):
+        return outcome
+    return render_template("scoring/sampling_rule.html", rule=rule, form=form), outcome
+
+
+@bp.post("/sampling/run")
+@permission_required("sampling.manage")
+def sampling_run() -> Any:
+    run = SampleRunForm()
+    report = None
+    status = 400
+    if run.validate_on_submit():
+        try:
+            report = sampling.run_sampling(db.session, current_user, run.week.data,
+                                           seed=run.seed.data or 0,
+                                           timezone=_settings().timezone)
+            db.session.commit()
+            status = 200
+            flash(f"{report.created} assignment(s) created for {report.week}.", "success")
+        except QMError as exc:
+            db.session.rollback()
+            show_errors(run, exc)
+            status = exc.status
+    rules_ = db.session.scalars(select(SamplingRule).order_by(SamplingRule.name)).all()
+    return render_template("scoring/sampling.html", rules=rules_, form=_rule_form(), run=run,
+                           report=report), status

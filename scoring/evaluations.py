@@ -1,0 +1,474 @@
+"""The evaluation workflow: score, submit, release, acknowledge, dispute, decide.
+
+Functions take ``(session, actor, ...)``, check the one permission table, write, audit and
+flush; the caller commits. Every state an agent was shown is kept: a submission is revision 1,
+each dispute outcome adds a revision, and the evaluation row carries the latest one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, select, true
+from sqlalchemy.orm import Session
+
+from qm import audit
+from qm.auth.permissions import Scope, can, require, scope_clause, scope_for
+from qm.db import utcnow
+from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
+from scoring import rules
+from scoring.models import (
+    OPEN_STATUSES,
+    RELEASED_STATUSES,
+    Dispute,
+    DisputeStatus,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationRevision,
+    EvaluationStatus,
+    FormStatus,
+    FormVersion,
+    Interaction,
+    ScoringForm,
+)
+
+MIN_REASON = 10  # characters of a dispute's reason: "wrong" alone does not help a reviewer
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The site's release and dispute rules (settings ``QM_RELEASE_MODE`` and friends)."""
+
+    release: str = "immediate"  # or "review": a lead releases each submitted evaluation
+    dispute_window_days: int = 14
+    max_disputes: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Policy:
+        return cls(settings.release_mode, settings.dispute_window_days, settings.max_disputes)
+
+
+# --- who sees what ----------------------------------------------------------------------------
+
+def visible(actor: Any, evaluation: Evaluation) -> bool:
+    """Agents see their evaluations once released; everyone else by the permission's scope."""
+    if not can(actor, "evaluation.view", evaluation):
+        return False
+    if evaluation.status in RELEASED_STATUSES:
+        return True
+    return scope_for(actor, "evaluation.view") is not Scope.OWN
+
+
+def visible_clause(actor: Any) -> ColumnElement[bool]:
+    """``visible`` as a WHERE clause, for lists and reports."""
+    clause = scope_clause(actor, "evaluation.view", Evaluation.agent_id, Evaluation.team_id)
+    if scope_for(actor, "evaluation.view") is Scope.OWN:
+        return and_(clause, Evaluation.status.in_(RELEASED_STATUSES))
+    return clause
+
+
+def get_evaluation(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
+    """The evaluation if ``actor`` may see it; absent and out of scope look the same."""
+    evaluation = session.get(Evaluation, evaluation_id)
+    if evaluation is None or not visible(actor, evaluation):
+        raise NotFound("Evaluation", evaluation_id)
+    return evaluation
+
+
+def can_read_comments(actor: Any, evaluation: Evaluation) -> bool:
+    return can(actor, "evaluation.read_comments", evaluation)
+
+
+def is_editable_by(actor: Any, evaluation: Evaluation) -> bool:
+    return (evaluation.status in OPEN_STATUSES and evaluation.evaluator_id == actor.id
+            and can(actor, "evaluation.score"))
+
+
+def respond_by(evaluation: Evaluation, policy: Policy) -> dt.datetime | None:
+    """The end of the agent's window to acknowledge or dispute the latest released result."""
+    if evaluation.released_at is None:
+        return None
+    return evaluation.released_at + dt.timedelta(days=policy.dispute_window_days)
+
+
+def snapshot(evaluation: Evaluation) -> dict[str, Any]:
+    return audit.snapshot(evaluation)
+
+
+# --- the form version an evaluation is scored on ---------------------------------------------
+
+def published_version(session: Session, form_id: int | None = None) -> FormVersion:
+    """The published version of a form (of the only published form when none is named)."""
+    stmt = select(FormVersion).where(FormVersion.status == FormStatus.PUBLISHED.value)
+    if form_id is not None:
+        stmt = stmt.where(FormVersion.form_id == form_id)
+    versions = session.scalars(stmt.join(ScoringForm).order_by(ScoringForm.name)).all()
+    if not versions:
+        raise InvalidInput("There is no published scoring form" +
+                           (" of that name" if form_id else "") + "; publish one first.")
+    return versions[0]
+
+
+def form_of(evaluation: Evaluation) -> rules.Form:
+    return rules.form_from_dict(evaluation.form_version.definition)
+
+
+def clean_answers(form: rules.Form, raw: dict[str, Any]) -> dict[str, Any]:
+    """Only the form's questions, empty answers dropped, select values as strings."""
+    questions = form.questions()
+    answers: dict[str, Any] = {}
+    for key, value in raw.items():
+        question = questions.get(key)
+        if question is None or value is None or value == "" or value == []:
+            continue
+        if question.type == "multi" and value != rules.NA:
+            values = value if isinstance(value, list | tuple) else [value]
+            answers[key] = [str(v) for v in values if str(v) != ""]
+        else:
+            answers[key] = value if isinstance(value, bool | int) else str(value).strip()
+    return answers
+
+
+def clean_notes(form: rules.Form, raw: dict[str, Any] | None) -> dict[str, str]:
+    questions = form.questions()
+    return {k: str(v).strip() for k, v in (raw or {}).items()
+            if k in questions and str(v or "").strip()}
+
+
+def preview(form: rules.Form, answers: dict[str, Any]) -> rules.Result:
+    """The live score of a draft: unanswered questions left out, misfits named."""
+    try:
+        return rules.score(form, answers, partial=True)
+    except rules.AnswerError as exc:
+        raise InvalidInput("Some answers do not fit their question.", exc.problems) from None
+
+
+def result_json(result: rules.Result) -> dict[str, Any]:
+    return {
+        "total": str(result.total) if result.total is not None else None,
+        "critical_fail": result.critical_fail,
+        "critical_reasons": list(result.critical_reasons),
+        "sections": {s.key: str(s.score) if s.score is not None else None
+                     for s in result.sections},
+        "unanswered": list(result.unanswered),
+    }
+
+
+# --- starting an evaluation -----------------------------------------------------------------
+
+def open_evaluation_of(session: Session, interaction_id: int) -> Evaluation | None:
+    return session.scalar(select(Evaluation).where(Evaluation.interaction_id == interaction_id)
+                          .order_by(Evaluation.id).limit(1))
+
+
+def start_evaluation(session: Session, actor: Any, interaction: Interaction, *,
+                     form_id: int | None = None) -> Evaluation:
+    """An evaluator takes an interaction of their choice into their own queue."""
+    require(actor, "evaluation.score")
+    if interaction.agent_id == actor.id:
+        raise Conflict("Nobody evaluates their own interactions.")
+    existing = open_evaluation_of(session, interaction.id)
+    if existing is not None:
+        raise Conflict(f"This interaction already has evaluation #{existing.id} "
+                       f"({existing.status}); open that one instead.")
+    version = published_version(session, form_id)
+    evaluation = Evaluation(
+        interaction_id=interaction.id, agent_id=interaction.agent_id,
+        team_id=interaction.team_id, evaluator_id=actor.id, form_version_id=version.id,
+        status=EvaluationStatus.ASSIGNED.value, created_by_id=actor.id, due_on=utcnow().date(),
+        answers={}, notes={}, critical_reasons=[], section_scores={},
+    )
+    session.add(evaluation)
+    session.flush()
+    audit.record(session, actor, "evaluation.created", evaluation, after=snapshot(evaluation))
+    return evaluation
+
+
+def reassign(session: Session, actor: Any, evaluation_id: int, evaluator_id: int) -> Evaluation:
+    from qm.auth.models import User
+
+    require(actor, "sampling.manage")
+    evaluation = get_evaluation(session, actor, evaluation_id)
+    if evaluation.status not in OPEN_STATUSES:
+        raise Conflict("Only an evaluation that is not yet submitted can be reassigned.")
+    evaluator = session.get(User, evaluator_id)
+    if evaluator is None or not evaluator.active or "qa_evaluator" not in evaluator.roles:
+        raise InvalidInput("Choose an active QA evaluator.")
+    if evaluator.id == evaluation.agent_id:
+        raise InvalidInput("Nobody evaluates their own interactions.")
+    before = snapshot(evaluation)
+    evaluation.evaluator_id = evaluator.id
+    session.flush()
+    audit.record(session, actor, "evaluation.reassigned", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return evaluation
+
+
+# --- scoring: drafts and submission -----------------------------------------------------------
+
+def _editable(session: Session, actor: Any, evaluation_id: int,
+              expected_version: int | None) -> Evaluation:
+    evaluation = get_evaluation(session, actor, evaluation_id)
+    require(actor, "evaluation.score", evaluation)
+    if evaluation.evaluator_id != actor.id:
+        # A state of the record, not of the role: an admin can reassign it.
+        raise Conflict(f"This evaluation is assigned to {evaluation.evaluator.display_name}, "
+                       "not to you; nothing was changed.")
+    if evaluation.status not in OPEN_STATUSES:
+        when = evaluation.submitted_at.strftime("%Y-%m-%d %H:%M UTC") \
+            if evaluation.submitted_at else "earlier"
+        raise Conflict(f"Evaluation #{evaluation.id} was already submitted ({when}); "
+                       "nothing was changed.")
+    if expected_version is not None and expected_version != evaluation.version:
+        raise StaleEdit("evaluation")
+    return evaluation
+
+
+def _set_answers(evaluation: Evaluation, answers: dict[str, Any], notes: dict[str, str],
+                 comment: str) -> None:
+    evaluation.answers = answers
+    evaluation.notes = notes
+    evaluation.comment = comment.strip()
+
+
+def _apply_result(session: Session, evaluation: Evaluation, result: rules.Result) -> None:
+    evaluation.score = result.total
+    evaluation.critical_fail = result.critical_fail
+    evaluation.critical_reasons = list(result.critical_reasons)
+    evaluation.section_scores = {s.key: str(s.score) if s.score is not None else None
+                                 for s in result.sections}
+    # The per-question rows follow the latest revision; earlier ones live in the revisions.
+    session.execute(delete(EvaluationAnswer).where(
+        EvaluationAnswer.evaluation_id == evaluation.id))
+    session.add_all(EvaluationAnswer(
+        evaluation_id=evaluation.id, question_key=q.key, section_key=q.section,
+        earned=rules.round4(q.earned), possible=rules.round4(q.possible), failed=q.failed,
+    ) for q in result.questions)
+
+
+def _revision(session: Session, evaluation: Evaluation, kind: str, author: Any,
+              at: dt.datetime, dispute: Dispute | None = None) -> EvaluationRevision:
+    evaluation.revision += 1
+    revision = EvaluationRevision(
+        evaluation_id=evaluation.id, number=evaluation.revision, kind=kind,
+        form_version_id=evaluation.form_version_id, answers=dict(evaluation.answers),
+        notes=dict(evaluation.notes), comment=evaluation.comment, score=evaluation.score,
+        critical_fail=evaluation.critical_fail,
+        critical_reasons=list(evaluation.critical_reasons),
+        section_scores=dict(evaluation.section_scores),
+        dispute_id=dispute.id if dispute else None, author_id=getattr(author, "id", None),
+        created_at=at,
+    )
+    session.add(revision)
+    return revision
+
+
+def save_draft(session: Session, actor: Any, evaluation_id: int, answers: dict[str, Any], *,
+               notes: dict[str, Any] | None = None, comment: str = "",
+               expected_version: int | None = None) -> Evaluation:
+    evaluation = _editable(session, actor, evaluation_id, expected_version)
+    form = form_of(evaluation)
+    answers = clean_answers(form, answers)
+    preview(form, answers)  # refuse misfits now, not at submission
+    before = snapshot(evaluation)
+    _set_answers(evaluation, answers, clean_notes(form, notes), comment)
+    evaluation.status = EvaluationStatus.DRAFT.value
+    session.flush()
+    audit.record(session, actor, "evaluation.draft_saved", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return evaluation
+
+
+def submit(session: Session, actor: Any, evaluation_id: int, answers: dict[str, Any], *,
+           notes: dict[str, Any] | None = None, comment: str = "",
+           expected_version: int | None = None, policy: Policy = Policy(),
+           now: dt.datetime | None = None) -> Evaluation:
+    evaluation = _editable(session, actor, evaluation_id, expected_version)
+    form = form_of(evaluation)
+    answers = clean_answers(form, answers)
+    try:
+        result = rules.score(form, answers)
+    except rules.AnswerError as exc:
+        missing = sum(1 for v in exc.problems.values() if v == "not answered")
+        message = (f"{missing} question(s) still need an answer (or N/A where allowed)."
+                   if missing else "Some answers do not fit their question.")
+        raise InvalidInput(message, exc.problems) from None
+    before = snapshot(evaluation)
+    _set_answers(evaluation, answers, clean_notes(form, notes), comment)
+    _apply_result(session, evaluation, result)
+    now = now or utcnow()
+    evaluation.submitted_at = now
+    evaluation.status = EvaluationStatus.SUBMITTED.value
+    if policy.release == "immediate":
+        evaluation.status = EvaluationStatus.RELEASED.value
+        evaluation.released_at = now
+        evaluation.released_by_id = getattr(actor, "id", None)
+    session.flush()
+    _revision(session, evaluation, "submitted", actor, now)
+    session.flush()
+    audit.record(session, actor, "evaluation.submitted", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return evaluation
+
+
+def release(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
+    evaluation = get_evaluation(session, actor, evaluation_id)
+    require(actor, "evaluation.release", evaluation)
+    if evaluation.status != EvaluationStatus.SUBMITTED.value:
+        raise Conflict(f"Evaluation #{evaluation.id} is {evaluation.status}: only a submitted "
+                       "evaluation waits for release.")
+    before = snapshot(evaluation)
+    evaluation.status = EvaluationStatus.RELEASED.value
+    evaluation.released_at = utcnow()
+    evaluation.released_by_id = getattr(actor, "id", None)
+    session.flush()
+    audit.record(session, actor, "evaluation.released", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return evaluation
+
+
+# --- the agent's answer: acknowledge or dispute -----------------------------------------------
+
+def _agents_own(session: Session, actor: Any, evaluation_id: int, policy: Policy,
+                doing: str) -> Evaluation:
+    evaluation = get_evaluation(session, actor, evaluation_id)
+    if evaluation.agent_id != actor.id:
+        raise PermissionDenied("evaluation.respond",
+                               f"Only the agent who was evaluated can {doing} it.")
+    require(actor, "evaluation.respond", evaluation)
+    if evaluation.status == EvaluationStatus.ACKNOWLEDGED.value:
+        raise Conflict("You acknowledged this evaluation already; nothing was changed.")
+    if evaluation.status == EvaluationStatus.DISPUTED.value:
+        raise Conflict("Your dispute of this evaluation is open; wait for the reviewer's "
+                       "decision.")
+    if evaluation.status != EvaluationStatus.RELEASED.value:
+        raise Conflict("This evaluation has not been released to you yet.")
+    return evaluation
+
+
+def acknowledge(session: Session, actor: Any, evaluation_id: int, comment: str = "", *,
+                policy: Policy = Policy(), now: dt.datetime | None = None) -> Evaluation:
+    evaluation = _agents_own(session, actor, evaluation_id, policy, "acknowledge")
+    before = snapshot(evaluation)
+    evaluation.status = EvaluationStatus.ACKNOWLEDGED.value
+    evaluation.acknowledged_at = now or utcnow()
+    evaluation.acknowledgement = comment.strip()
+    session.flush()
+    audit.record(session, actor, "evaluation.acknowledged", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return evaluation
+
+
+def dispute(session: Session, actor: Any, evaluation_id: int, reason: str, *,
+            policy: Policy = Policy(), now: dt.datetime | None = None) -> Dispute:
+    evaluation = _agents_own(session, actor, evaluation_id, policy, "dispute")
+    now = now or utcnow()
+    deadline = respond_by(evaluation, policy)
+    if deadline is not None and now > deadline:
+        raise Conflict(f"The {policy.dispute_window_days}-day window to dispute this evaluation "
+                       f"closed on {deadline:%Y-%m-%d}.")
+    if evaluation.dispute_count >= policy.max_disputes:
+        raise Conflict(f"This evaluation was disputed {evaluation.dispute_count} time(s), the "
+                       "most allowed; talk to your team lead.")
+    reason = reason.strip()
+    if len(reason) < MIN_REASON:
+        raise InvalidInput("Say what you disagree with and why, so that a reviewer can decide.",
+                           {"reason": f"at least {MIN_REASON} characters"})
+    before = snapshot(evaluation)
+    evaluation.dispute_count += 1
+    evaluation.status = EvaluationStatus.DISPUTED.value
+    item = Dispute(evaluation_id=evaluation.id, number=evaluation.dispute_count,
+                   raised_by_id=actor.id, raised_at=now, reason=reason)
+    session.add(item)
+    session.flush()
+    audit.record(session, actor, "dispute.raised", item, after=audit.snapshot(item))
+    audit.record(session, actor, "evaluation.disputed", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return item
+
+
+# --- the reviewer's decision ------------------------------------------------------------------
+
+def may_review(actor: Any, item: Dispute) -> bool:
+    evaluation = item.evaluation
+    return (can(actor, "dispute.review", evaluation) and actor.id != evaluation.evaluator_id
+            and actor.id != evaluation.agent_id)
+
+
+def reviewable_clause(actor: Any) -> ColumnElement[bool]:
+    clause = scope_clause(actor, "dispute.review", Evaluation.agent_id, Evaluation.team_id)
+    if getattr(actor, "id", None) is None:
+        return and_(clause, true())
+    return and_(clause, Evaluation.evaluator_id != actor.id, Evaluation.agent_id != actor.id)
+
+
+def get_dispute(session: Session, actor: Any, dispute_id: int) -> Dispute:
+    item = session.get(Dispute, dispute_id)
+    if item is None or not (visible(actor, item.evaluation) or may_review(actor, item)):
+        raise NotFound("Dispute", dispute_id)
+    return item
+
+
+def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment: str, *,
+           answers: dict[str, Any] | None = None, notes: dict[str, Any] | None = None,
+           expected_version: int | None = None, now: dt.datetime | None = None) -> Dispute:
+    """Uphold the evaluation or adjust its answers; either way a new revision records it."""
+    item = get_dispute(session, actor, dispute_id)
+    evaluation = item.evaluation
+    if not may_review(actor, item):
+        raise Conflict("A dispute is decided by a reviewer who neither scored the evaluation "
+                       "nor was evaluated in it; nothing was changed.")
+    if item.status != DisputeStatus.OPEN.value:
+        raise Conflict(f"Dispute #{item.id} was already decided ({item.status}); nothing was "
+                       "changed.")
+    if expected_version is not None and expected_version != item.version:
+        raise StaleEdit("dispute")
+    if outcome not in (DisputeStatus.UPHELD.value, DisputeStatus.ADJUSTED.value):
+        raise InvalidInput("The outcome is 'upheld' or 'adjusted'.", {"outcome": "choose one"})
+    comment = comment.strip()
+    if not comment:
+        raise InvalidInput("Explain the decision to the agent.", {"comment": "required"})
+    before = snapshot(evaluation)
+    if outcome == DisputeStatus.ADJUSTED.value:
+        form = form_of(evaluation)
+        cleaned = clean_answers(form, answers or {})
+        if cleaned == evaluation.answers:
+            raise InvalidInput("An adjustment changes at least one answer; to keep the "
+                               "answers, uphold the evaluation.")
+        try:
+            result = rules.score(form, cleaned)
+        except rules.AnswerError as exc:
+            raise InvalidInput("Some answers are missing or do not fit their question.",
+                               exc.problems) from None
+        merged_notes = {**evaluation.notes, **clean_notes(form, notes)}
+        _set_answers(evaluation, cleaned, merged_notes, evaluation.comment)
+        _apply_result(session, evaluation, result)
+    now = now or utcnow()
+    item.status = outcome
+    item.outcome = comment
+    item.decided_by_id = actor.id
+    item.decided_at = now
+    evaluation.status = EvaluationStatus.RELEASED.value
+    evaluation.released_at = now  # the agent's window restarts with the decision
+    session.flush()
+    _revision(session, evaluation, outcome, actor, now, item)
+    session.flush()
+    audit.record(session, actor, f"dispute.{outcome}", item, after=audit.snapshot(item))
+    audit.record(session, actor, "evaluation.revised", evaluation, before=before,
+                 after=snapshot(evaluation))
+    return item
+
+
+def open_disputes_count(session: Session, actor: Any) -> int:
+    return session.scalar(
+        select(func.count(Dispute.id)).join(Evaluation)
+        .where(Dispute.status == DisputeStatus.OPEN.value, reviewable_clause(actor))
+    ) or 0
+
+
+def score_label(value: Decimal | None) -> str:
+    return "N/A" if value is None else f"{value:.2f}"
+

@@ -1,0 +1,341 @@
+"""Weekly sampling: which interactions each evaluator scores, chosen fairly and reproducibly.
+
+For each active rule and each agent in its scope, ``per_agent`` interactions of the ISO week are
+drawn, spread across strata of channel and time of day (night, morning, afternoon, evening),
+leaving out interactions that already have an evaluation. The draw for one agent depends only
+on (seed, week, rule, agent) and the candidates, so a re-run with the same seed draws the same
+interactions, and a re-run after a partial run only tops up what is missing.
+
+Assignments go to active QA evaluators, never to the agent themselves, the least loaded first,
+spread over the working days (Monday to Friday) of the following week, at most the rule's daily
+cap per evaluator per day. What cannot be assigned is reported, not created; raise the cap or
+add evaluators and run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from qm import audit
+from qm.auth.models import Team, User, UserRole
+from qm.auth.permissions import Role, require
+from qm.errors import InvalidInput, NotFound, StaleEdit
+from scoring.evaluations import snapshot
+from scoring.models import (
+    Channel,
+    Evaluation,
+    EvaluationStatus,
+    FormStatus,
+    FormVersion,
+    Interaction,
+    SamplingRule,
+    ScoringForm,
+)
+
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+DAYPARTS = ((6, "night"), (12, "morning"), (18, "afternoon"), (24, "evening"))
+WORK_DAYS = 5
+
+
+def parse_week(text: str) -> dt.date:
+    """The Monday of an ISO week written ``2026-W47``."""
+    match = WEEK_RE.match(text.strip())
+    if not match:
+        raise InvalidInput(f"{text!r} is not an ISO week; write it like 2026-W47.",
+                           {"week": "YYYY-Www"})
+    try:
+        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a week of that year.", {"week": "no such week"}) \
+            from None
+
+
+def week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_bounds(monday: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(monday, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def daypart(moment: dt.datetime, tz: ZoneInfo) -> str:
+    hour = moment.astimezone(tz).hour
+    return next(name for limit, name in DAYPARTS if hour < limit)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    interaction_id: int
+    agent_id: int
+    team_id: int | None
+    channel: str
+    started_at: dt.datetime
+
+
+def stratified_pick(candidates: Sequence[Candidate], n: int, rng: random.Random,
+                    stratum: Callable[[Candidate], Any]) -> list[Candidate]:
+    """``n`` candidates, one stratum at a time in a random order, at random within a stratum.
+
+    Every stratum is drawn from before any is drawn from twice, so a sample of ``n`` covers
+    ``min(n, number of strata)`` strata.
+    """
+    strata: dict[Any, list[Candidate]] = defaultdict(list)
+    for c in sorted(candidates, key=lambda c: c.interaction_id):
+        strata[stratum(c)].append(c)
+    keys = sorted(strata, key=repr)
+    rng.shuffle(keys)
+    for key in keys:
+        rng.shuffle(strata[key])
+    picked: list[Candidate] = []
+    while len(picked) < n and any(strata[k] for k in keys):
+        for key in keys:
+            if strata[key] and len(picked) < n:
+                picked.append(strata[key].pop())
+    return picked
+
+
+@dataclass
+class RuleReport:
+    rule: str
+    agents: int = 0
+    candidates: int = 0
+    created: int = 0
+    already: int = 0
+    unassigned: int = 0
+    problem: str = ""
+
+
+@dataclass
+class SampleReport:
+    week: str
+    seed: int
+    rules: list[RuleReport] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(r.created for r in self.rules)
+
+    @property
+    def unassigned(self) -> int:
+        return sum(r.unassigned for r in self.rules)
+
+    def lines(self) -> list[str]:
+        out = []
+        for r in self.rules:
+            if r.problem:
+                out.append(f"{r.rule}: skipped: {r.problem}")
+                continue
+            line = (f"{r.rule}: {r.created} assigned for {r.agents} agent(s) from "
+                    f"{r.candidates} candidate interaction(s); {r.already} sampled before")
+            if r.unassigned:
+                line += (f"; {r.unassigned} could not be assigned (evaluator caps reached or "
+                         "no evaluator other than the agent): raise the cap or add evaluators "
+                         "and run again")
+            out.append(line)
+        return out
+
+
+class _Planner:
+    """Evaluator load per working day of the week after the sampled one."""
+
+    def __init__(self, session: Session, evaluators: list[int], days: list[dt.date]) -> None:
+        self.evaluators = evaluators
+        self.days = days
+        self.load: Counter[tuple[int, dt.date]] = Counter()
+        if evaluators:
+            for evaluator_id, day, count in session.execute(
+                select(Evaluation.evaluator_id, Evaluation.due_on, func.count())
+                .where(Evaluation.evaluator_id.in_(evaluators), Evaluation.due_on.in_(days))
+                .group_by(Evaluation.evaluator_id, Evaluation.due_on)
+            ):
+                self.load[(evaluator_id, day)] = count
+
+    def week_load(self, evaluator_id: int) -> int:
+        return sum(self.load[(evaluator_id, d)] for d in self.days)
+
+    def place(self, agent_id: int, cap: int) -> tuple[int, dt.date] | None:
+        best: tuple[int, int, dt.date] | None = None
+        for evaluator_id in self.evaluators:
+            if evaluator_id == agent_id:
+                continue
+            open_days = [d for d in self.days if self.load[(evaluator_id, d)] < cap]
+            if not open_days:
+                continue
+            day = min(open_days, key=lambda d: (self.load[(evaluator_id, d)], d))
+            candidate = (self.week_load(evaluator_id), evaluator_id, day)
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+        if best is None:
+            return None
+        _load, evaluator_id, day = best
+        self.load[(evaluator_id, day)] += 1
+        return evaluator_id, day
+
+
+def active_evaluators(session: Session) -> list[int]:
+    return list(session.scalars(
+        select(User.id).join(UserRole).where(UserRole.role == Role.QA_EVALUATOR.value,
+                                             User.active).order_by(User.id)))
+
+
+def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
+                 rule_ids: Sequence[int] | None = None, timezone: str = "UTC") -> SampleReport:
+    """Create the week's assignments for every active rule (or the rules named)."""
+    require(actor, "sampling.manage")
+    monday = parse_week(week)
+    tz = ZoneInfo(timezone)
+    start, end = week_bounds(monday, tz)
+    next_monday = monday + dt.timedelta(days=7)
+    days = [next_monday + dt.timedelta(days=i) for i in range(WORK_DAYS)]
+    stmt = select(SamplingRule).where(SamplingRule.active).order_by(SamplingRule.id)
+    if rule_ids:
+        stmt = select(SamplingRule).where(SamplingRule.id.in_(rule_ids)).order_by(SamplingRule.id)
+    rules_ = session.scalars(stmt).all()
+    if rule_ids and len(rules_) != len(set(rule_ids)):
+        raise NotFound("Sampling rule", ", ".join(map(str, rule_ids)))
+    report = SampleReport(week_label(monday), seed)
+    planner = _Planner(session, active_evaluators(session), days)
+    taken: set[int] = set()
+    for rule in rules_:
+        item = RuleReport(rule.name)
+        report.rules.append(item)
+        version = session.scalar(select(FormVersion).where(
+            FormVersion.form_id == rule.form_id,
+            FormVersion.status == FormStatus.PUBLISHED.value))
+        if version is None:
+            item.problem = f"form {rule.form.name!r} has no published version"
+            continue
+        _sample_rule(session, actor, rule, version, report, item, planner, taken,
+                     (start, end), tz)
+    return report
+
+
+def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: FormVersion,
+                 report: SampleReport, item: RuleReport, planner: _Planner, taken: set[int],
+                 bounds: tuple[dt.datetime, dt.datetime], tz: ZoneInfo) -> None:
+    start, end = bounds
+    stmt = (select(Interaction.id, Interaction.agent_id, Interaction.team_id,
+                   Interaction.channel, Interaction.started_at)
+            .join(User, User.id == Interaction.agent_id)
+            .where(Interaction.started_at >= start, Interaction.started_at < end, User.active,
+                   ~exists().where(Evaluation.interaction_id == Interaction.id))
+            .order_by(Interaction.id))
+    if rule.team_id is not None:
+        stmt = stmt.where(Interaction.team_id == rule.team_id)
+    if rule.queue:
+        stmt = stmt.where(Interaction.queue == rule.queue)
+    if rule.channel:
+        stmt = stmt.where(Interaction.channel == rule.channel)
+    by_agent: dict[int, list[Candidate]] = defaultdict(list)
+    for row in session.execute(stmt):
+        if row.id not in taken:
+            by_agent[row.agent_id].append(Candidate(*row))
+    item.candidates = sum(len(v) for v in by_agent.values())
+    item.agents = len(by_agent)
+    done = dict(session.execute(
+        select(Evaluation.agent_id, func.count()).where(
+            Evaluation.sampling_rule_id == rule.id, Evaluation.sample_week == report.week)
+        .group_by(Evaluation.agent_id)).all())
+    item.already = sum(done.values())
+    for agent_id in sorted(by_agent):
+        need = rule.per_agent - done.get(agent_id, 0)
+        if need <= 0:
+            continue
+        rng = random.Random(f"{report.seed}|{report.week}|{rule.id}|{agent_id}")  # noqa: S311
+        for c in stratified_pick(by_agent[agent_id], need, rng,
+                                 lambda c: (c.channel, daypart(c.started_at, tz))):
+            placed = planner.place(agent_id, rule.evaluator_daily_cap)
+            if placed is None:
+                item.unassigned += 1
+                continue
+            evaluator_id, day = placed
+            evaluation = Evaluation(
+                interaction_id=c.interaction_id, agent_id=agent_id, team_id=c.team_id,
+                evaluator_id=evaluator_id, form_version_id=version.id,
+                status=EvaluationStatus.ASSIGNED.value, sampling_rule_id=rule.id,
+                sample_week=report.week, due_on=day, created_by_id=getattr(actor, "id", None),
+                answers={}, notes={}, critical_reasons=[], section_scores={},
+            )
+            session.add(evaluation)
+            session.flush()
+            taken.add(c.interaction_id)
+            audit.record(session, actor, "evaluation.assigned", evaluation,
+                         after=snapshot(evaluation))
+            report.created_ids.append(evaluation.id)
+            item.created += 1
+
+
+# --- sampling rules ----------------------------------------------------------------------------
+
+RULE_FIELDS = ("name", "team_id", "queue", "channel", "per_agent", "evaluator_daily_cap",
+               "form_id", "active")
+
+
+RULE_DEFAULTS = {"team_id": None, "queue": "", "channel": "", "per_agent": 2,
+                 "evaluator_daily_cap": 20, "active": True}
+
+
+def _check_rule(values: dict[str, Any]) -> None:
+    errors = {}
+    if not str(values.get("name") or "").strip():
+        errors["name"] = "required"
+    for name, low, high, hint in (("per_agent", 1, 20, " (ISO practice: 1-3 a week)"),
+                                  ("evaluator_daily_cap", 1, 500, "")):
+        value = values.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            errors[name] = f"a whole number from {low} to {high}{hint}"
+    if values.get("channel") and values["channel"] not in {c.value for c in Channel}:
+        errors["channel"] = "voice, chat, email, messaging, social or empty"
+    if errors:
+        raise InvalidInput("The sampling rule is not valid.", errors)
+
+
+def save_rule(session: Session, actor: Any, values: dict[str, Any], rule_id: int | None = None,
+              expected_version: int | None = None) -> SamplingRule:
+    """Create a rule, or change one (the fields given; the rest stay)."""
+    require(actor, "sampling.manage")
+    if rule_id is None:
+        rule = SamplingRule()
+        merged = {**RULE_DEFAULTS, **values}
+        before = None
+    else:
+        found = session.get(SamplingRule, rule_id)
+        if found is None:
+            raise NotFound("Sampling rule", rule_id)
+        rule = found
+        if expected_version is not None and expected_version != rule.version:
+            raise StaleEdit("sampling rule")
+        before = audit.snapshot(rule)
+        merged = {**{k: getattr(rule, k) for k in RULE_FIELDS}, **values}
+    merged["name"] = str(merged.get("name") or "").strip()
+    _check_rule(merged)
+    if merged.get("team_id") is not None and session.get(Team, merged["team_id"]) is None:
+        raise InvalidInput("That team does not exist.", {"team_id": "no such team"})
+    if session.get(ScoringForm, merged.get("form_id")) is None:
+        raise InvalidInput("Choose a scoring form.", {"form_id": "no such form"})
+    clash = session.scalar(select(SamplingRule.id).where(SamplingRule.name == merged["name"]))
+    if clash is not None and clash != rule_id:
+        raise InvalidInput("Another sampling rule has that name.", {"name": "already used"})
+    for name in RULE_FIELDS:
+        value = merged.get(name)
+        setattr(rule, name, value.strip() if isinstance(value, str) else value)
+    if rule_id is None:
+        session.add(rule)
+    session.flush()
+    audit.record(session, actor, "sampling_rule.created" if before is None
+                 else "sampling_rule.updated", rule, before=before, after=audit.snapshot(rule))
+    return rule

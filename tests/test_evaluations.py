@@ -1,0 +1,362 @@
+"""The evaluation workflow as its users go through it: sample, score, release, dispute, adjust,
+acknowledge; double submits, stale edits, windows and limits; all on the real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import factories
+import pytest
+from sqlalchemy import func, select
+
+from qm.audit import AuditEntry
+from qm.auth import services as auth_services
+from scoring import evaluations as ev
+from scoring.models import (
+    Dispute,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationRevision,
+)
+
+WEEK = "2026-W45"  # factories.create_interaction starts contacts on Monday 2026-11-02
+
+FORM = {
+    "name": "Workflow form",
+    "sections": [
+        {"key": "open", "title": "Opening", "weight": 1, "questions": [
+            {"key": "greet", "text": "Greets the customer", "type": "yes_no", "points": 1},
+            {"key": "verify", "text": "Verifies identity", "type": "yes_no", "points": 1,
+             "critical": "form"},
+        ]},
+        {"key": "care", "title": "Care", "weight": 1, "questions": [
+            {"key": "empathy", "text": "Shows empathy", "type": "scale", "points": 4,
+             "scale_min": 1, "scale_max": 5},
+            {"key": "reason", "text": "Reason for contact", "type": "single", "points": 0,
+             "options": [{"value": "question"}, {"value": "complaint"}]},
+            {"key": "sorry", "text": "Apologises for the trouble", "type": "yes_no",
+             "condition": {"question": "reason", "values": ["complaint"]}},
+        ]},
+    ],
+}
+
+
+def _token(session, user) -> dict[str, str]:
+    _token_row, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+                                                       name="test")
+    session.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def _answers(**values: str) -> dict[str, str]:
+    return {f"q-{k}": v for k, v in values.items()}
+
+
+def _evaluation(session, evaluation_id: int) -> Evaluation:
+    session.expire_all()
+    item = session.get(Evaluation, evaluation_id)
+    assert item is not None
+    return item
+
+
+def test_the_whole_workflow_through_the_web(client, auth, session, people):
+    agent, qa, lead = people["agent_a"], people["qa"], people["lead_a"]
+    for _ in range(3):
+        factories.create_interaction(session, agent)
+    session.commit()
+    admin_api = _token(session, people["admin"])
+
+    # An admin publishes the form (the JSON import the builder also uses) and a rule.
+    response = client.post("/api/v1/forms?publish=true", json=FORM, headers=admin_api)
+    assert response.status_code == 201, response.json
+    auth.login("admin")
+    form_id = client.get("/api/v1/forms", headers=admin_api).json[0]["id"]
+    response = client.post_form("/sampling", {
+        "name": "Team A weekly", "team_id": str(people["team_a"].id), "channel": "",
+        "queue": "", "per_agent": "1", "evaluator_daily_cap": "5", "form_id": str(form_id),
+        "active": "y"}, page="/sampling")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    response = client.post_form("/sampling/run", {"week": WEEK, "seed": "3"}, page="/sampling")
+    assert response.status_code == 200
+    assert "1 assignment(s) created for 2026-W45" in response.get_data(as_text=True)
+    auth.logout()
+
+    # The evaluator finds it in their queue and scores it, with a live score on the way.
+    auth.login("qa")
+    queue = client.get("/evaluations").get_data(as_text=True)
+    evaluation_id = int(re.search(r'/evaluations/(\d+)"', queue).group(1))
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "Greets the customer" in page and 'name="q-greet"' in page
+    preview = client.post_form(f"/evaluations/{evaluation_id}/preview",
+                               _answers(greet="yes", verify="yes", empathy="3"),
+                               page=f"/evaluations/{evaluation_id}")
+    assert preview.status_code == 200
+    assert preview.json["total"] == "75.00"  # opening 100, care 2/4 = 50
+    version = _evaluation(session, evaluation_id).version
+
+    # Submitting with a question left open: a precise message, and the answers stay typed.
+    response = client.post_form(f"/evaluations/{evaluation_id}", {
+        **_answers(greet="yes", empathy="4"), "version": str(version), "action": "submit",
+        "comment": "Good warm opening."}, page=f"/evaluations/{evaluation_id}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "question(s) still need an answer" in html
+    assert re.search(r'name="q-empathy"[^>]*value="4" checked', html)
+    assert "Good warm opening." in html
+    assert _evaluation(session, evaluation_id).status == "assigned"
+
+    response = client.post_form(f"/evaluations/{evaluation_id}", {
+        **_answers(greet="yes", verify="no", empathy="5", reason="question"),
+        "note-verify": "Ask for the date of birth first.", "version": str(version),
+        "action": "submit", "comment": "Good warm opening."},
+        page=f"/evaluations/{evaluation_id}")
+    assert response.status_code == 302
+    item = _evaluation(session, evaluation_id)
+    assert (item.status, item.score, item.critical_fail) == ("released", Decimal("0.00"), True)
+    assert item.critical_reasons == ["Opening: Verifies identity"]
+    assert item.revision == 1
+
+    # A second submit (a double click, a back button) changes nothing and says why.
+    again = client.post_form(f"/evaluations/{evaluation_id}", {
+        **_answers(greet="no", verify="yes", empathy="1", reason="question"),
+        "version": str(version), "action": "submit"}, page="/evaluations")
+    assert again.status_code == 409
+    assert "already submitted" in again.get_data(as_text=True)
+    assert _evaluation(session, evaluation_id).answers["greet"] == "yes"
+    auth.logout()
+
+    # The agent sees it with the feedback and disputes it.
+    auth.login("agent.a")
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "Ask for the date of birth first." in page and "Acknowledge" in page
+    response = client.post_form(f"/evaluations/{evaluation_id}/dispute",
+                                {"reason": "I verified the caller by PIN at 0:40."},
+                                page=f"/evaluations/{evaluation_id}")
+    assert response.status_code == 302
+    assert _evaluation(session, evaluation_id).status == "disputed"
+    auth.logout()
+
+    # The evaluator cannot decide their own evaluation's dispute; the team lead can.
+    dispute_id = session.scalar(select(Dispute.id))
+    auth.login("qa")
+    assert "Disputes to review" in client.get("/evaluations").get_data(as_text=True)
+    assert f"/disputes/{dispute_id}" not in client.get("/disputes").get_data(as_text=True)
+    auth.logout()
+    auth.login("lead.a")
+    assert f"/disputes/{dispute_id}" in client.get("/disputes").get_data(as_text=True)
+    response = client.post_form(f"/disputes/{dispute_id}", {
+        **_answers(greet="yes", verify="yes", empathy="5", reason="question"),
+        "outcome": "adjusted", "comment": "The PIN check is on the recording at 0:40.",
+        "version": "1"}, page=f"/disputes/{dispute_id}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    item = _evaluation(session, evaluation_id)
+    assert (item.status, item.score, item.critical_fail, item.revision) == (
+        "released", Decimal("100.00"), False, 2)
+    auth.logout()
+
+    # Both revisions stay readable; the agent acknowledges the adjusted result.
+    auth.login("agent.a")
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "Answers of revision 1" in page and "adjusted" in page
+    assert "The PIN check is on the recording at 0:40." in page
+    response = client.post_form(f"/evaluations/{evaluation_id}/acknowledge",
+                                {"comment": "Thanks."}, page=f"/evaluations/{evaluation_id}")
+    assert response.status_code == 302
+    assert _evaluation(session, evaluation_id).status == "acknowledged"
+    card = client.get(f"/scorecards/{agent.id}").get_data(as_text=True)
+    assert "Too few evaluations to conclude: 1" in card
+    assert re.search(r'id="scorecard-mean">100.0<', card)
+
+    revisions = session.scalars(select(EvaluationRevision).order_by(
+        EvaluationRevision.number)).all()
+    assert [(r.kind, r.score) for r in revisions] == [("submitted", Decimal("0.00")),
+                                                      ("adjusted", Decimal("100.00"))]
+    assert revisions[0].answers["verify"] == "no"  # history is not overwritten
+    actions = set(session.scalars(select(AuditEntry.action)))
+    assert {"evaluation.assigned", "evaluation.submitted", "dispute.raised", "dispute.adjusted",
+            "evaluation.revised", "evaluation.acknowledged", "sampling_rule.created"} <= actions
+    del qa, lead
+
+
+@pytest.fixture
+def scored(session, people):
+    """An evaluation of agent.a's contact, scored by qa on the simple form: released."""
+    factories.create_form(session)
+    interaction = factories.create_interaction(session, people["agent_a"])
+    item = ev.start_evaluation(session, people["qa"], interaction)
+    ev.submit(session, people["qa"], item.id, {"greet": "yes", "verify": "yes"})
+    session.commit()
+    return item
+
+
+def test_a_stale_draft_is_refused_and_keeps_what_was_typed(client, auth, session, people):
+    factories.create_form(session)
+    interaction = factories.create_interaction(session, people["agent_a"])
+    item = ev.start_evaluation(session, people["qa"], interaction)
+    session.commit()
+    auth.login("qa")
+    url = f"/evaluations/{item.id}"
+    first = client.post_form(url, {**_answers(greet="yes"), "version": str(item.version),
+                                   "action": "draft"}, page=url)
+    assert first.status_code == 302
+    late = client.post_form(url, {**_answers(greet="no", verify="no"),
+                                  "version": str(item.version), "action": "draft",
+                                  "comment": "my long feedback"}, page=url)
+    assert late.status_code == 409
+    html = late.get_data(as_text=True)
+    assert "Someone else saved this evaluation" in html
+    assert re.search(r'name="q-verify"[^>]*value="no" checked', html)
+    assert "my long feedback" in html
+    assert _evaluation(session, item.id).answers == {"greet": "yes"}
+
+
+def test_only_the_assigned_evaluator_scores(client, auth, session, people, scored):
+    other = factories.create_interaction(session, people["agent_a2"])
+    item = ev.start_evaluation(session, people["qa"], other)
+    session.commit()
+    auth.login("admin")
+    response = client.post_form(f"/evaluations/{item.id}", {
+        **_answers(greet="yes", verify="yes"), "action": "submit"},
+        page=f"/evaluations/{scored.id}")
+    assert response.status_code == 409
+    assert "assigned to Qa, not to you" in response.get_data(as_text=True)
+    assert _evaluation(session, item.id).status == "assigned"
+
+
+def test_nobody_evaluates_their_own_contact(session, people):
+    both = factories.create_user(session, "qa.agent", roles=["qa_evaluator", "agent"])
+    factories.create_form(session)
+    interaction = factories.create_interaction(session, both)
+    with pytest.raises(ev.Conflict, match="own interactions"):
+        ev.start_evaluation(session, both, interaction)
+
+
+def test_release_after_review_hides_it_from_the_agent_until_released(app, client, auth,
+                                                                     session, people):
+    app.extensions["qm"]["settings"].release_mode = "review"
+    factories.create_form(session)
+    interaction = factories.create_interaction(session, people["agent_a"])
+    item = ev.start_evaluation(session, people["qa"], interaction)
+    session.commit()
+    auth.login("qa")
+    client.post_form(f"/evaluations/{item.id}", {**_answers(greet="yes", verify="yes"),
+                                                "action": "submit"},
+                     page=f"/evaluations/{item.id}")
+    assert _evaluation(session, item.id).status == "submitted"
+    auth.logout()
+    auth.login("agent.a")
+    assert client.get(f"/evaluations/{item.id}").status_code == 404
+    assert f"/evaluations/{item.id}\"" not in client.get("/evaluations").get_data(as_text=True)
+    auth.logout()
+    auth.login("lead.b")  # another team's lead: not theirs to release
+    assert client.get(f"/evaluations/{item.id}").status_code == 404
+    auth.logout()
+    auth.login("lead.a")
+    response = client.post_form(f"/evaluations/{item.id}/release", {},
+                                page=f"/evaluations/{item.id}")
+    assert response.status_code == 302
+    auth.logout()
+    auth.login("agent.a")
+    assert client.get(f"/evaluations/{item.id}").status_code == 200
+    assert _evaluation(session, item.id).released_by_id == people["lead_a"].id
+
+
+def test_dispute_window_limit_and_reason(session, people, scored):
+    agent = people["agent_a"]
+    policy = ev.Policy(dispute_window_days=14, max_disputes=1)
+    with pytest.raises(ev.InvalidInput, match="Say what you disagree with"):
+        ev.dispute(session, agent, scored.id, "wrong", policy=policy)
+    late = scored.released_at + dt.timedelta(days=15)
+    with pytest.raises(ev.Conflict, match="14-day window"):
+        ev.dispute(session, agent, scored.id, "The greeting was there at 0:02.", policy=policy,
+                   now=late)
+    item = ev.dispute(session, agent, scored.id, "The greeting was there at 0:02.",
+                      policy=policy)
+    ev.decide(session, people["lead_a"], item.id, "upheld", "The greeting was missing.")
+    with pytest.raises(ev.Conflict, match="the most allowed"):
+        ev.dispute(session, agent, scored.id, "Still think it was there.", policy=policy)
+    assert [r.kind for r in _evaluation(session, scored.id).revisions] == ["submitted",
+                                                                           "upheld"]
+
+
+def test_a_decision_is_made_once_and_not_by_the_evaluator(session, people, scored):
+    item = ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
+    with pytest.raises(ev.Conflict, match="neither scored"):
+        ev.decide(session, people["qa"], item.id, "upheld", "It stands.")
+    with pytest.raises(ev.InvalidInput, match="changes at least one answer"):
+        ev.decide(session, people["admin"], item.id, "adjusted", "Same answers.",
+                  answers={"greet": "yes", "verify": "yes"})
+    ev.decide(session, people["admin"], item.id, "upheld", "It stands.")
+    with pytest.raises(ev.Conflict, match="already decided"):
+        ev.decide(session, people["lead_a"], item.id, "upheld", "Again.")
+
+
+def test_the_agent_cannot_see_or_answer_someone_elses(client, auth, session, people, scored):
+    auth.login("agent.a2")
+    assert client.get(f"/evaluations/{scored.id}").status_code == 404
+    response = client.post_form(f"/evaluations/{scored.id}/acknowledge", {},
+                                page="/evaluations")
+    assert response.status_code == 404
+    assert _evaluation(session, scored.id).status == "released"
+
+
+def test_answers_rows_follow_the_latest_revision(session, people, scored):
+    rows = dict(session.execute(select(EvaluationAnswer.question_key, EvaluationAnswer.earned)
+                                .where(EvaluationAnswer.evaluation_id == scored.id)).all())
+    assert rows == {"greet": Decimal("1.0000"), "verify": Decimal("2.0000")}
+    item = ev.dispute(session, people["agent_a"], scored.id, "Please look at the greeting.")
+    ev.decide(session, people["lead_a"], item.id, "adjusted", "No greeting after all.",
+              answers={"greet": "no", "verify": "yes"})
+    session.commit()
+    rows = dict(session.execute(select(EvaluationAnswer.question_key, EvaluationAnswer.earned)
+                                .where(EvaluationAnswer.evaluation_id == scored.id)).all())
+    assert rows == {"greet": Decimal("0.0000"), "verify": Decimal("2.0000")}
+    assert session.scalar(select(func.count()).select_from(EvaluationRevision)) == 2
+
+
+def test_the_api_walks_the_same_workflow(client, session, people):
+    factories.create_form(session)
+    interaction = factories.create_interaction(session, people["agent_a"])
+    qa, agent, lead = (_token(session, people[k]) for k in ("qa", "agent_a", "lead_a"))
+    created = client.post(f"/api/v1/interactions/{interaction.id}/evaluations", headers=qa)
+    assert created.status_code == 201
+    evaluation_id, version = created.json["id"], created.json["version"]
+    queue = client.get("/api/v1/evaluations?queue=true", headers=qa).json["items"]
+    assert [e["id"] for e in queue] == [evaluation_id]
+    draft = client.put(f"/api/v1/evaluations/{evaluation_id}", headers=qa,
+                       json={"answers": {"greet": "yes"}, "version": version})
+    assert draft.status_code == 200
+    stale = client.put(f"/api/v1/evaluations/{evaluation_id}", headers=qa,
+                       json={"answers": {"greet": "no"}, "version": version})
+    assert stale.status_code == 409
+    bad = client.post(f"/api/v1/evaluations/{evaluation_id}/submit", headers=qa,
+                      json={"answers": {"greet": "maybe", "verify": "yes"}})
+    assert bad.status_code == 400 and bad.json["errors"] == {"greet": "answer yes or no"}
+    done = client.post(f"/api/v1/evaluations/{evaluation_id}/submit", headers=qa,
+                       json={"answers": {"greet": "no", "verify": "yes"},
+                             "comment": "Greet first."})
+    assert done.status_code == 200 and done.json["score"] == "66.67"
+    assert client.post(f"/api/v1/evaluations/{evaluation_id}/release",
+                       headers=agent).status_code == 403
+    dispute = client.post(f"/api/v1/evaluations/{evaluation_id}/disputes", headers=agent,
+                          json={"reason": "I greeted the customer at 0:01."})
+    assert dispute.status_code == 201
+    listed = client.get("/api/v1/disputes", headers=lead).json
+    assert [d["id"] for d in listed] == [dispute.json["id"]]
+    decided = client.post(f"/api/v1/disputes/{dispute.json['id']}/decision", headers=lead,
+                          json={"outcome": "adjusted", "comment": "Greeting heard at 0:01.",
+                                "answers": {"greet": "yes", "verify": "yes"}})
+    assert decided.status_code == 200 and decided.json["status"] == "adjusted"
+    detail = client.get(f"/api/v1/evaluations/{evaluation_id}", headers=agent).json
+    assert detail["score"] == "100.00"
+    assert [r["score"] for r in detail["revisions"]] == ["66.67", "100.00"]
+    ack = client.post(f"/api/v1/evaluations/{evaluation_id}/acknowledge", headers=agent,
+                      json={"comment": "ok"})
+    assert ack.status_code == 200 and ack.json["status"] == "acknowledged"
+    card = client.get(f"/api/v1/scorecards/{people['agent_a'].id}", headers=lead).json
+    assert (card["n"], card["mean"], card["conclusive"]) == (1, 100.0, False)
+    other_team = _token(session, people["lead_b"])
+    assert client.get(f"/api/v1/scorecards/{people['agent_a'].id}",
+                      headers=other_team).status_code == 404

@@ -1,0 +1,216 @@
+"""Weekly sampling: fair, stratified, reproducible, capped, never one's own contact; and the
+scorecard and report numbers built on what was scored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import statistics
+
+import factories
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from scoring import evaluations as ev
+from scoring import reports, sampling
+from scoring.models import Evaluation
+
+MONDAY = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)  # 2026-W45
+WEEK = "2026-W45"
+
+
+def _contacts(session, agent, n: int, *, hours=(3, 9, 14, 20), channels=("voice", "chat")):
+    out = []
+    for i in range(n):
+        start = MONDAY + dt.timedelta(days=i % 7, hours=hours[i % len(hours)], minutes=i)
+        out.append(factories.create_interaction(
+            session, agent, started_at=start.isoformat(),
+            channel=channels[(i // len(hours)) % len(channels)]))
+    return out
+
+
+@pytest.fixture
+def rule(session):
+    version = factories.create_form(session)
+    return sampling.save_rule(session, factories.SYSTEM, {
+        "name": "Weekly", "per_agent": 3, "evaluator_daily_cap": 20,
+        "form_id": version.form_id})
+
+
+def _sampled(session) -> list[tuple[int, int, int]]:
+    return sorted(session.execute(select(Evaluation.interaction_id, Evaluation.agent_id,
+                                         Evaluation.evaluator_id)).all())
+
+
+def test_a_week_is_sampled_per_agent_across_strata(session, people, rule):
+    for agent in (people["agent_a"], people["agent_a2"], people["agent_b"]):
+        _contacts(session, agent, 16)
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    assert report.created == 9 and report.unassigned == 0
+    tz = dt.UTC
+    for agent in (people["agent_a"], people["agent_a2"], people["agent_b"]):
+        chosen = session.scalars(select(Evaluation).where(Evaluation.agent_id == agent.id)).all()
+        assert len(chosen) == 3
+        strata = {(e.interaction.channel, sampling.daypart(e.interaction.started_at, tz))
+                  for e in chosen}
+        assert len(strata) == 3  # 8 strata available: three picks, three different ones
+        assert {e.due_on for e in chosen} <= {dt.date(2026, 11, 9) + dt.timedelta(days=i)
+                                             for i in range(5)}
+        assert all(e.sample_week == WEEK and e.status == "assigned" for e in chosen)
+
+
+def test_the_same_seed_draws_the_same_sample_and_a_rerun_adds_nothing(app, session, people,
+                                                                      rule):
+    _contacts(session, people["agent_a"], 20)
+    session.commit()
+    first = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=11)
+    drawn = _sampled(session)
+    again = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=11)
+    assert (first.created, again.created) == (3, 0)
+    assert again.rules[0].already == 3
+    session.rollback()  # forget both runs: the same seed draws the same interactions
+    sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=11)
+    assert _sampled(session) == drawn
+    session.rollback()
+    seeds = set()
+    for seed in range(6):
+        sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=seed)
+        seeds.add(tuple(i for i, _a, _e in _sampled(session)))
+        session.rollback()
+    assert len(seeds) > 1  # and other seeds draw other samples
+
+
+def test_evaluated_contacts_are_left_out_and_nobody_gets_their_own(session, people, rule):
+    both = factories.create_user(session, "qa.agent", roles=["qa_evaluator", "agent"],
+                                 team=people["team_a"])
+    mine = _contacts(session, both, 4)
+    contacts = _contacts(session, people["agent_a"], 4)
+    done = ev.start_evaluation(session, people["qa"], contacts[0])
+    sampling.run_sampling(session, factories.SYSTEM, WEEK)
+    rows = session.scalars(select(Evaluation).where(Evaluation.id != done.id)).all()
+    assert contacts[0].id not in {e.interaction_id for e in rows}
+    assert all(e.evaluator_id != e.agent_id for e in rows)
+    assert {e.interaction_id for e in rows if e.agent_id == both.id} <= {c.id for c in mine}
+    assert all(e.evaluator_id == people["qa"].id for e in rows if e.agent_id == both.id)
+
+
+def test_caps_per_evaluator_per_day_hold_and_the_rest_is_reported(session, people, rule):
+    rule.per_agent, rule.evaluator_daily_cap = 5, 1
+    for agent in (people["agent_a"], people["agent_a2"]):
+        _contacts(session, agent, 10)
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK)
+    # One evaluator, 5 working days, one a day: 5 of the 10 fit.
+    assert (report.created, report.unassigned) == (5, 5)
+    assert "could not be assigned" in report.lines()[0]
+    days = session.scalars(select(Evaluation.due_on)).all()
+    assert len(days) == len(set(days)) == 5
+    second = factories.create_user(session, "qa2", roles=["qa_evaluator"])
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK)  # a second evaluator
+    assert (report.created, report.unassigned) == (5, 0)
+    assert session.scalar(select(Evaluation.id).where(
+        Evaluation.evaluator_id == second.id)) is not None
+
+
+def test_rules_filter_by_team_queue_and_channel(session, people, rule):
+    rule.team_id, rule.channel, rule.queue = people["team_a"].id, "chat", "billing"
+    _contacts(session, people["agent_a"], 8)  # voice and chat, queue billing
+    _contacts(session, people["agent_b"], 8)  # team B: out
+    sampling.run_sampling(session, factories.SYSTEM, WEEK)
+    rows = session.scalars(select(Evaluation)).all()
+    assert rows and all(e.interaction.channel == "chat" and e.agent_id == people["agent_a"].id
+                        for e in rows)
+
+
+def test_bad_weeks_and_rules_are_refused(session, people, rule):
+    for bad in ("2026-47", "2026-W54", "W47"):
+        with pytest.raises(sampling.InvalidInput):
+            sampling.run_sampling(session, factories.SYSTEM, bad)
+    with pytest.raises(sampling.InvalidInput, match="not valid") as info:
+        sampling.save_rule(session, factories.SYSTEM, {"name": "x", "per_agent": 0,
+                                                       "form_id": rule.form_id})
+    assert "per_agent" in info.value.errors
+    with pytest.raises(ev.PermissionDenied):
+        sampling.run_sampling(session, people["qa"], WEEK)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 6), min_size=1, max_size=8), n=st.integers(0, 12),
+       seed=st.integers(0, 1000))
+def test_stratified_pick_covers_strata_before_repeating(sizes, n, seed):
+    candidates = []
+    for stratum, size in enumerate(sizes):
+        for j in range(size):
+            candidates.append(sampling.Candidate(len(candidates) + 1, 1, None, str(stratum),
+                                                 MONDAY + dt.timedelta(minutes=j)))
+    picked = sampling.stratified_pick(candidates, n, random.Random(seed), lambda c: c.channel)
+    assert len(picked) == min(n, len(candidates))
+    assert len({c.interaction_id for c in picked}) == len(picked)
+    nonempty = sum(1 for s in sizes if s)
+    assert len({c.channel for c in picked}) == min(len(picked), nonempty)
+    again = sampling.stratified_pick(list(reversed(candidates)), n, random.Random(seed),
+                                     lambda c: c.channel)
+    assert again == picked  # order of the input does not matter, only the seed
+
+
+def test_the_scorecard_numbers(session, people):
+    factories.create_form(session)
+    agent = people["agent_a"]
+    answers = [("yes", "yes"), ("no", "yes"), ("yes", "yes"), ("yes", "yes"), ("no", "yes"),
+               ("yes", "no")]
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    for i, (greet, verify) in enumerate(answers):
+        contact = factories.create_interaction(session, agent)
+        item = ev.start_evaluation(session, people["qa"], contact)
+        ev.submit(session, people["qa"], item.id, {"greet": greet, "verify": verify},
+                  now=now - dt.timedelta(days=40 * i))
+    session.commit()
+    card = reports.scorecard(session, agent, now=now)
+    scores = [100.0, 66.67, 100.0, 100.0, 66.67, 0.0]
+    assert card.summary.n == 6 and card.summary.conclusive
+    assert card.summary.mean == pytest.approx(statistics.fmean(scores))
+    half = 2.571 * statistics.stdev(scores) / math.sqrt(6)
+    assert card.summary.low == pytest.approx(max(0, statistics.fmean(scores) - half))
+    assert card.summary.high == pytest.approx(min(100, statistics.fmean(scores) + half))
+    assert [m["n"] for m in card.trend] == [0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1]
+    assert card.trend[-1]["month"] == "2026-11"
+    weakest = card.weakest[0]
+    assert (weakest["key"], weakest["n"]) == ("greet", 6)
+    assert weakest["percent"] == pytest.approx(4 / 6 * 100)
+    assert card.critical_fails == 1
+    assert "With 95% confidence" in card.summary.verdict
+
+
+def test_evaluator_distributions_flag_a_lenient_evaluator(session, people):
+    factories.create_form(session)
+    lenient = factories.create_user(session, "qa.soft", roles=["qa_evaluator"])
+    agents = [people["agent_a"], people["agent_a2"]]
+    for i in range(12):
+        for evaluator, answers in ((lenient, {"greet": "yes", "verify": "yes"}),
+                                   (people["qa"], {"greet": "no" if i % 2 else "yes",
+                                                   "verify": "yes"})):
+            contact = factories.create_interaction(session, agents[i % 2])
+            item = ev.start_evaluation(session, evaluator, contact)
+            ev.submit(session, evaluator, item.id, answers)
+    session.commit()
+    rows = {r.evaluator: r for r in reports.evaluator_distributions(session, [])}
+    soft, strict = rows[lenient.display_name], rows[people["qa"].display_name]
+    assert soft.summary.mean == 100.0 and soft.peer_mean == pytest.approx(83.335)
+    assert soft.flag == "lenient"  # 16.7 points above peers, clear of its interval
+    assert strict.difference == pytest.approx(83.335 - 100.0)
+    assert strict.flag == "severe"
+    assert strict.quartiles[0] == pytest.approx(66.67) and strict.quartiles[-1] == 100.0
+
+
+def test_qm_sample_command(runner, session, people, rule):
+    _contacts(session, people["agent_a"], 6)
+    session.commit()
+    result = runner.invoke("sample", "--week", WEEK, "--seed", "2")
+    assert result.exit_code == 0, result.output
+    assert "2026-W45: 3 assignment(s) created" in result.output
+    result = runner.invoke("sample", "--week", "next week")
+    assert result.exit_code == 1 and "not an ISO week" in result.output
+    result = runner.invoke("sample", "--week", WEEK, "--rule", "Nope")
+    assert result.exit_code == 1 and "No sampling rule named 'Nope'" in result.output
