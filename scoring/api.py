@@ -192,6 +192,16 @@ def import_form(args: dict[str, Any]) -> Any:
     return services.export_form(version)
 
 
+@forms_blp.post("/forms/<int:form_id>/publish")
+@api_permission("form.manage")
+@forms_blp.response(200, description="the published version, as JSON")
+def publish_form(form_id: int) -> Any:
+    """Publish the form's draft; the version it replaces retires."""
+    version = services.publish_form(db.session, api_user(), form_id)
+    db.session.commit()
+    return services.export_form(version)
+
+
 def register(api: Api) -> None:
     api.register_blueprint(blp)
     api.register_blueprint(forms_blp)

@@ -510,11 +510,13 @@ def export_form(version: FormVersion) -> dict[str, Any]:
 
 
 def import_form(session: Session, actor: Any, data: dict[str, Any], *,
-                publish: bool = False) -> FormVersion:
+                publish: bool = False, new_only: bool = False) -> FormVersion:
     """Create a form, or a new draft of an existing one (matched by name), from JSON.
 
     A published version is never changed: different content becomes the next draft. The same
     content as the latest version changes nothing, so importing one file twice is harmless.
+    ``new_only`` (the builder's "new form") refuses a name that exists rather than adding a
+    draft to that form.
     """
     require(actor, "form.manage")
     name = str(data.get("name") or "").strip()
@@ -526,6 +528,10 @@ def import_form(session: Session, actor: Any, data: dict[str, Any], *,
         raise InvalidInput(str(exc)) from None
     definition = {"sections": data["sections"]}
     form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+    if form is not None and new_only:
+        message = (f"A form named {name!r} exists already: open it and choose Edit to change "
+                   "it, or pick another name.")
+        raise InvalidInput(message, {"name": message})
     if form is None:
         form = ScoringForm(name=name, description=str(data.get("description") or ""))
         session.add(form)
@@ -553,8 +559,13 @@ def import_form(session: Session, actor: Any, data: dict[str, Any], *,
     return version
 
 
-def publish_form(session: Session, actor: Any, form_id: int) -> FormVersion:
-    """Publish the form's draft: it is frozen from now on; the version it replaces retires."""
+def publish_form(session: Session, actor: Any, form_id: int, *,
+                 expected: tuple[int, int] | None = None) -> FormVersion:
+    """Publish the form's draft: it is frozen from now on; the version it replaces retires.
+
+    ``expected`` is the (number, version) of the draft the publisher looked at: a draft changed
+    since is refused, so nobody publishes content they have not seen.
+    """
     require(actor, "form.manage")
     form = session.get(ScoringForm, form_id)
     if form is None:
@@ -562,6 +573,8 @@ def publish_form(session: Session, actor: Any, form_id: int) -> FormVersion:
     draft = next((v for v in form.versions if v.status == FormStatus.DRAFT.value), None)
     if draft is None:
         raise InvalidInput(f"Form {form.name!r} has no draft to publish.")
+    if expected is not None and (draft.number, draft.version) != tuple(expected):
+        raise StaleEdit("draft")
     for old in form.versions:
         if old.status == FormStatus.PUBLISHED.value:
             before = form_version_snapshot(old)

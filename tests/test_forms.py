@@ -96,6 +96,19 @@ def test_api_forms(client, session, people):
     assert bad.status_code == 400 and "at least one section" in bad.get_json()["message"]
     assert client.get("/api/v1/forms",
                       headers={"Authorization": f"Bearer {agent}"}).status_code == 403
+    # A new draft through the API, then published through the API: v1 retires.
+    changed = copy.deepcopy(factories.SIMPLE_FORM)
+    changed["sections"][0]["weight"] = 2
+    draft = client.post("/api/v1/forms", json=changed, headers=headers)
+    assert (draft.status_code, draft.get_json()["status"]) == (201, "draft")
+    form_id = listing[0]["id"]
+    published = client.post(f"/api/v1/forms/{form_id}/publish", headers=headers)
+    assert published.status_code == 200 and published.get_json()["version"] == 2
+    again = client.post(f"/api/v1/forms/{form_id}/publish", headers=headers)
+    assert again.status_code == 400 and "no draft" in again.get_json()["message"]
+    listing = client.get("/api/v1/forms", headers=headers).get_json()
+    assert listing[0]["versions"] == [{"number": 1, "status": "retired"},
+                                      {"number": 2, "status": "published"}]
 
 
 def test_the_demo_form_covers_the_iso_competencies():
