@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from qm.auth.permissions import scope_clause
 from qm.db import UTCDateTime
-from scoring.models import Interaction
+from scoring.evaluations import visible_clause
+from scoring.models import OPEN_STATUSES, Evaluation, Interaction
 
 
 @dataclass
@@ -117,8 +118,6 @@ class EvaluationPage:
 
 def evaluator_queue(session: Session, actor: Any, limit: int = 200) -> EvaluationPage:
     """The actor's assignments not yet submitted, the earliest due first."""
-    from scoring.models import OPEN_STATUSES, Evaluation
-
     rows = session.scalars(
         select(Evaluation).where(Evaluation.evaluator_id == actor.id,
                                  Evaluation.status.in_(OPEN_STATUSES))
@@ -130,9 +129,6 @@ def list_evaluations(session: Session, actor: Any, *, status: str = "",
                      agent_id: int | None = None, evaluator_id: int | None = None,
                      before: int | None = None, limit: int = 50) -> EvaluationPage:
     """Evaluations the actor may see, newest first, keyset-paged on id."""
-    from scoring.evaluations import visible_clause
-    from scoring.models import Evaluation
-
     stmt = select(Evaluation).where(visible_clause(actor))
     if status:
         stmt = stmt.where(Evaluation.status == status)

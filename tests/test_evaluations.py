@@ -360,3 +360,21 @@ def test_the_api_walks_the_same_workflow(client, session, people):
     other_team = _token(session, people["lead_b"])
     assert client.get(f"/api/v1/scorecards/{people['agent_a'].id}",
                       headers=other_team).status_code == 404
+
+
+def test_the_home_page_says_what_waits_for_each_user(client, auth, session, people, scored):
+    other = factories.create_interaction(session, people["agent_a2"])
+    ev.start_evaluation(session, people["qa"], other)
+    ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
+    session.commit()
+    auth.login("qa")
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r"My evaluation queue.*?>\s*1\s*<", home, re.S)
+    auth.logout()
+    auth.login("lead.a")
+    home = client.get("/").get_data(as_text=True)
+    assert re.search(r"Disputes to review.*?>\s*1\s*<", home, re.S)
+    auth.logout()
+    auth.login("agent.a")
+    home = client.get("/").get_data(as_text=True)
+    assert "Evaluations to acknowledge" in home and "My scorecard" in home
