@@ -14,7 +14,8 @@ import decimal
 import enum
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +194,19 @@ def record(
     session.add(entry)
     session.info[_HEAD_KEY] = (entry.seq, entry.hash)
     return entry
+
+
+@contextmanager
+def change(session: Session, actor: Any, action: str, entity: Any,
+           snap: Callable[[Any], dict[str, Any]] = snapshot) -> Iterator[None]:
+    """Audit the changes made to ``entity`` inside the block: before, flush, after.
+
+    Nothing is recorded if the block raises, so a refused change leaves no entry.
+    """
+    before = snap(entity)
+    yield
+    session.flush()
+    record(session, actor, action, entity, before=before, after=snap(entity))
 
 
 @dataclass

@@ -199,11 +199,8 @@ def reassign(session: Session, actor: Any, evaluation_id: int, evaluator_id: int
         raise InvalidInput("Choose an active QA evaluator.")
     if evaluator.id == evaluation.agent_id:
         raise InvalidInput("Nobody evaluates their own interactions.")
-    before = snapshot(evaluation)
-    evaluation.evaluator_id = evaluator.id
-    session.flush()
-    audit.record(session, actor, "evaluation.reassigned", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.reassigned", evaluation):
+        evaluation.evaluator_id = evaluator.id
     return evaluation
 
 
@@ -273,12 +270,9 @@ def save_draft(session: Session, actor: Any, evaluation_id: int, answers: dict[s
     form = form_of(evaluation)
     answers = clean_answers(form, answers)
     preview(form, answers)  # refuse misfits now, not at submission
-    before = snapshot(evaluation)
-    _set_answers(evaluation, answers, clean_notes(form, notes), comment)
-    evaluation.status = EvaluationStatus.DRAFT.value
-    session.flush()
-    audit.record(session, actor, "evaluation.draft_saved", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.draft_saved", evaluation):
+        _set_answers(evaluation, answers, clean_notes(form, notes), comment)
+        evaluation.status = EvaluationStatus.DRAFT.value
     return evaluation
 
 
@@ -296,21 +290,17 @@ def submit(session: Session, actor: Any, evaluation_id: int, answers: dict[str, 
         message = (f"{missing} question(s) still need an answer (or N/A where allowed)."
                    if missing else "Some answers do not fit their question.")
         raise InvalidInput(message, exc.problems) from None
-    before = snapshot(evaluation)
-    _set_answers(evaluation, answers, clean_notes(form, notes), comment)
-    _apply_result(session, evaluation, result)
     now = now or utcnow()
-    evaluation.submitted_at = now
-    evaluation.status = EvaluationStatus.SUBMITTED.value
-    if policy.release == "immediate":
-        evaluation.status = EvaluationStatus.RELEASED.value
-        evaluation.released_at = now
-        evaluation.released_by_id = getattr(actor, "id", None)
-    session.flush()
-    _revision(session, evaluation, "submitted", actor, now)
-    session.flush()
-    audit.record(session, actor, "evaluation.submitted", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.submitted", evaluation):
+        _set_answers(evaluation, answers, clean_notes(form, notes), comment)
+        _apply_result(session, evaluation, result)
+        evaluation.submitted_at = now
+        evaluation.status = EvaluationStatus.SUBMITTED.value
+        if policy.release == "immediate":
+            evaluation.status = EvaluationStatus.RELEASED.value
+            evaluation.released_at = now
+            evaluation.released_by_id = getattr(actor, "id", None)
+        _revision(session, evaluation, "submitted", actor, now)
     return evaluation
 
 
@@ -320,13 +310,10 @@ def release(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
     if evaluation.status != EvaluationStatus.SUBMITTED.value:
         raise Conflict(f"Evaluation #{evaluation.id} is {evaluation.status}: only a submitted "
                        "evaluation waits for release.")
-    before = snapshot(evaluation)
-    evaluation.status = EvaluationStatus.RELEASED.value
-    evaluation.released_at = utcnow()
-    evaluation.released_by_id = getattr(actor, "id", None)
-    session.flush()
-    audit.record(session, actor, "evaluation.released", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.released", evaluation):
+        evaluation.status = EvaluationStatus.RELEASED.value
+        evaluation.released_at = utcnow()
+        evaluation.released_by_id = getattr(actor, "id", None)
     return evaluation
 
 
@@ -352,13 +339,10 @@ def _agents_own(session: Session, actor: Any, evaluation_id: int, policy: Policy
 def acknowledge(session: Session, actor: Any, evaluation_id: int, comment: str = "", *,
                 policy: Policy = Policy(), now: dt.datetime | None = None) -> Evaluation:
     evaluation = _agents_own(session, actor, evaluation_id, policy, "acknowledge")
-    before = snapshot(evaluation)
-    evaluation.status = EvaluationStatus.ACKNOWLEDGED.value
-    evaluation.acknowledged_at = now or utcnow()
-    evaluation.acknowledgement = comment.strip()
-    session.flush()
-    audit.record(session, actor, "evaluation.acknowledged", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.acknowledged", evaluation):
+        evaluation.status = EvaluationStatus.ACKNOWLEDGED.value
+        evaluation.acknowledged_at = now or utcnow()
+        evaluation.acknowledgement = comment.strip()
     return evaluation
 
 
@@ -377,16 +361,14 @@ def dispute(session: Session, actor: Any, evaluation_id: int, reason: str, *,
     if len(reason) < MIN_REASON:
         raise InvalidInput("Say what you disagree with and why, so that a reviewer can decide.",
                            {"reason": f"at least {MIN_REASON} characters"})
-    before = snapshot(evaluation)
-    evaluation.dispute_count += 1
-    evaluation.status = EvaluationStatus.DISPUTED.value
-    item = Dispute(evaluation_id=evaluation.id, number=evaluation.dispute_count,
-                   raised_by_id=actor.id, raised_at=now, reason=reason)
-    session.add(item)
-    session.flush()
-    audit.record(session, actor, "dispute.raised", item, after=audit.snapshot(item))
-    audit.record(session, actor, "evaluation.disputed", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.disputed", evaluation):
+        evaluation.dispute_count += 1
+        evaluation.status = EvaluationStatus.DISPUTED.value
+        item = Dispute(evaluation_id=evaluation.id, number=evaluation.dispute_count,
+                       raised_by_id=actor.id, raised_at=now, reason=reason)
+        session.add(item)
+        session.flush()
+        audit.record(session, actor, "dispute.raised", item, after=audit.snapshot(item))
     return item
 
 
@@ -431,7 +413,7 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
     comment = comment.strip()
     if not comment:
         raise InvalidInput("Explain the decision to the agent.", {"comment": "required"})
-    before = snapshot(evaluation)
+    result = None
     if outcome == DisputeStatus.ADJUSTED.value:
         form = form_of(evaluation)
         cleaned = clean_answers(form, answers or {})
@@ -444,21 +426,19 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
             raise InvalidInput("Some answers are missing or do not fit their question.",
                                exc.problems) from None
         merged_notes = {**evaluation.notes, **clean_notes(form, notes)}
-        _set_answers(evaluation, cleaned, merged_notes, evaluation.comment)
-        _apply_result(session, evaluation, result)
     now = now or utcnow()
-    item.status = outcome
-    item.outcome = comment
-    item.decided_by_id = actor.id
-    item.decided_at = now
-    evaluation.status = EvaluationStatus.RELEASED.value
-    evaluation.released_at = now  # the agent's window restarts with the decision
-    session.flush()
-    _revision(session, evaluation, outcome, actor, now, item)
-    session.flush()
-    audit.record(session, actor, f"dispute.{outcome}", item, after=audit.snapshot(item))
-    audit.record(session, actor, "evaluation.revised", evaluation, before=before,
-                 after=snapshot(evaluation))
+    with audit.change(session, actor, "evaluation.revised", evaluation), \
+            audit.change(session, actor, f"dispute.{outcome}", item):
+        if result is not None:
+            _set_answers(evaluation, cleaned, merged_notes, evaluation.comment)
+            _apply_result(session, evaluation, result)
+        item.status = outcome
+        item.outcome = comment
+        item.decided_by_id = actor.id
+        item.decided_at = now
+        evaluation.status = EvaluationStatus.RELEASED.value
+        evaluation.released_at = now  # the agent's window restarts with the decision
+        _revision(session, evaluation, outcome, actor, now, item)
     return item
 
 

@@ -36,7 +36,22 @@ class Direction(enum.StrEnum):
     INTERNAL = "internal"
 
 
-class Interaction(Base):
+class AgentScoped:
+    """A record of one agent's work: the agent owns it; the team they were in scopes it."""
+
+    agent_id: int
+    team_id: int | None
+
+    @property
+    def scope_owner_id(self) -> int:
+        return self.agent_id
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.team_id
+
+
+class Interaction(AgentScoped, Base):
     """One contact handled by one agent: a call, a chat, an e-mail thread, a message."""
 
     __tablename__ = "interactions"
@@ -76,14 +91,6 @@ class Interaction(Base):
     team: Mapped[Team | None] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def scope_owner_id(self) -> int:
-        return self.agent_id
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.team_id
 
     @property
     def duration_label(self) -> str:
@@ -193,7 +200,7 @@ RELEASED_STATUSES = (EvaluationStatus.RELEASED.value, EvaluationStatus.ACKNOWLED
                      EvaluationStatus.DISPUTED.value)
 
 
-class Evaluation(Base):
+class Evaluation(AgentScoped, Base):
     """One interaction scored on one form version by one evaluator.
 
     The score columns hold the latest revision, which is what reports use; every revision
@@ -249,14 +256,6 @@ class Evaluation(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def scope_owner_id(self) -> int:
-        return self.agent_id
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.team_id
 
     @property
     def status_label(self) -> str:
