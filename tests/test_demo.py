@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from qm import audit
 from qm.auth.models import User
-from scoring.models import Interaction
+from scoring.models import Dispute, Evaluation, Interaction
 
 
 def test_demo_builds_once_and_only_once(runner, session):
@@ -27,11 +27,18 @@ def test_demo_builds_once_and_only_once(runner, session):
     users = session.scalar(select(func.count(User.id)))
     interactions = session.scalar(select(func.count(Interaction.id)))
     assert users == 15 and interactions > 200
+    statuses = dict(session.execute(select(Evaluation.status, func.count())
+                                    .group_by(Evaluation.status)).all())
+    # History to look at (scored, acknowledged, disputed) and a queue to work on.
+    assert statuses["assigned"] > 0 and statuses["acknowledged"] > 0
+    assert statuses["disputed"] == session.scalar(select(func.count(Dispute.id))) > 0
+    evaluations = sum(statuses.values())
     second = runner.invoke("demo", "--no-serve")
     assert second.exit_code == 0
     assert "0 users created" in second.output and "0 created" in second.output
     assert session.scalar(select(func.count(User.id))) == users
     assert session.scalar(select(func.count(Interaction.id))) == interactions
+    assert session.scalar(select(func.count(Evaluation.id))) == evaluations
     assert audit.verify(session).ok
 
 
@@ -41,6 +48,17 @@ def test_demo_logins_work(runner, client, auth):
         assert auth.login(username, "demo-password").status_code == 302
         assert client.get("/interactions").status_code == 200
         auth.logout()
+    pages = {"qa1": ["/evaluations", "/disputes", "/reports/evaluators"],
+             "agent1": ["/evaluations", "/scorecard"], "lead1": ["/reports/evaluators"]}
+    for username, urls in pages.items():
+        auth.login(username, "demo-password")
+        for url in urls:
+            response = client.get(url, follow_redirects=True)
+            assert response.status_code == 200, (username, url)
+        auth.logout()
+    auth.login("agent1", "demo-password")
+    card = client.get("/scorecard", follow_redirects=True).get_data(as_text=True)
+    assert re.search(r'id="scorecard-n">(\d+)<', card).group(1) != "0"
 
 
 def _free_port() -> int:
