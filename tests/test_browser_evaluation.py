@@ -60,6 +60,11 @@ def test_an_evaluator_scores_with_a_live_score_and_the_agent_acknowledges(tab, p
 
     page.locator("#q-verify-1").check()
     page.get_by_label("Overall feedback to the agent").fill("Warm and clear.")
+    page.keyboard.press("Control+s")  # the keyboard saves a draft; the page comes back
+    expect(page.locator(".alert-success")).to_have_text("Draft saved.")
+    expect(live).to_have_text("70.00")
+    assert page.locator("#q-sorry-2").is_checked()
+    assert page.get_by_label("Overall feedback to the agent").input_value() == "Warm and clear."
     page.locator("#submit-evaluation").dblclick()  # a double click posts once
     page.wait_for_url(re.compile(r"/evaluations$"))
     assert "Evaluation submitted and released" in page.locator(".alert-success").inner_text()

@@ -80,6 +80,21 @@
     timer = window.setTimeout(refresh, 150);
   });
 
+  // Keyboard: Ctrl+S (Cmd+S) saves a draft, Ctrl+Enter submits; radios move with the arrows.
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey)) return;
+    var button = null;
+    if (event.key === "s" || event.key === "S") {
+      button = form.querySelector('button[name="action"][value="draft"]');
+    } else if (event.key === "Enter") {
+      button = form.querySelector('button[name="action"][value="submit"]');
+    }
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
   // One submission at a time: a double click must not post twice.
   form.addEventListener("submit", function (event) {
     if (form.dataset.sending === "1") { event.preventDefault(); return; }
