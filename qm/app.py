@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -181,6 +182,17 @@ def _register_error_pages(app: Flask) -> None:
         if is_api_request():
             return api_error(exc.status, str(exc), errors=getattr(exc, "errors", {}))
         return render_error(exc.status, str(exc))
+
+    @app.errorhandler(IntegrityError)
+    def integrity(exc: IntegrityError) -> Any:
+        # A race the services' own checks could not see: the database's constraint said no.
+        db.session.rollback()
+        log.info("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        message = ("The same record was just written by someone else; nothing was written. "
+                   "Reload and check before trying again.")
+        if is_api_request():
+            return api_error(409, message)
+        return render_error(409, message)
 
     @app.errorhandler(StaleDataError)
     def stale(exc: StaleDataError) -> Any:

@@ -171,6 +171,25 @@ def show_errors(form: Any, exc: QMError) -> None:
     flash(str(exc), "danger")
 
 
+def commit_write(write: Callable[[], T]) -> T:
+    """Run a service's write and commit it; races the database caught become our errors.
+
+    A failed write raises (a ``QMError``); the caller rolls back and shows it with the user's
+    input still on the page.
+    """
+    try:
+        result = write()
+        db.session.commit()
+    except StaleDataError:
+        # The version check failed inside the UPDATE: someone saved in the same instant.
+        raise StaleEdit("record") from None
+    except IntegrityError:
+        # Two writes raced past the service's duplicate check; the database said no.
+        raise Conflict("The same record was just saved by someone else; nothing was "
+                       "written. Check the list before saving again.") from None
+    return result
+
+
 def save_form(
     form: Any,
     write: Callable[[], T],
@@ -186,16 +205,7 @@ def save_form(
     if not form.validate_on_submit():
         return 400 if form.errors else 200
     try:
-        try:
-            result = write()
-            db.session.commit()
-        except StaleDataError:
-            # The version check failed inside the UPDATE: someone saved in the same instant.
-            raise StaleEdit("record") from None
-        except IntegrityError:
-            # Two creates raced past the service's duplicate check; the database said no.
-            raise Conflict("The same record was just saved by someone else; nothing was "
-                           "written. Check the list before saving again.") from None
+        result = commit_write(write)
     except QMError as exc:
         db.session.rollback()
         show_errors(form, exc)

@@ -95,8 +95,8 @@ class AnswersSchema(Schema):
                           "('yes'/'no', a number, an option value, a list, 'n/a')"})
     notes = fields.Dict(load_default=dict)
     comment = fields.Str(load_default="")
-    version = fields.Int(load_default=None, allow_none=True,
-                         metadata={"description": "the version you read; a newer one is 409"})
+    version = fields.Int(required=True, metadata={
+        "description": "the evaluation's version as you read it; a newer one answers 409"})
 
 
 class CommentSchema(Schema):
@@ -112,7 +112,8 @@ class DecisionSchema(Schema):
     comment = fields.Str(required=True)
     answers = fields.Dict(load_default=None, allow_none=True)
     notes = fields.Dict(load_default=dict)
-    version = fields.Int(load_default=None, allow_none=True)
+    version = fields.Int(required=True, metadata={
+        "description": "the dispute's version as you read it; a newer one answers 409"})
 
 
 class RuleSchema(Schema):
@@ -261,7 +262,8 @@ def scorecard(user_id: int) -> Any:
     if agent is None or not can(api_user(), "evaluation.view", agent):
         abort(api_error(404, f"User {user_id} does not exist or is not visible to you."))
     card = reports.scorecard(db.session, agent,
-                             timezone=current_app.extensions["qm"]["settings"].timezone)
+                             timezone=current_app.extensions["qm"]["settings"].timezone,
+                             visible=ev.visible_clause(api_user()))
     s = card.summary
     return {"agent_id": agent.id, "n": s.n, "mean": s.mean, "sd": s.sd,
             "ci95": [s.low, s.high] if s.low is not None else None,

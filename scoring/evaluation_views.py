@@ -22,8 +22,15 @@ from sqlalchemy import select
 
 from qm.auth.models import Team, User
 from qm.auth.permissions import can, scope_clause
-from qm.errors import NotFound, QMError
-from qm.web import db, login_required, permission_required, save_form, show_errors
+from qm.errors import NotFound, QMError, StaleEdit
+from qm.web import (
+    commit_write,
+    db,
+    login_required,
+    permission_required,
+    save_form,
+    show_errors,
+)
 from scoring import evaluations as ev
 from scoring import queries, reports, sampling
 from scoring.forms import (
@@ -150,17 +157,22 @@ def save_evaluation(evaluation_id: int) -> Any:
     if not form.validate_on_submit():
         return _page(item, 400, form=form, answers=answers, notes=notes)
     submit = form.action.data == "submit"
+    call = ev.submit if submit else ev.save_draft
+    extra = {"policy": _policy()} if submit else {}
     try:
-        version = int(form.version.data) if form.version.data else None
-        call = ev.submit if submit else ev.save_draft
-        extra = {"policy": _policy()} if submit else {}
-        call(db.session, current_user, item.id, answers, notes=notes,
-             comment=form.comment.data or "", expected_version=version, **extra)
-        db.session.commit()
+        commit_write(lambda: call(db.session, current_user, item.id, answers, notes=notes,
+                                  comment=form.comment.data or "",
+                                  expected_version=form.version.data, **extra))
     except QMError as exc:
         db.session.rollback()
-        flash(str(exc), "danger")
         item = _evaluation(evaluation_id)
+        if isinstance(exc, StaleEdit):
+            # Keep what was typed, and let the next save go through knowingly.
+            form.version.data = item.version
+            flash("Someone else saved this evaluation after you opened it. Your answers are "
+                  "kept below; saving again replaces theirs with yours.", "danger")
+        else:
+            flash(str(exc), "danger")
         return _page(item, exc.status, form=form, answers=answers, notes=notes,
                      errors=getattr(exc, "errors", {}))
     if submit:
@@ -194,8 +206,7 @@ def _field_errors(form: Any, exc: QMError) -> None:
 def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
     item = _evaluation(evaluation_id)
     try:
-        run(item)
-        db.session.commit()
+        commit_write(lambda: run(item))
     except QMError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
@@ -272,7 +283,7 @@ def dispute_decision(dispute_id: int) -> Any:
     form = DecisionForm(version=item.version)
     questions = ev.form_of(evaluation).questions()
     answers, notes = (answers_from(request.form, questions) if request.method == "POST"
-                      else (evaluation.answers, {}))
+                      else (evaluation.answers, evaluation.notes))
 
     errors: dict[str, str] = {}
     status = 200
@@ -280,10 +291,10 @@ def dispute_decision(dispute_id: int) -> Any:
         status = 400
         if form.validate_on_submit():
             try:
-                decided = ev.decide(db.session, current_user, item.id, form.outcome.data,
-                                    form.comment.data or "", answers=answers, notes=notes,
-                                    expected_version=int(form.version.data or 0) or None)
-                db.session.commit()
+                decided = commit_write(lambda: ev.decide(
+                    db.session, current_user, item.id, form.outcome.data,
+                    form.comment.data or "", answers=answers, notes=notes,
+                    expected_version=form.version.data))
             except QMError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
@@ -292,6 +303,8 @@ def dispute_decision(dispute_id: int) -> Any:
                 status = exc.status
                 item = ev.get_dispute(db.session, current_user, dispute_id)
                 evaluation = item.evaluation
+                if isinstance(exc, StaleEdit):
+                    form.version.data = item.version
             else:
                 flash(f"Dispute {decided.status}; the agent sees the decision.", "success")
                 return redirect(url_for("evaluations.evaluation",
@@ -317,7 +330,8 @@ def scorecard(user_id: int) -> Any:
     agent = db.session.get(User, user_id)
     if agent is None or not can(current_user, "evaluation.view", agent):
         abort(404)
-    card = reports.scorecard(db.session, agent, timezone=_settings().timezone)
+    card = reports.scorecard(db.session, agent, timezone=_settings().timezone,
+                             visible=ev.visible_clause(current_user))
     return render_template("scoring/scorecard.html", card=card)
 
 
@@ -401,7 +415,7 @@ def sampling_rule(rule_id: int) -> Any:
         form.version.data = rule.version
     outcome = save_form(form, lambda: sampling.save_rule(
         db.session, current_user, form.values(), rule.id,
-        int(form.version.data or 0) or None),
+        form.version.data),
         lambda r: redirect(url_for("evaluations.sampling_rules")),
         lambda r: f"Sampling rule {r.name!r} saved.")
     if not isinstance(outcome, int):
@@ -417,10 +431,9 @@ def sampling_run() -> Any:
     status = 400
     if run.validate_on_submit():
         try:
-            report = sampling.run_sampling(db.session, current_user, run.week.data,
-                                           seed=run.seed.data or 0,
-                                           timezone=_settings().timezone)
-            db.session.commit()
+            report = commit_write(lambda: sampling.run_sampling(
+                db.session, current_user, run.week.data, seed=run.seed.data or 0,
+                timezone=_settings().timezone))
             status = 200
             flash(f"{report.created} assignment(s) created for {report.week}.", "success")
         except QMError as exc:

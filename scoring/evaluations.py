@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -45,29 +46,38 @@ class Policy:
     release: str = "immediate"  # or "review": a lead releases each submitted evaluation
     dispute_window_days: int = 14
     max_disputes: int = 2
+    timezone: str = "UTC"  # the window ends at midnight here
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
-        return cls(settings.release_mode, settings.dispute_window_days, settings.max_disputes)
+        return cls(settings.release_mode, settings.dispute_window_days, settings.max_disputes,
+                   settings.timezone)
 
 
 # --- who sees what ----------------------------------------------------------------------------
 
 def visible(actor: Any, evaluation: Evaluation) -> bool:
-    """Agents see their evaluations once released; everyone else by the permission's scope."""
+    """Released evaluations by the permission's scope; before release only for those who work
+    on it, never for the agent evaluated (even a lead or an evaluator who is also an agent)."""
     if not can(actor, "evaluation.view", evaluation):
         return False
     if evaluation.status in RELEASED_STATUSES:
         return True
+    if evaluation.agent_id == getattr(actor, "id", None):
+        return False
     return scope_for(actor, "evaluation.view") is not Scope.OWN
 
 
 def visible_clause(actor: Any) -> ColumnElement[bool]:
     """``visible`` as a WHERE clause, for lists and reports."""
     clause = scope_clause(actor, "evaluation.view", Evaluation.agent_id, Evaluation.team_id)
+    released = Evaluation.status.in_(RELEASED_STATUSES)
     if scope_for(actor, "evaluation.view") is Scope.OWN:
-        return and_(clause, Evaluation.status.in_(RELEASED_STATUSES))
-    return clause
+        return and_(clause, released)
+    actor_id = getattr(actor, "id", None)
+    if actor_id is None:
+        return clause
+    return and_(clause, or_(Evaluation.agent_id != actor_id, released))
 
 
 def get_evaluation(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
@@ -88,10 +98,14 @@ def is_editable_by(actor: Any, evaluation: Evaluation) -> bool:
 
 
 def respond_by(evaluation: Evaluation, policy: Policy) -> dt.datetime | None:
-    """The end of the agent's window to acknowledge or dispute the latest released result."""
+    """The end of the agent's window to dispute the latest released result: the end of the
+    window's last day in the site's time zone, so that "by 15 January" means all of it."""
     if evaluation.released_at is None:
         return None
-    return evaluation.released_at + dt.timedelta(days=policy.dispute_window_days)
+    tz = ZoneInfo(policy.timezone)
+    last_day = evaluation.released_at.astimezone(tz).date() + dt.timedelta(
+        days=policy.dispute_window_days)
+    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
 
 
 def snapshot(evaluation: Evaluation) -> dict[str, Any]:
@@ -164,6 +178,23 @@ def open_evaluation_of(session: Session, interaction_id: int) -> Evaluation | No
                           .order_by(Evaluation.id).limit(1))
 
 
+def rule_form_for(session: Session, interaction: Interaction) -> int | None:
+    """The form of the most specific active sampling rule that covers the interaction."""
+    from scoring.models import SamplingRule
+
+    best: tuple[int, int] | None = None
+    for rule in session.scalars(select(SamplingRule).where(SamplingRule.active)
+                                .order_by(SamplingRule.id)):
+        if ((rule.team_id and rule.team_id != interaction.team_id)
+                or (rule.queue and rule.queue != interaction.queue)
+                or (rule.channel and rule.channel != interaction.channel)):
+            continue
+        specificity = bool(rule.team_id) + bool(rule.queue) + bool(rule.channel)
+        if best is None or specificity > best[0]:
+            best = (specificity, rule.form_id)
+    return best[1] if best else None
+
+
 def start_evaluation(session: Session, actor: Any, interaction: Interaction, *,
                      form_id: int | None = None) -> Evaluation:
     """An evaluator takes an interaction of their choice into their own queue."""
@@ -174,6 +205,8 @@ def start_evaluation(session: Session, actor: Any, interaction: Interaction, *,
     if existing is not None:
         raise Conflict(f"This interaction already has evaluation #{existing.id} "
                        f"({existing.status}); open that one instead.")
+    if form_id is None:
+        form_id = rule_form_for(session, interaction)
     version = published_version(session, form_id)
     evaluation = Evaluation(
         interaction_id=interaction.id, agent_id=interaction.agent_id,
@@ -307,6 +340,8 @@ def submit(session: Session, actor: Any, evaluation_id: int, answers: dict[str, 
 def release(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
     evaluation = get_evaluation(session, actor, evaluation_id)
     require(actor, "evaluation.release", evaluation)
+    if evaluation.agent_id == getattr(actor, "id", None):
+        raise Conflict("Nobody releases their own evaluation; another lead or an admin will.")
     if evaluation.status != EvaluationStatus.SUBMITTED.value:
         raise Conflict(f"Evaluation #{evaluation.id} is {evaluation.status}: only a submitted "
                        "evaluation waits for release.")
@@ -351,9 +386,10 @@ def dispute(session: Session, actor: Any, evaluation_id: int, reason: str, *,
     evaluation = _agents_own(session, actor, evaluation_id, policy, "dispute")
     now = now or utcnow()
     deadline = respond_by(evaluation, policy)
-    if deadline is not None and now > deadline:
+    if deadline is not None and now >= deadline:
+        last_day = (deadline - dt.timedelta(days=1)).date()
         raise Conflict(f"The {policy.dispute_window_days}-day window to dispute this evaluation "
-                       f"closed on {deadline:%Y-%m-%d}.")
+                       f"closed at the end of {last_day:%Y-%m-%d}.")
     if evaluation.dispute_count >= policy.max_disputes:
         raise Conflict(f"This evaluation was disputed {evaluation.dispute_count} time(s), the "
                        "most allowed; talk to your team lead.")
@@ -414,6 +450,10 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
     if not comment:
         raise InvalidInput("Explain the decision to the agent.", {"comment": "required"})
     result = None
+    if outcome == DisputeStatus.UPHELD.value and answers is not None and clean_answers(
+            form_of(evaluation), answers) != evaluation.answers:
+        raise InvalidInput("You changed answers but chose 'upheld': choose 'adjusted' to keep "
+                           "the changes, or undo them to uphold.", {"outcome": "adjusted?"})
     if outcome == DisputeStatus.ADJUSTED.value:
         form = form_of(evaluation)
         cleaned = clean_answers(form, answers or {})

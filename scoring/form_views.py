@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from qm.errors import InvalidInput, NotFound
 from qm.web import db, permission_required, save_form
@@ -53,6 +54,10 @@ class FormDefinitionForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     definition = TextAreaField("Sections and questions (JSON)", validators=[DataRequired()])
+    # The version the editor started from: a save over a draft someone changed since is
+    # refused (409) with the editor's content kept.
+    base_number = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    base_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class FormImportForm(FlaskForm):
@@ -161,7 +166,8 @@ def edit_form(form_id: int) -> Any:
     base = scoring_form.versions[-1]  # the draft if there is one, else the newest version
     form = FormDefinitionForm() if request.method == "POST" else FormDefinitionForm(data={
         "definition": json.dumps({"sections": base.definition["sections"]}, indent=2,
-                                 ensure_ascii=False)})
+                                 ensure_ascii=False),
+        "base_number": base.number, "base_version": base.version})
     # Renaming is out of scope: whatever name is posted, the draft belongs to this form
     # (import_form matches by name, so another name would silently start another form).
     form.name.data = scoring_form.name
@@ -179,7 +185,9 @@ def _builder(form: FormDefinitionForm, scoring_form: ScoringForm | None,
             raise InvalidInput(message, {"definition": message})
         return services.import_form(db.session, current_user, {
             "name": name, "description": form.description.data or "",
-            "sections": data["sections"]}, new_only=scoring_form is None)
+            "sections": data["sections"]}, new_only=scoring_form is None,
+            expected=(form.base_number.data, form.base_version.data)
+            if scoring_form is not None and form.base_number.data else None)
 
     outcome = save_form(form, write, _detail, _saved)
     if not isinstance(outcome, int):

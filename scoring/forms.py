@@ -13,6 +13,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from qm.storage import AUDIO_TYPES
 from scoring.models import Channel, Direction
@@ -63,11 +64,16 @@ class ImportForm(FlaskForm):
                            validators=[DataRequired()])
 
 
+def version_field() -> IntegerField:
+    """The record version the page was built from: the optimistic lock of an edit."""
+    return IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
 class EvaluationForm(FlaskForm):
     """The fixed fields of the scoring screen; the answers are ``q-<key>`` fields of the form
     version, read by ``answers_from``."""
 
-    version = HiddenField()
+    version = version_field()
     comment = TextAreaField("Overall feedback to the agent", validators=[Optional()])
     action = HiddenField(default="draft")
 
@@ -101,7 +107,7 @@ class DisputeForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    version = HiddenField()
+    version = version_field()
     outcome = SelectField("Outcome", choices=[
         ("upheld", "Upheld: the evaluation stands"),
         ("adjusted", "Adjusted: I changed answers below")])
@@ -109,7 +115,7 @@ class DecisionForm(FlaskForm):
 
 
 class SamplingRuleForm(FlaskForm):
-    version = HiddenField()
+    version = version_field()
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     team_id = SelectField("Team", choices=[], coerce=str)
     queue = StringField("Queue (empty: any)", validators=[Optional(), Length(max=100)])

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
 
 from qm.auth.permissions import scope_clause
 from qm.db import UTCDateTime
@@ -110,6 +110,15 @@ def list_interactions(
 
 # --- evaluations -----------------------------------------------------------------------------
 
+# A list shows a row's header, not its answers or the contact's text: leave those unread.
+LIST_OPTIONS = (
+    defer(Evaluation.answers), defer(Evaluation.notes), defer(Evaluation.section_scores),
+    defer(Evaluation.critical_reasons), defer(Evaluation.comment),
+    defer(Evaluation.acknowledgement),
+    joinedload(Evaluation.interaction).defer(Interaction.body),
+)
+
+
 @dataclass
 class EvaluationPage:
     rows: list[Any]
@@ -119,8 +128,8 @@ class EvaluationPage:
 def evaluator_queue(session: Session, actor: Any, limit: int = 200) -> EvaluationPage:
     """The actor's assignments not yet submitted, the earliest due first."""
     rows = session.scalars(
-        select(Evaluation).where(Evaluation.evaluator_id == actor.id,
-                                 Evaluation.status.in_(OPEN_STATUSES))
+        select(Evaluation).options(*LIST_OPTIONS)
+        .where(Evaluation.evaluator_id == actor.id, Evaluation.status.in_(OPEN_STATUSES))
         .order_by(Evaluation.due_on, Evaluation.id).limit(limit)).all()
     return EvaluationPage(list(rows), None)
 
@@ -129,7 +138,7 @@ def list_evaluations(session: Session, actor: Any, *, status: str = "",
                      agent_id: int | None = None, evaluator_id: int | None = None,
                      before: int | None = None, limit: int = 50) -> EvaluationPage:
     """Evaluations the actor may see, newest first, keyset-paged on id."""
-    stmt = select(Evaluation).where(visible_clause(actor))
+    stmt = select(Evaluation).options(*LIST_OPTIONS).where(visible_clause(actor))
     if status:
         stmt = stmt.where(Evaluation.status == status)
     if agent_id:

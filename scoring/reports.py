@@ -26,6 +26,7 @@ from scoring.models import (
     EvaluationAnswer,
     FormVersion,
 )
+from scoring.queries import LIST_OPTIONS
 
 MIN_SAMPLE = 5  # fewer evaluations than this and a scorecard says it cannot conclude
 # Two-sided 95% quantiles of Student's t by degrees of freedom; beyond 30 the gaps are < 0.05.
@@ -146,12 +147,16 @@ def weakest_questions(session: Session, where: list[Any], limit: int = 5) -> lis
 
 
 def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
-              now: dt.datetime | None = None, recent: int = 20) -> Scorecard:
+              now: dt.datetime | None = None, recent: int = 20,
+              visible: Any = None) -> Scorecard:
+    """The agent's last 12 months; ``visible`` (a WHERE clause) keeps only the evaluations the
+    viewer may see, e.g. a lead sees those made while the agent was in the lead's team."""
     tz = ZoneInfo(timezone)
     months = months_back(now or utcnow(), tz)
     since = period_start(months, tz)
+    scope = [visible] if visible is not None else []
     where = [Evaluation.agent_id == agent.id, Evaluation.status.in_(RELEASED_STATUSES),
-             Evaluation.submitted_at >= since]
+             Evaluation.submitted_at >= since, *scope]
     rows = session.execute(select(Evaluation.submitted_at, Evaluation.score,
                                   Evaluation.critical_fail).where(*where)).all()
     scores = [float(s) for _t, s, _c in rows if s is not None]
@@ -166,8 +171,8 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
         trend.append({"month": f"{year}-{month:02d}", "n": len(values),
                       "mean": statistics.fmean(values) if values else None})
     latest = session.scalars(
-        select(Evaluation).where(Evaluation.agent_id == agent.id,
-                                 Evaluation.status.in_(RELEASED_STATUSES))
+        select(Evaluation).options(*LIST_OPTIONS).where(Evaluation.agent_id == agent.id,
+                                 Evaluation.status.in_(RELEASED_STATUSES), *scope)
         .order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc()).limit(recent)).all()
     card = Scorecard(agent, summarise(scores), trend, weakest_questions(session, where),
                      list(latest), sum(1 for r in rows if r[2]))

@@ -15,10 +15,11 @@ add evaluators and run again.
 from __future__ import annotations
 
 import datetime as dt
-import random
+import hashlib
+import heapq
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,26 +86,62 @@ class Candidate:
     started_at: dt.datetime
 
 
-def stratified_pick(candidates: Sequence[Candidate], n: int, rng: random.Random,
+def rank(salt: str, item: Any) -> int:
+    """A pseudo-random, reproducible rank: the same salt and item give the same number on any
+    machine, in any order of reading (unlike a shuffled list)."""
+    return int.from_bytes(hashlib.blake2b(f"{salt}|{item}".encode(), digest_size=8).digest(),
+                          "big")
+
+
+def stratified_pick(candidates: Iterable[Candidate], n: int, salt: str,
                     stratum: Callable[[Candidate], Any]) -> list[Candidate]:
     """``n`` candidates, one stratum at a time in a random order, at random within a stratum.
 
     Every stratum is drawn from before any is drawn from twice, so a sample of ``n`` covers
-    ``min(n, number of strata)`` strata.
+    ``min(n, number of strata)`` strata. The order is by ``rank``, so the input's order does
+    not matter, and keeping only each stratum's ``n`` best-ranked candidates beforehand (as
+    ``run_sampling`` does to stay small) changes nothing.
     """
     strata: dict[Any, list[Candidate]] = defaultdict(list)
-    for c in sorted(candidates, key=lambda c: c.interaction_id):
+    for c in candidates:
         strata[stratum(c)].append(c)
-    keys = sorted(strata, key=repr)
-    rng.shuffle(keys)
+    keys = sorted(strata, key=lambda k: rank(salt, repr(k)))
     for key in keys:
-        rng.shuffle(strata[key])
+        strata[key].sort(key=lambda c: rank(salt, c.interaction_id), reverse=True)
     picked: list[Candidate] = []
     while len(picked) < n and any(strata[k] for k in keys):
         for key in keys:
             if strata[key] and len(picked) < n:
                 picked.append(strata[key].pop())
     return picked
+
+
+class _Reservoir:
+    """Per agent and stratum, only the ``size`` best-ranked candidates: a week of a large centre
+    (hundreds of thousands of contacts) streams through in bounded memory."""
+
+    def __init__(self, size: int, salt: Callable[[int], str],
+                 stratum: Callable[[Candidate], Any]) -> None:
+        self.size = size
+        self.salt = salt
+        self.stratum = stratum
+        self.heaps: dict[tuple[int, Any], list[tuple[int, int, Candidate]]] = defaultdict(list)
+        self.seen = 0
+
+    def add(self, c: Candidate) -> None:
+        self.seen += 1
+        heap = self.heaps[(c.agent_id, self.stratum(c))]
+        entry = (-rank(self.salt(c.agent_id), c.interaction_id), c.interaction_id, c)
+        if len(heap) < self.size:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+
+    def by_agent(self) -> dict[int, list[Candidate]]:
+        out: dict[int, list[Candidate]] = defaultdict(list)
+        for (agent_id, _stratum), heap in self.heaps.items():
+            out[agent_id].extend(c for _r, _i, c in heap)
+        return out
 
 
 @dataclass
@@ -240,24 +277,30 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
         stmt = stmt.where(Interaction.queue == rule.queue)
     if rule.channel:
         stmt = stmt.where(Interaction.channel == rule.channel)
-    by_agent: dict[int, list[Candidate]] = defaultdict(list)
-    for row in session.execute(stmt):
-        if row.id not in taken:
-            by_agent[row.agent_id].append(Candidate(*row))
-    item.candidates = sum(len(v) for v in by_agent.values())
-    item.agents = len(by_agent)
     done = dict(session.execute(
         select(Evaluation.agent_id, func.count()).where(
             Evaluation.sampling_rule_id == rule.id, Evaluation.sample_week == report.week)
         .group_by(Evaluation.agent_id)).all())
     item.already = sum(done.values())
+
+    def salt(agent_id: int) -> str:
+        return f"{report.seed}|{report.week}|{rule.id}|{agent_id}"
+
+    def stratum(c: Candidate) -> tuple[str, str]:
+        return (c.channel, daypart(c.started_at, tz))
+
+    reservoir = _Reservoir(rule.per_agent, salt, stratum)
+    for row in session.execute(stmt.execution_options(yield_per=5000)):
+        if row.id not in taken:
+            reservoir.add(Candidate(*row))
+    by_agent = reservoir.by_agent()
+    item.candidates = reservoir.seen
+    item.agents = len(by_agent)
     for agent_id in sorted(by_agent):
         need = rule.per_agent - done.get(agent_id, 0)
         if need <= 0:
             continue
-        rng = random.Random(f"{report.seed}|{report.week}|{rule.id}|{agent_id}")  # noqa: S311
-        for c in stratified_pick(by_agent[agent_id], need, rng,
-                                 lambda c: (c.channel, daypart(c.started_at, tz))):
+        for c in stratified_pick(by_agent[agent_id], need, salt(agent_id), stratum):
             placed = planner.place(agent_id, rule.evaluator_daily_cap)
             if placed is None:
                 item.unassigned += 1

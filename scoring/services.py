@@ -510,13 +510,15 @@ def export_form(version: FormVersion) -> dict[str, Any]:
 
 
 def import_form(session: Session, actor: Any, data: dict[str, Any], *,
-                publish: bool = False, new_only: bool = False) -> FormVersion:
+                publish: bool = False, new_only: bool = False,
+                expected: tuple[int, int] | None = None) -> FormVersion:
     """Create a form, or a new draft of an existing one (matched by name), from JSON.
 
     A published version is never changed: different content becomes the next draft. The same
     content as the latest version changes nothing, so importing one file twice is harmless.
     ``new_only`` (the builder's "new form") refuses a name that exists rather than adding a
-    draft to that form.
+    draft to that form. ``expected`` is the (number, version) of the latest version the editor
+    started from: if another save came in between, nothing is written (StaleEdit).
     """
     require(actor, "form.manage")
     name = str(data.get("name") or "").strip()
@@ -538,6 +540,9 @@ def import_form(session: Session, actor: Any, data: dict[str, Any], *,
         session.flush()
         audit.record(session, actor, "form.created", form, after=audit.snapshot(form))
     latest = form.versions[-1] if form.versions else None
+    if (expected is not None and latest is not None
+            and (latest.number, latest.version) != tuple(expected)):
+        raise StaleEdit("form")
     if latest is not None and latest.definition == definition:
         version = latest
     elif latest is not None and latest.status == FormStatus.DRAFT.value:

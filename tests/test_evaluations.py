@@ -210,6 +210,13 @@ def test_a_stale_draft_is_refused_and_keeps_what_was_typed(client, auth, session
     assert re.search(r'name="q-verify"[^>]*value="no" checked', html)
     assert "my long feedback" in html
     assert _evaluation(session, item.id).answers == {"greet": "yes"}
+    # The page now carries the version it was rebuilt from: saving again, knowingly, works.
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    assert int(version) == _evaluation(session, item.id).version
+    again = client.post_form(url, {**_answers(greet="no", verify="no"), "version": version,
+                                   "action": "draft", "comment": "my long feedback"}, page=url)
+    assert again.status_code == 302
+    assert _evaluation(session, item.id).answers == {"greet": "no", "verify": "no"}
 
 
 def test_only_the_assigned_evaluator_scores(client, auth, session, people, scored):
@@ -331,12 +338,17 @@ def test_the_api_walks_the_same_workflow(client, session, people):
     stale = client.put(f"/api/v1/evaluations/{evaluation_id}", headers=qa,
                        json={"answers": {"greet": "no"}, "version": version})
     assert stale.status_code == 409
+    version = draft.json["version"]
+    unlocked = client.post(f"/api/v1/evaluations/{evaluation_id}/submit", headers=qa,
+                           json={"answers": {"greet": "no", "verify": "yes"}})
+    assert unlocked.status_code == 422 and "version" in unlocked.json["errors"]["json"]
     bad = client.post(f"/api/v1/evaluations/{evaluation_id}/submit", headers=qa,
-                      json={"answers": {"greet": "maybe", "verify": "yes"}})
+                      json={"answers": {"greet": "maybe", "verify": "yes"},
+                            "version": version})
     assert bad.status_code == 400 and bad.json["errors"] == {"greet": "answer yes or no"}
     done = client.post(f"/api/v1/evaluations/{evaluation_id}/submit", headers=qa,
                        json={"answers": {"greet": "no", "verify": "yes"},
-                             "comment": "Greet first."})
+                             "comment": "Greet first.", "version": version})
     assert done.status_code == 200 and done.json["score"] == "66.67"
     assert client.post(f"/api/v1/evaluations/{evaluation_id}/release",
                        headers=agent).status_code == 403
@@ -347,7 +359,8 @@ def test_the_api_walks_the_same_workflow(client, session, people):
     assert [d["id"] for d in listed] == [dispute.json["id"]]
     decided = client.post(f"/api/v1/disputes/{dispute.json['id']}/decision", headers=lead,
                           json={"outcome": "adjusted", "comment": "Greeting heard at 0:01.",
-                                "answers": {"greet": "yes", "verify": "yes"}})
+                                "answers": {"greet": "yes", "verify": "yes"},
+                                "version": dispute.json["version"]})
     assert decided.status_code == 200 and decided.json["status"] == "adjusted"
     detail = client.get(f"/api/v1/evaluations/{evaluation_id}", headers=agent).json
     assert detail["score"] == "100.00"
@@ -378,3 +391,106 @@ def test_the_home_page_says_what_waits_for_each_user(client, auth, session, peop
     auth.login("agent.a")
     home = client.get("/").get_data(as_text=True)
     assert "Evaluations to acknowledge" in home and "My scorecard" in home
+
+
+def test_a_lead_who_is_also_evaluated_cannot_see_or_release_their_own(app, client, auth,
+                                                                       session, people):
+    app.extensions["qm"]["settings"].release_mode = "review"
+    both = factories.create_user(session, "lead.agent", roles=["team_lead", "agent"],
+                                 team=people["team_a"])
+    people["team_a"].leads.append(both)
+    factories.create_form(session)
+    item = ev.start_evaluation(session, people["qa"], factories.create_interaction(session, both))
+    ev.submit(session, people["qa"], item.id, {"greet": "yes", "verify": "yes"},
+              policy=ev.Policy(release="review"))
+    session.commit()
+    auth.login("lead.agent")
+    assert client.get(f"/evaluations/{item.id}").status_code == 404
+    listing = client.get("/evaluations?tab=all").get_data(as_text=True)
+    assert f"/evaluations/{item.id}\"" not in listing
+    assert client.post_form(f"/evaluations/{item.id}/release", {},
+                            page="/evaluations").status_code == 404
+    session.expire_all()
+    with pytest.raises(ev.NotFound):  # the service says the same as the page
+        ev.release(session, session.get(type(both), both.id), item.id)
+    assert _evaluation(session, item.id).status == "submitted"
+
+
+def test_a_scorecard_shows_a_lead_only_what_was_scored_in_their_teams(client, auth, session,
+                                                                      people, scored):
+    agent = people["agent_a"]
+    agent.team_id = people["team_b"].id  # the agent moves to team B after the evaluation
+    session.commit()
+    auth.login("lead.b")
+    card = client.get(f"/scorecards/{agent.id}").get_data(as_text=True)
+    assert re.search(r'id="scorecard-n">0<', card)
+    auth.logout()
+    auth.login("lead.a")
+    assert client.get(f"/scorecards/{agent.id}").status_code == 404  # no longer their agent
+    auth.logout()
+    auth.login("qa")
+    assert re.search(r'id="scorecard-n">1<', client.get(f"/scorecards/{agent.id}")
+                     .get_data(as_text=True))
+
+
+def test_an_interaction_is_evaluated_once_even_in_a_race(session, people, scored):
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(Evaluation(interaction_id=scored.interaction_id, agent_id=scored.agent_id,
+                           evaluator_id=people["admin"].id,
+                           form_version_id=scored.form_version_id, answers={}, notes={},
+                           critical_reasons=[], section_scores={}))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_the_dispute_window_ends_with_its_last_day(session, people, scored):
+    scored.released_at = dt.datetime(2026, 1, 1, 15, 0, tzinfo=dt.UTC)
+    session.flush()
+    policy = ev.Policy(dispute_window_days=14)
+    assert ev.respond_by(scored, policy) == dt.datetime(2026, 1, 16, tzinfo=dt.UTC)
+    with pytest.raises(ev.Conflict, match="closed at the end of 2026-01-15"):
+        ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.",
+                   policy=policy, now=dt.datetime(2026, 1, 16, 0, 0, tzinfo=dt.UTC))
+    ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.",
+               policy=policy, now=dt.datetime(2026, 1, 15, 23, 59, tzinfo=dt.UTC))
+    # In a site zone ahead of UTC the same release falls on the same local day.
+    berlin = ev.Policy(dispute_window_days=14, timezone="Europe/Berlin")
+    assert ev.respond_by(scored, berlin).isoformat() == "2026-01-16T00:00:00+01:00"
+
+
+def test_upholding_does_not_swallow_changed_answers(session, people, scored):
+    item = ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
+    with pytest.raises(ev.InvalidInput, match="choose 'adjusted'"):
+        ev.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
+                  answers={"greet": "no", "verify": "yes"})
+    ev.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
+              answers={"greet": "yes", "verify": "yes"})
+    assert _evaluation(session, scored.id).revision == 2
+
+
+def test_read_only_pages_leave_out_unmet_conditional_questions(client, auth, session, people):
+    factories.create_form(session, FORM)
+    item = ev.start_evaluation(session, people["qa"],
+                               factories.create_interaction(session, people["agent_a"]))
+    ev.submit(session, people["qa"], item.id,
+              {"greet": "yes", "verify": "yes", "empathy": "4", "reason": "question"})
+    session.commit()
+    auth.login("agent.a")
+    page = client.get(f"/evaluations/{item.id}").get_data(as_text=True)
+    assert "Shows empathy" in page and "Apologises for the trouble" not in page
+
+
+def test_an_ad_hoc_evaluation_uses_the_form_of_the_matching_rule(session, people):
+    from scoring import sampling
+
+    factories.create_form(session)  # "Test form", first by name
+    chat_form = factories.create_form(session, {**FORM, "name": "Zeta chat form"})
+    sampling.save_rule(session, factories.SYSTEM, {"name": "Chats of team A",
+                                                   "team_id": people["team_a"].id,
+                                                   "channel": "chat",
+                                                   "form_id": chat_form.form_id})
+    chat = factories.create_interaction(session, people["agent_a"], channel="chat")
+    voice = factories.create_interaction(session, people["agent_a"], channel="voice")
+    assert ev.start_evaluation(session, people["qa"], chat).form_version_id == chat_form.id
+    assert ev.start_evaluation(session, people["qa"], voice).form_version_id != chat_form.id

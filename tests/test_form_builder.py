@@ -328,3 +328,27 @@ def test_who_may_see_and_change_forms(client, auth, session, people):
 def publish_without_page(client, form_id: int):
     return client.post_form(f"/forms/{form_id}/publish", {"number": 1, "version": 1},
                             page="/account")
+
+
+def test_two_editors_of_one_draft_do_not_overwrite_each_other(client, auth, session, people):
+    v1 = factories.create_form(session, publish=False)
+    session.commit()
+    auth.login("admin")
+    page = page_of(client.get(f"/forms/{v1.form_id}/edit"))
+    base = {name: re.search(rf'name="{name}"[^>]*value="(\d+)"', page).group(1)
+            for name in ("base_number", "base_version")}
+    first = copy.deepcopy(SECTIONS)
+    first[0]["questions"][0]["points"] = 4
+    assert client.post_form(f"/forms/{v1.form_id}/edit", {
+        **base, "name": "Test form", "definition": json.dumps({"sections": first})},
+        page=f"/forms/{v1.form_id}/edit").status_code == 302
+    late = copy.deepcopy(SECTIONS)
+    late[0]["questions"][0]["points"] = 9
+    response = client.post_form(f"/forms/{v1.form_id}/edit", {
+        **base, "name": "Test form", "definition": json.dumps({"sections": late})},
+        page=f"/forms/{v1.form_id}/edit")
+    assert response.status_code == 409
+    assert '"points": 9' in html.unescape(page_of(response))  # the editor's content is kept
+    session.expire_all()
+    assert session.get(FormVersion, v1.id).definition["sections"][0]["questions"][0][
+        "points"] == 4

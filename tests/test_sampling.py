@@ -145,14 +145,23 @@ def test_stratified_pick_covers_strata_before_repeating(sizes, n, seed):
         for j in range(size):
             candidates.append(sampling.Candidate(len(candidates) + 1, 1, None, str(stratum),
                                                  MONDAY + dt.timedelta(minutes=j)))
-    picked = sampling.stratified_pick(candidates, n, random.Random(seed), lambda c: c.channel)
+    salt = f"{seed}|{WEEK}"
+    picked = sampling.stratified_pick(candidates, n, salt, lambda c: c.channel)
     assert len(picked) == min(n, len(candidates))
     assert len({c.interaction_id for c in picked}) == len(picked)
     nonempty = sum(1 for s in sizes if s)
     assert len({c.channel for c in picked}) == min(len(picked), nonempty)
-    again = sampling.stratified_pick(list(reversed(candidates)), n, random.Random(seed),
-                                     lambda c: c.channel)
-    assert again == picked  # order of the input does not matter, only the seed
+    shuffled = list(candidates)
+    random.Random(seed).shuffle(shuffled)
+    assert sampling.stratified_pick(shuffled, n, salt, lambda c: c.channel) == picked
+    # Keeping only each stratum's n best-ranked candidates (the streaming reservoir) first
+    # draws exactly the same sample.
+    reservoir = sampling._Reservoir(max(n, 1), lambda _agent: salt, lambda c: c.channel)
+    for c in shuffled:
+        reservoir.add(c)
+    kept = reservoir.by_agent().get(1, [])
+    assert len(kept) <= max(n, 1) * nonempty
+    assert sampling.stratified_pick(kept, n, salt, lambda c: c.channel) == picked
 
 
 def test_the_scorecard_numbers(session, people):

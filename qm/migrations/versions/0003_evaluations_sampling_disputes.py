@@ -74,12 +74,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluations'))
     )
     with op.batch_alter_table('evaluations', schema=None) as batch_op:
-        batch_op.create_index('ix_evaluations_agent_submitted', ['agent_id', 'submitted_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_evaluations_interaction_id'), ['interaction_id'], unique=False)
+        batch_op.create_index('ix_evaluations_agent_submitted', ['agent_id', 'submitted_at'], unique=False, postgresql_include=['status', 'score', 'critical_fail', 'team_id'])
+        batch_op.create_index(batch_op.f('ix_evaluations_interaction_id'), ['interaction_id'], unique=True)
         batch_op.create_index('ix_evaluations_queue', ['evaluator_id', 'status', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_evaluations_rule_week', ['sampling_rule_id', 'sample_week', 'agent_id'], unique=False)
         batch_op.create_index('ix_evaluations_status_submitted', ['status', 'submitted_at'], unique=False)
-        batch_op.create_index('ix_evaluations_team_submitted', ['team_id', 'submitted_at'], unique=False)
+        batch_op.create_index('ix_evaluations_team_submitted', ['team_id', 'submitted_at'], unique=False, postgresql_include=['agent_id', 'status', 'score'])
 
     op.create_table('disputes',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -12,17 +12,12 @@
     return values;
   }
 
-  function readOnlyValue(key) {
-    var wrap = document.getElementById("wrap-" + key);
-    return wrap ? wrap.dataset.answer : undefined;
-  }
-
+  // Read-only pages leave out unmet conditional questions on the server; this is for inputs.
   function applyConditions(scope) {
-    document.querySelectorAll("[data-condition-question]").forEach(function (wrap) {
+    scope.querySelectorAll("[data-condition-question]").forEach(function (wrap) {
       var wanted = wrap.dataset.conditionValues.split("|");
-      var given = scope ? answerValues(scope, wrap.dataset.conditionQuestion) : [];
+      var given = answerValues(scope, wrap.dataset.conditionQuestion);
       var shown = given.some(function (v) { return wanted.indexOf(v) !== -1; });
-      if (!scope && readOnlyValue(wrap.dataset.conditionQuestion) === undefined) shown = true;
       wrap.classList.toggle("d-none", !shown);
       wrap.querySelectorAll("input, textarea, select").forEach(function (el) {
         el.disabled = !shown;
@@ -45,8 +40,8 @@
   }
 
   var form = document.getElementById("evaluation-form");
-  applyConditions(form);
   if (!form) return;
+  applyConditions(form);
 
   // N/A on a multi select stands alone: ticking it clears the options, and the reverse.
   form.addEventListener("change", function (event) {
