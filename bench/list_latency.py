@@ -233,6 +233,8 @@ class Scenario:
     who: str = "admin"  # "admin", "lead" or "anonymous"
     html_list: bool = True  # the body must be the interactions table, with rows
     in_index_pass: bool = True
+    marker: bytes = b""  # other pages: the body must hold this (not the login page, an error)
+    absent: bytes = b""  # ... and must not hold this (e.g. an empty result)
 
 
 @dataclass
@@ -287,6 +289,10 @@ def check_response(scenario: Scenario, status: int, body: bytes) -> str:
             return "not the interactions list (logged out?)"
         if EMPTY_MARKER in body:
             return "the list is empty: the filter values do not match the seeded data"
+    if scenario.marker and scenario.marker not in body:
+        return f"no {scenario.marker.decode()!r} in the page (logged out? an error page?)"
+    if scenario.absent and scenario.absent in body:
+        return f"{scenario.absent.decode()!r} in the page: not the data the scenario expects"
     return ""
 
 
@@ -552,13 +558,22 @@ def explain(engine: Engine, username: str, path: str, repeats: int) -> tuple[flo
     finally:
         event.remove(engine, "before_cursor_execute", grab)
     statement, parameters = captured[0]
-    times, plan = [], {}
     with engine.connect() as conn:
-        for _ in range(repeats + 1):  # the first one warms the cache and is not counted
-            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
-                                        parameters).scalar()[0]
-            times.append(float(plan["Execution Time"]))
-    return statistics.median(times[1:]), access_path(plan["Plan"])
+        ms, _planning, plan = explain_analyze(conn, statement, parameters, repeats)
+    return ms, access_path(plan["Plan"])
+
+
+def explain_analyze(conn: Any, statement: str, parameters: Any,
+                    repeats: int) -> tuple[float, float, dict[str, Any]]:
+    """(median execution ms, median planning ms, the last plan) of ``repeats`` runs of
+    ``EXPLAIN (ANALYZE, FORMAT JSON)``; one more run first warms the cache and is not counted."""
+    execution, planning, plan = [], [], {}
+    for _ in range(repeats + 1):
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
+                                    parameters).scalar()[0]
+        execution.append(float(plan["Execution Time"]))
+        planning.append(float(plan.get("Planning Time", 0.0)))
+    return statistics.median(execution[1:]), statistics.median(planning[1:]), plan
 
 
 def access_path(node: dict[str, Any]) -> str:
@@ -700,8 +715,8 @@ def code_version() -> str:
 
 # --- main ----------------------------------------------------------------------------------
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The options every latency benchmark here takes: the database, the load, the output."""
     parser.add_argument("--database-url",
                         default=os.environ.get("QM_BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--requests", type=int, default=200, help="Per scenario (measured)")
@@ -712,28 +727,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Time limit per scenario; fewer requests are counted if reached")
     parser.add_argument("--samples", type=int, default=50,
                         help="Distinct filter values rotated over per scenario")
-    parser.add_argument("--page", type=int, default=20, help="The deep page to measure")
     parser.add_argument("--username", default=ADMIN_USERNAME)
     parser.add_argument("--password", default=BENCH_PASSWORD)
     parser.add_argument("--rounds", type=int, default=1,
-                        help="Repeat both passes this many times, alternating, and pool the "
+                        help="Repeat every pass this many times, alternating, and pool the "
                              "latencies (evens out bursts of other load)")
     parser.add_argument("--quiet-threshold", type=float, default=0.3,
                         help="Before each scenario, wait until the rest of the machine uses "
                              "fewer CPUs than this ...")
     parser.add_argument("--quiet-wait", type=float, default=30.0,
                         help="... but at most this many seconds")
+    parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
+    parser.add_argument("--json", type=Path, help="Also write every figure to this file")
+
+
+def check_load_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if min(args.requests, args.concurrency, args.rounds) < 1 or args.max_seconds <= 0:
+        parser.error("--requests, --concurrency, --rounds and --max-seconds must be positive")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_load_options(parser)
+    parser.add_argument("--page", type=int, default=20, help="The deep page to measure")
     parser.add_argument("--explain-values", type=int, default=5,
                         help="EXPLAIN ANALYZE the list query for this many filter values ...")
     parser.add_argument("--explain-repeats", type=int, default=5,
                         help="... this many times each (the median is reported)")
     parser.add_argument("--skip-no-index", action="store_true",
                         help="Leave out the pass without the list indexes")
-    parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
-    parser.add_argument("--json", type=Path, help="Also write every figure to this file")
     args = parser.parse_args(argv)
-    if min(args.requests, args.concurrency, args.rounds) < 1 or args.max_seconds <= 0:
-        parser.error("--requests, --concurrency, --rounds and --max-seconds must be positive")
+    check_load_options(parser, args)
     return args
 
 
@@ -771,27 +795,25 @@ def merge(rounds: list[list[Result]]) -> list[Result]:
     return merged
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    engine = make_engine(args.database_url)
+def local_engine(url: str) -> Engine:
+    engine = make_engine(url)
     if engine.url.get_backend_name() == "postgresql" and engine.url.host not in (HOST,
                                                                                  "localhost"):
         raise SystemExit("the benchmark only talks to 127.0.0.1")
-    if present_indexes(engine) & set(LIST_INDEXES) != set(LIST_INDEXES):
-        print("some list indexes are missing (an interrupted run?): recreating them")
-        create_list_indexes(engine)
-    s = samples(engine, args.samples)
-    started_at = dt.datetime.now(dt.UTC)
+    return engine
+
+
+def run_metadata(engine: Engine, args: argparse.Namespace, **data: Any) -> dict[str, Any]:
+    """Date, machine, code and load settings of a run (plus ``data``), printed and returned."""
     meta = {
-        "date": started_at.isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "code": code_version(),
         "database": engine.url.render_as_string(hide_password=True),
         "server_version": "",
-        "interactions": s.interactions,
-        "users": s.users,
+        **data,
         "concurrency": args.concurrency,
         "waitress_threads": args.threads,
         "requests_per_scenario": args.requests,
@@ -802,9 +824,21 @@ def main(argv: list[str] | None = None) -> int:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             meta["server_version"] = conn.scalar(text("SHOW server_version"))
+    counts = ", ".join(f"{v:,} {k}" for k, v in data.items() if isinstance(v, int))
     print(f"{meta['date']}  qm {meta['code']}  {meta['cpus']} CPUs  {meta['database']}  "
-          f"{s.interactions:,} interactions, {s.users} users; client: {args.concurrency} "
-          f"threads, server: waitress {args.threads} threads; {args.requests} requests/scenario")
+          f"{counts}; client: {args.concurrency} threads, server: waitress {args.threads} "
+          f"threads; {args.requests} requests/scenario")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    engine = local_engine(args.database_url)
+    if present_indexes(engine) & set(LIST_INDEXES) != set(LIST_INDEXES):
+        print("some list indexes are missing (an interrupted run?): recreating them")
+        create_list_indexes(engine)
+    s = samples(engine, args.samples)
+    meta = run_metadata(engine, args, interactions=s.interactions, users=s.users)
 
     only = {n for n in args.only.split(",") if n}
     rounds: dict[str, list[list[Result]]] = {"with_indexes": [], "without_list_indexes": []}

@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=18295)
     parser.add_argument("--force", action="store_true",
                         help="Allow a database whose name does not contain 'bench'")
+    parser.add_argument("--evaluations-per-agent", type=int, default=0,
+                        help="Then run bench/seed_evaluations.py with --per-agent N (165 gives "
+                             "a million answer rows at 500 agents); 0: no evaluations")
     return parser.parse_args(argv)
 
 
@@ -190,6 +193,16 @@ def interactions(args: argparse.Namespace, agents: list[tuple[int, int]],
     return rows
 
 
+def analyze(engine: Engine) -> None:
+    """Fresh statistics, or the planner guesses about tables it thinks are empty."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
 def seed(args: argparse.Namespace) -> None:
     guard(args.database_url, args.force)
     engine = make_engine(args.database_url)
@@ -225,13 +238,7 @@ def seed(args: argparse.Namespace) -> None:
     insert_s = time.perf_counter() - insert_from
 
     analyze_from = time.perf_counter()
-    if engine.dialect.name == "postgresql":
-        # Fresh statistics, or the planner guesses about a table it thinks is empty.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+    analyze(engine)
     analyze_s = time.perf_counter() - analyze_from
     total_s = time.perf_counter() - started
 
@@ -250,7 +257,15 @@ def seed(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    seed(parse_args(argv))
+    args = parse_args(argv)
+    seed(args)
+    if args.evaluations_per_agent > 0:
+        import seed_evaluations  # bench/ is on sys.path when this file runs as a script
+
+        seed_evaluations.main(["--database-url", args.database_url,
+                               "--per-agent", str(args.evaluations_per_agent),
+                               "--batch", str(args.batch), "--seed", str(args.seed),
+                               *(["--force"] if args.force else [])])
 
 
 if __name__ == "__main__":
