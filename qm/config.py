@@ -61,6 +61,9 @@ class Settings:
     dispute_window_days: int = field(
         default_factory=lambda: _env_int("QM_DISPUTE_WINDOW_DAYS", 14))
     max_disputes: int = field(default_factory=lambda: _env_int("QM_MAX_DISPUTES", 2))
+    # Points of deviation (from peers, or from a calibration's consensus) that raise a drift
+    # alert on an evaluator.
+    drift_threshold: int = field(default_factory=lambda: _env_int("QM_DRIFT_THRESHOLD", 5))
     page_size: int = field(default_factory=lambda: _env_int("QM_PAGE_SIZE", 50))
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
+from scoring.reliability_cli import reliability
 
 
 @click.group()
@@ -193,4 +194,4 @@ def sample(ctx: CliContext, week: str, seed: int, rule_names: tuple[str, ...],
                        "/api/v1/sampling-rules.")
 
 
-COMMANDS = [interactions, forms, sample]
+COMMANDS = [interactions, forms, sample, reliability]

@@ -84,7 +84,8 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     message = (f"Interactions: {report.created} created, {report.already_imported} were there "
                f"already. Scoring form: {form.form.name}, version {form.number} "
                f"({form.status}).")
-    return message + "\n" + seed_evaluations(session, actor, settings)
+    return "\n".join([message, seed_evaluations(session, actor, settings),
+                      seed_calibration(session, settings)])
 
 
 def _demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[str, Any]:
@@ -172,3 +173,48 @@ def people_by_id(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     assert user is not None
     return user
+
+
+def seed_calibration(session: Session, settings: Any) -> str:
+    """A closed calibration session with its record, and an open blind one in progress."""
+    from qm.auth.models import Team
+    from scoring import calibration
+    from scoring.models import CalibrationSession, Interaction
+
+    if session.scalar(select(CalibrationSession.id).limit(1)) is not None:
+        return "Calibration: there already."
+    people = {u.username: u for u in session.scalars(select(User))}
+    billing = session.scalar(select(Team).where(Team.name == "Billing"))
+    if billing is None or not {"qa1", "qa2", "lead1"} <= set(people):
+        return "Calibration: skipped (the demo people are missing)."
+    contacts = list(session.scalars(select(Interaction.id).where(
+        Interaction.team_id == billing.id, Interaction.channel == "voice")
+        .order_by(Interaction.started_at.desc()).limit(5)))
+    lead, scorers = people["lead1"], [people["qa1"], people["qa2"], people["lead1"]]
+    rng = random.Random(11)  # noqa: S311 - demo data
+    closed = calibration.create_session(
+        session, lead, title="October calibration: Billing", form_id=None,
+        interaction_ids=contacts[:3], participant_ids=[u.id for u in scorers],
+        expert_id=lead.id, team_id=billing.id)
+    definition = closed.form_version.definition
+    for item in closed.items:
+        for user, skill in zip(scorers, (0.9, 0.7, 0.85), strict=True):
+            calibration.save_score(session, user, item.id, _demo_answers(definition, rng, skill),
+                                   submit=True)
+    calibration.close_session(session, lead, closed.id)
+    first = closed.items[0]
+    expert = next(s for s in first.scores if s.evaluator_id == lead.id)
+    calibration.record_consensus(session, lead, first.id, expert.answers,
+                                 {"empathy": "Acknowledging the frustration counts as empathy "
+                                             "only when the agent names it."})
+    calibration.save_minutes(session, lead, closed.id,
+                             "Agreed: the disclosure must be read in full; paraphrase fails it.")
+    open_ = calibration.create_session(
+        session, lead, title="November calibration: Billing (blind)", form_id=None,
+        interaction_ids=contacts[3:5], participant_ids=[u.id for u in scorers],
+        team_id=billing.id, due_on=dt.date.today() + dt.timedelta(days=7))
+    for item in open_.items:
+        calibration.save_score(session, people["qa1"], item.id,
+                               _demo_answers(definition, rng, 0.9), submit=True)
+    return ("Calibration: one closed session with its record, one blind session waiting for "
+            "qa2 and lead1.")

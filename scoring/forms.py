@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -15,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from qm.auth.forms import MultiCheckboxField
 from qm.storage import AUDIO_TYPES
 from scoring.models import Channel, Direction
 
@@ -139,3 +141,25 @@ class SampleRunForm(FlaskForm):
     week = StringField("ISO week (e.g. 2026-W47)", validators=[DataRequired(), Length(max=8)])
     seed = IntegerField("Seed (the same seed draws the same sample)", default=0,
                         validators=[Optional()])
+
+
+class CalibrationForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    form_id = SelectField("Scoring form (its published version)", coerce=int, choices=[])
+    team_id = SelectField("Team", choices=[])
+    mode = SelectField("Mode", choices=[
+        ("blind", "Blind: nobody sees the others' scores until the session closes"),
+        ("open", "Open: participants see each other's submitted scores")])
+    due_on = DateField("Due", validators=[Optional()])
+    interactions = TextAreaField(
+        "Interactions (ids or external ids, one per line)", validators=[DataRequired()])
+    participants = MultiCheckboxField("Participants", coerce=int, choices=[])
+    expert_id = SelectField("Expert (gold standard; optional)", coerce=int, choices=[])
+
+
+class ConsensusForm(FlaskForm):
+    version = version_field()
+
+
+class MinutesForm(FlaskForm):
+    minutes = TextAreaField("Minutes: what the group agreed", validators=[Optional()])

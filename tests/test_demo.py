@@ -48,8 +48,11 @@ def test_demo_logins_work(runner, client, auth):
         assert auth.login(username, "demo-password").status_code == 302
         assert client.get("/interactions").status_code == 200
         auth.logout()
-    pages = {"qa1": ["/evaluations", "/disputes", "/reports/evaluators"],
-             "agent1": ["/evaluations", "/scorecard"], "lead1": ["/reports/evaluators"]}
+    pages = {"qa1": ["/evaluations", "/disputes", "/reports/evaluators", "/calibration",
+                     "/calibration/1", "/calibration/1/results", "/calibration/2"],
+             "agent1": ["/evaluations", "/scorecard"],
+             "lead1": ["/reports/evaluators", "/reports/drift", "/calibration/1/results",
+                       "/calibration/1/export.csv"]}
     for username, urls in pages.items():
         auth.login(username, "demo-password")
         for url in urls:
@@ -59,6 +62,12 @@ def test_demo_logins_work(runner, client, auth):
     auth.login("agent1", "demo-password")
     card = client.get("/scorecard", follow_redirects=True).get_data(as_text=True)
     assert re.search(r'id="scorecard-n">(\d+)<', card).group(1) != "0"
+    auth.logout()
+    auth.login("qa1", "demo-password")
+    record = client.get("/calibration/1/results").get_data(as_text=True)
+    assert "consensus" in record and "Krippendorff" in record
+    blind = client.get("/calibration/2/results", follow_redirects=True).get_data(as_text=True)
+    assert "blind session" in blind
 
 
 def _free_port() -> int:

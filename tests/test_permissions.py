@@ -42,6 +42,14 @@ def world(session, people):
                                   "I verified the caller at the start of the call.")
     rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Matrix rule",
                                                           "form_id": form_version.form_id})
+    # A calibration session of team A in which every role that may score takes part.
+    from scoring import calibration
+
+    calibration_session = calibration.create_session(
+        session, people["lead_a"], title="Matrix calibration", form_id=None,
+        interaction_ids=[interaction.id],
+        participant_ids=[people["qa"].id, people["admin"].id, people["lead_a"].id],
+        team_id=people["team_a"].id)
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = auth_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -56,6 +64,8 @@ def world(session, people):
         "evaluation_id": evaluation.id,
         "dispute_id": dispute.id,
         "rule_id": rule.id,
+        "session_id": calibration_session.id,
+        "item_id": calibration_session.items[0].id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 

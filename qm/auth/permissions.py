@@ -78,6 +78,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "evaluation.respond": {G: OWN},  # acknowledge or dispute one's own evaluation
     "dispute.review": {A: ALL, Q: ALL, L: TEAM},
     "sampling.manage": {A: ALL},
+    # calibration sessions: leads run them for their teams; invited users score in them
+    "calibration.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
+    "calibration.manage": {A: ALL, L: TEAM},
+    "calibration.score": {A: ALL, Q: ALL, L: ALL},
     # scorecards and team / evaluator reports
     "report.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     # evaluations' free-text comments: HR only through a grant
@@ -89,7 +93,7 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
 
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
 GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage",
-             "sampling.manage", "evaluation.release")
+             "sampling.manage", "evaluation.release", "calibration.manage")
 
 
 class Actor(Protocol):
