@@ -314,16 +314,38 @@ class Statistic:
 
 
 @dataclass
+class QuestionAgreement:
+    key: str
+    text: str
+    agreement: Statistic  # percent agreement of the answers across the items
+    alpha: Statistic  # Krippendorff's alpha (nominal) across the items
+
+
+@dataclass
 class Results:
     session: CalibrationSession
     evaluators: list[User]
     items: list[ItemResult]
     statistics: list[Statistic] = field(default_factory=list)
+    questions: list[QuestionAgreement] = field(default_factory=list)
     missing: dict[int, list[int]] = field(default_factory=dict)  # evaluator -> item positions
 
     def mean_abs_deviation(self, evaluator_id: int) -> float | None:
         values = [abs(d) for r in self.items if (d := r.deviation(evaluator_id)) is not None]
         return sum(values) / len(values) if values else None
+
+    def matches_reference(self, evaluator_id: int) -> float | None:
+        """Share of the evaluator's answers equal to the reference answer (the consensus where
+        recorded, else the expert's), over the questions where both exist."""
+        pairs = []
+        for result in self.items:
+            for row in result.questions:
+                reference = row.consensus if row.consensus is not None else (
+                    row.expert if evaluator_id != self.session.expert_id else None)
+                answer = row.answers.get(evaluator_id)
+                if reference is not None and answer is not None:
+                    pairs.append(_nominal(answer) == _nominal(reference))
+        return sum(pairs) / len(pairs) if pairs else None
 
 
 def _share(question: rules.Question, value: Any) -> float | None:
@@ -346,7 +368,10 @@ def _statistic(name: str, metric: str, data: list[list[Any]], **options: Any) ->
     return Statistic(name, result.value, result.ci_low, result.ci_high)
 
 
-def results(session: Session, item: CalibrationSession) -> Results:
+def results(session: Session, item: CalibrationSession, *,
+            statistics: bool = True) -> Results:
+    """Everything the record shows; ``statistics=False`` skips the agreement statistics and
+    their bootstrap (the drift report needs only the deviations)."""
     form = form_of(item)
     questions = [q for s in form.sections for q in s.questions if q.type in rules.SCORED_TYPES]
     evaluators = sorted((p.user for p in item.participants), key=lambda u: u.display_name)
@@ -378,14 +403,24 @@ def results(session: Session, item: CalibrationSession) -> Results:
         totals_rows.append([float(totals[e]) if totals.get(e) is not None else None
                             for e in ids])
         out.items.append(ItemResult(calibration_item, totals, rows, reference))
+    if not statistics:
+        return out
     out.statistics = [
         _statistic("Krippendorff's alpha, answers (nominal)", "alpha", nominal,
                    level="nominal"),
         _statistic("Krippendorff's alpha, points earned (interval)", "alpha", interval,
                    level="interval"),
+        _statistic("Fleiss' kappa, answers", "fleiss", nominal),
         _statistic("Percent agreement, answers", "agreement", nominal),
         _statistic("ICC(2,1), total scores", "icc", totals_rows, form="2,1"),
     ]
+    if len(ids) == 2:
+        out.statistics.append(_statistic("Cohen's kappa, answers", "cohen", nominal))
+    for index, q in enumerate(questions):
+        units = [[_nominal(r.questions[index].answers.get(e)) for e in ids] for r in out.items]
+        out.questions.append(QuestionAgreement(
+            q.key, q.text, _statistic("agreement", "agreement", units, ci=False),
+            _statistic("alpha", "alpha", units, level="nominal", ci=False)))
     return out
 
 

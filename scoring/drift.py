@@ -81,7 +81,7 @@ def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
                                          cal.visible_clause(actor))
         .order_by(CalibrationSession.closed_at.desc()).limit(SESSIONS)).all()
     for calibration in reversed(closed):
-        results = cal.results(session, calibration)
+        results = cal.results(session, calibration, statistics=False)
         for user in results.evaluators:
             deviations = [d for r in results.items if (d := r.deviation(user.id)) is not None]
             if not deviations:

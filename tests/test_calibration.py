@@ -199,6 +199,13 @@ def test_agreement_is_measured_across_questions_and_items(session, people, setti
     assert data.items[1].reference == "expert"
     assert data.items[1].deviation(people["qa"].id) == pytest.approx(66.67)
     assert data.items[1].questions[1].spread == pytest.approx(100)
+    per_question = {q.key: q for q in data.questions}
+    assert per_question["greet"].agreement.value == 1.0
+    assert per_question["greet"].alpha.value == pytest.approx(1.0)
+    assert per_question["verify"].agreement.value == pytest.approx(4 / 6)
+    assert data.matches_reference(people["qa"].id) == pytest.approx(3 / 4)
+    assert data.matches_reference(people["admin"].id) is None  # the expert is the reference
+    assert "Cohen's kappa, answers" not in stats  # three raters
 
 
 def test_drift_alerts_on_a_lenient_evaluator(session, people, setting):
