@@ -120,7 +120,7 @@ def create_session(session: Session, actor: Any, *, title: str, form_id: int | N
         raise InvalidInput("The calibration session is not valid.", errors)
     version = published_version(session, form_id)
     item = CalibrationSession(title=title, form_version_id=version.id, team_id=team_id,
-                              mode=mode, expert_id=expert_id, due_on=due_on,
+                              mode=mode, expert_id=expert_id, due_on=due_on, statistics=[],
                               created_by_id=getattr(actor, "id", None))
     session.add(item)
     session.flush()
@@ -134,21 +134,40 @@ def create_session(session: Session, actor: Any, *, title: str, form_id: int | N
     return item
 
 
+def _locked(session: Session, session_id: int) -> None:
+    """Serialise closing and scoring of one session (a row lock on PostgreSQL; SQLite writes
+    are serialised anyway): a submission cannot slip into a session being closed."""
+    session.execute(select(CalibrationSession.id).where(CalibrationSession.id == session_id)
+                    .with_for_update())
+
+
 def close_session(session: Session, actor: Any, session_id: int,
                   expected_version: int | None = None) -> CalibrationSession:
     item = get_session(session, actor, session_id)
     require(actor, "calibration.manage", item)
+    _locked(session, item.id)
+    session.refresh(item)
     if not item.is_open:
         raise Conflict("This session is closed already; nothing was changed.")
     if expected_version is not None and expected_version != item.version:
         raise StaleEdit("calibration session")
-    submitted = [s for i in item.items for s in i.scores if s.status == "submitted"]
-    if not submitted:
-        raise Conflict("Nobody has submitted a score yet: there is nothing to compare.")
-    with audit.change(session, actor, "calibration.closed", item, snapshot):
+    per_item = [sum(1 for s in i.scores if s.status == "submitted") for i in item.items]
+    if not per_item or max(per_item) < 2:
+        raise Conflict("No interaction has two submitted scores yet: there is nothing to "
+                       "compare.")
+    drafts = sum(1 for i in item.items for s in i.scores if s.status != "submitted")
+    scores = [{"item": i.position, "evaluator_id": s.evaluator_id, "answers": s.answers,
+               "score": None if s.score is None else str(s.score)}
+              for i in item.items for s in i.scores if s.status == "submitted"]
+    with audit.change(session, actor, "calibration.closed", item,
+                      lambda record: snapshot(record)):
         item.status = "closed"
         item.closed_at = utcnow()
         item.closed_by_id = getattr(actor, "id", None)
+        item.statistics = [vars(stat) for stat in results(session, item).statistics]
+    # The scores, blind until now, enter the log in full with the closing.
+    audit.record(session, actor, "calibration.scores_disclosed", item,
+                 after={"scores": scores, "drafts_left_out": drafts})
     return item
 
 
@@ -180,12 +199,16 @@ def save_score(session: Session, actor: Any, item_id: int, answers: dict[str, An
     calibration = item.session
     if not is_participant(actor, calibration):
         raise PermissionDenied("calibration.score", "You are not invited to this session.")
+    _locked(session, calibration.id)
+    session.refresh(calibration)
     if not calibration.is_open:
         raise Conflict("The session is closed; scores no longer change.")
     score = own_score(session, actor, item)
     if score is not None and score.status == "submitted":
         raise Conflict("You submitted this item already; nothing was changed.")
-    if score is not None and expected_version is not None and expected_version != score.version:
+    # Once a draft exists, a save must say which version it edits: a second tab (or a client
+    # that never read the draft) must not silently overwrite it.
+    if score is not None and expected_version != score.version:
         raise StaleEdit("calibration score")
     form = form_of(calibration)
     cleaned = clean_answers(form, answers)
@@ -261,7 +284,7 @@ def save_minutes(session: Session, actor: Any, session_id: int, minutes: str) ->
 class QuestionRow:
     key: str
     text: str
-    answers: dict[int, Any]  # evaluator id -> answer
+    answers: dict[int, Any]  # evaluator id -> answer (None: not shown or not answered)
     shares: dict[int, float]  # evaluator id -> share of the question's points earned
     expert: Any = None
     consensus: Any = None
@@ -269,7 +292,7 @@ class QuestionRow:
 
     @property
     def distinct(self) -> int:
-        return len({repr(v) for v in self.answers.values()})
+        return len({_nominal(v) for v in self.answers.values() if v is not None})
 
     @property
     def spread(self) -> float | None:
@@ -283,25 +306,26 @@ class QuestionRow:
 class ItemResult:
     item: CalibrationItem
     totals: dict[int, Decimal | None]
+
     questions: list[QuestionRow]
-    reference: str  # "consensus", "expert" or "mean of the others"
+
+    def reference(self, evaluator_id: int | None = None) -> tuple[str, float | None]:
+        """The reference an evaluator's total is compared with, and its value: the recorded
+        consensus; else the expert (for everyone but the expert, if the expert scored it);
+        else the mean of the others."""
+        if self.item.consensus_score is not None:
+            return "consensus", float(self.item.consensus_score)
+        expert = self.item.session.expert_id
+        if expert is not None and expert != evaluator_id and self.totals.get(expert) is not None:
+            return "expert", float(self.totals[expert])  # type: ignore[arg-type]
+        others = [float(v) for k, v in self.totals.items() if k != evaluator_id
+                  and v is not None]
+        return "mean of the others", (sum(others) / len(others) if others else None)
 
     def deviation(self, evaluator_id: int) -> float | None:
-        """The evaluator's total minus the reference total (consensus, expert, or the others'
-        mean)."""
         own = self.totals.get(evaluator_id)
-        if own is None:
-            return None
-        if self.item.consensus_score is not None:
-            ref: float | None = float(self.item.consensus_score)
-        elif (expert := self.item.session.expert_id) is not None and expert != evaluator_id \
-                and self.totals.get(expert) is not None:
-            ref = float(self.totals[expert])  # type: ignore[arg-type]
-        else:
-            others = [float(v) for k, v in self.totals.items() if k != evaluator_id
-                      and v is not None]
-            ref = sum(others) / len(others) if others else None
-        return None if ref is None else float(own) - ref
+        _label, ref = self.reference(evaluator_id)
+        return None if own is None or ref is None else float(own) - ref
 
 
 @dataclass
@@ -334,30 +358,35 @@ class Results:
         values = [abs(d) for r in self.items if (d := r.deviation(evaluator_id)) is not None]
         return sum(values) / len(values) if values else None
 
+    def references(self, evaluator_id: int) -> str:
+        labels = {r.reference(evaluator_id)[0] for r in self.items
+                  if r.totals.get(evaluator_id) is not None}
+        return ", ".join(sorted(labels))
+
     def matches_reference(self, evaluator_id: int) -> float | None:
-        """Share of the evaluator's answers equal to the reference answer (the consensus where
-        recorded, else the expert's), over the questions where both exist."""
+        """Share of the evaluator's answers equal to the item's reference answers: the
+        consensus where one is recorded for the item, else the expert's."""
         pairs = []
         for result in self.items:
+            use_consensus = result.item.consensus_score is not None
+            if not use_consensus and evaluator_id == self.session.expert_id:
+                continue
             for row in result.questions:
-                reference = row.consensus if row.consensus is not None else (
-                    row.expert if evaluator_id != self.session.expert_id else None)
+                reference = row.consensus if use_consensus else row.expert
                 answer = row.answers.get(evaluator_id)
                 if reference is not None and answer is not None:
                     pairs.append(_nominal(answer) == _nominal(reference))
         return sum(pairs) / len(pairs) if pairs else None
 
 
-def _share(question: rules.Question, value: Any) -> float | None:
-    if value is None or value == rules.NA or question.type not in rules.SCORED_TYPES:
-        return None
+def _shares(form: rules.Form, answers: dict[str, Any]) -> dict[str, float]:
+    """Each scored question's share of its points, from one scoring of the whole answer set
+    (so conditional questions see the answers they depend on)."""
     try:
-        result = rules.score(rules.Form((rules.Section("s", "s", Decimal(1), (question,)),)),
-                             {question.key: value}, partial=True)
+        result = rules.score(form, answers, partial=True)
     except rules.AnswerError:
-        return None
-    row = result.questions[0] if result.questions else None
-    return float(row.earned / row.possible) if row and row.possible else None
+        return {}
+    return {q.key: float(q.earned / q.possible) for q in result.questions if q.possible}
 
 
 def _statistic(name: str, metric: str, data: list[list[Any]], **options: Any) -> Statistic:
@@ -370,52 +399,63 @@ def _statistic(name: str, metric: str, data: list[list[Any]], **options: Any) ->
 
 def results(session: Session, item: CalibrationSession, *,
             statistics: bool = True) -> Results:
-    """Everything the record shows; ``statistics=False`` skips the agreement statistics and
-    their bootstrap (the drift report needs only the deviations)."""
+    """Everything the record shows. The statistics of a closed session are the ones frozen at
+    closing; ``statistics=False`` skips them (the drift report needs only deviations)."""
     form = form_of(item)
     questions = [q for s in form.sections for q in s.questions if q.type in rules.SCORED_TYPES]
     evaluators = sorted((p.user for p in item.participants), key=lambda u: u.display_name)
-    ids = [u.id for u in evaluators]
     out = Results(item, evaluators, [])
+    submitted = {i.id: {s.evaluator_id: s for s in i.scores if s.status == "submitted"}
+                 for i in item.items}
+    # The raters of the statistics: those who submitted something. An invitee who never
+    # scored is listed as missing, not counted as a rater with every rating absent.
+    ids = [u.id for u in evaluators if any(u.id in scores for scores in submitted.values())]
     nominal: list[list[Any]] = []
     interval: list[list[Any]] = []
     totals_rows: list[list[Any]] = []
     for calibration_item in item.items:
-        scores = {s.evaluator_id: s for s in calibration_item.scores if s.status == "submitted"}
-        for evaluator_id in ids:
-            if evaluator_id not in scores:
-                out.missing.setdefault(evaluator_id, []).append(calibration_item.position)
+        scores = submitted[calibration_item.id]
+        for evaluator in evaluators:
+            if evaluator.id not in scores:
+                out.missing.setdefault(evaluator.id, []).append(calibration_item.position)
+        shares = {e: _shares(form, s.answers) for e, s in scores.items()}
         rows = []
         for q in questions:
             answers = {e: scores[e].answers.get(q.key) for e in scores}
-            shares = {e: v for e, a in answers.items() if (v := _share(q, a)) is not None}
+            row_shares = {e: shares[e][q.key] for e in scores if q.key in shares[e]}
             rows.append(QuestionRow(
-                q.key, q.text, answers, shares,
+                q.key, q.text, answers, row_shares,
                 expert=answers.get(item.expert_id) if item.expert_id else None,
                 consensus=calibration_item.consensus.get(q.key),
                 consensus_note=calibration_item.consensus_notes.get(q.key, "")))
             if any(a is not None for a in answers.values()):
                 nominal.append([_nominal(answers.get(e)) for e in ids])
-                interval.append([shares.get(e) for e in ids])
-        reference = ("consensus" if calibration_item.consensus_score is not None
-                     else "expert" if item.expert_id else "mean of the others")
+                interval.append([row_shares.get(e) for e in ids])
         totals = {e: scores[e].score for e in scores}
         totals_rows.append([float(totals[e]) if totals.get(e) is not None else None
                             for e in ids])
-        out.items.append(ItemResult(calibration_item, totals, rows, reference))
+        out.items.append(ItemResult(calibration_item, totals, rows))
     if not statistics:
         return out
-    out.statistics = [
-        _statistic("Krippendorff's alpha, answers (nominal)", "alpha", nominal,
-                   level="nominal"),
-        _statistic("Krippendorff's alpha, points earned (interval)", "alpha", interval,
-                   level="interval"),
-        _statistic("Fleiss' kappa, answers", "fleiss", nominal),
-        _statistic("Percent agreement, answers", "agreement", nominal),
-        _statistic("ICC(2,1), total scores", "icc", totals_rows, form="2,1"),
-    ]
-    if len(ids) == 2:
-        out.statistics.append(_statistic("Cohen's kappa, answers", "cohen", nominal))
+    if not item.is_open and item.statistics:
+        out.statistics = [Statistic(**stat) for stat in item.statistics]
+    else:
+        complete = [row for row in totals_rows if all(v is not None for v in row)]
+        out.statistics = [
+            _statistic("Krippendorff's alpha, answers (nominal)", "alpha", nominal,
+                       level="nominal"),
+            _statistic("Krippendorff's alpha, points earned (interval)", "alpha", interval,
+                       level="interval"),
+            _statistic("Fleiss' kappa, answers", "fleiss", nominal),
+            _statistic("Percent agreement, answers", "agreement", nominal),
+            _statistic("ICC(2,1), total scores", "icc", complete, form="2,1"),
+        ]
+        if len(complete) < len(totals_rows):
+            out.statistics[-1].note = ((out.statistics[-1].note + " ").lstrip() +
+                                       f"Over the {len(complete)} interaction(s) every rater "
+                                       "scored.")
+        if len(ids) == 2:
+            out.statistics.append(_statistic("Cohen's kappa, answers", "cohen", nominal))
     for index, q in enumerate(questions):
         units = [[_nominal(r.questions[index].answers.get(e)) for e in ids] for r in out.items]
         out.questions.append(QuestionAgreement(

@@ -41,7 +41,8 @@ def dump_session(item: CalibrationSession, actor: Any) -> dict[str, Any]:
         "item_id": s.item_id, "evaluator_id": s.evaluator_id, "status": s.status,
         "answers": s.answers, "score": None if s.score is None else str(s.score),
         "version": s.version,
-    } for i in item.items for s in i.scores if visible or s.evaluator_id == actor.id]
+    } for i in item.items for s in i.scores
+        if s.evaluator_id == actor.id or (visible and s.status == "submitted")]
     if visible:
         results = cal.results(db.session, item)
         data["statistics"] = [{"name": s.name, "value": s.value, "ci_low": s.ci_low,
@@ -81,7 +82,7 @@ class ConsensusSchema(Schema):
 
 
 @blp.get("/calibration-sessions")
-@api_permission("calibration.score")
+@api_permission("calibration.view")
 @blp.response(200, description="sessions the caller takes part in or may see")
 def list_sessions() -> Any:
     rows = db.session.scalars(select(CalibrationSession).where(cal.visible_clause(api_user()))
@@ -102,7 +103,7 @@ def create_session(data: dict[str, Any]) -> Any:
 
 
 @blp.get("/calibration-sessions/<int:session_id>")
-@api_permission("calibration.score")
+@api_permission("calibration.view")
 @blp.response(200, description="the session; others' scores and the statistics once visible")
 def get_session(session_id: int) -> Any:
     return dump_session(_session(session_id), api_user())

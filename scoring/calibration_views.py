@@ -21,11 +21,12 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import can
 from qm.errors import NotFound, QMError, StaleEdit
-from qm.web import commit_write, db, permission_required, save_form
+from qm.web import commit_write, db, permission_required, save_form, send_recording
 from scoring import calibration as cal
 from scoring import drift as drift_report
 from scoring.evaluations import preview as score_preview
@@ -64,9 +65,11 @@ def _item(item_id: int) -> Any:
 
 
 @bp.get("/calibration")
-@permission_required("calibration.score")
+@permission_required("calibration.view")
 def sessions() -> Any:
-    rows = db.session.scalars(select(CalibrationSession).where(cal.visible_clause(current_user))
+    rows = db.session.scalars(select(CalibrationSession).options(
+        selectinload(CalibrationSession.items), selectinload(CalibrationSession.participants))
+                              .where(cal.visible_clause(current_user))
                               .order_by(CalibrationSession.status.desc(),
                                         CalibrationSession.id.desc()).limit(200)).all()
     return render_template("scoring/calibration_list.html", sessions=rows)
@@ -136,7 +139,7 @@ def new_session() -> Any:
 
 
 @bp.get("/calibration/<int:session_id>")
-@permission_required("calibration.score")
+@permission_required("calibration.view")
 def session(session_id: int) -> Any:
     item = _session(session_id)
     progress = {p.user_id: sum(1 for i in item.items for s in i.scores
@@ -174,12 +177,11 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
         "scoring/calibration_item.html", item=item, calibration=calibration, score=score,
         editable=editable, form=form, definition=calibration.form_version.definition,
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
-        errors=errors or {}, result=result, others=others,
-        can_listen=can(current_user, "recording.listen", item.interaction)), status
+        errors=errors or {}, result=result, others=others), status
 
 
 @bp.get("/calibration/items/<int:item_id>")
-@permission_required("calibration.score")
+@permission_required("calibration.view")
 def item(item_id: int) -> Any:
     return _score_page(_item(item_id))
 
@@ -211,6 +213,14 @@ def save_item(item_id: int) -> Any:
     if submit:
         return redirect(url_for("calibration.session", session_id=found.session_id))
     return redirect(url_for("calibration.item", item_id=found.id))
+
+
+@bp.get("/calibration/items/<int:item_id>/recording")
+@permission_required("calibration.view")
+def recording(item_id: int) -> Any:
+    """The item's recording, for those who may see the session: an invited participant from
+    another team hears the call they are asked to score."""
+    return send_recording(_item(item_id).interaction)
 
 
 @bp.post("/calibration/items/<int:item_id>/preview")
@@ -249,19 +259,25 @@ def close(session_id: int) -> Any:
                                                "participants.")
 
 
-@bp.get("/calibration/<int:session_id>/results")
-@permission_required("calibration.score")
-def results(session_id: int) -> Any:
-    item = _session(session_id)
-    if not cal.scores_visible(current_user, item):
-        flash("This is a blind session: the scores are shown once it is closed.", "info")
-        return redirect(url_for("calibration.session", session_id=session_id))
+def _results_page(item: CalibrationSession, status: int = 200,
+                  posted: dict[int, dict[str, Any]] | None = None) -> Any:
     data = cal.results(db.session, item)
     return render_template("scoring/calibration_results.html", item=item, data=data,
                            manage=cal.may_manage(current_user, item) and not item.is_open,
                            consensus_form=ConsensusForm(formdata=None),
                            minutes=MinutesForm(formdata=None, minutes=item.minutes),
-                           printable=request.args.get("print") == "1")
+                           posted=posted or {},
+                           printable=request.args.get("print") == "1"), status
+
+
+@bp.get("/calibration/<int:session_id>/results")
+@permission_required("calibration.view")
+def results(session_id: int) -> Any:
+    item = _session(session_id)
+    if not cal.scores_visible(current_user, item):
+        flash("This is a blind session: the scores are shown once it is closed.", "info")
+        return redirect(url_for("calibration.session", session_id=session_id))
+    return _results_page(item)
 
 
 @bp.post("/calibration/items/<int:item_id>/consensus")
@@ -279,10 +295,13 @@ def consensus(item_id: int) -> Any:
     except QMError as exc:
         db.session.rollback()
         flash(f"Item {found.position}: {exc}", "danger")
-        for key, message in getattr(exc, "errors", {}).items():
-            flash(f"{key}: {message}", "danger")
-    else:
-        flash(f"Consensus for item {found.position} recorded.", "success")
+        found = _item(item_id)
+        # The lead's answers and notes stay on the page, with the errors beside the questions
+        # and, after a stale edit, the version they can now save over knowingly.
+        return _results_page(found.session, exc.status, {found.id: {
+            "answers": answers, "notes": notes, "errors": getattr(exc, "errors", {}),
+            "version": found.version}})
+    flash(f"Consensus for item {found.position} recorded.", "success")
     return redirect(url_for("calibration.results", session_id=session_id) + f"#item-{item_id}")
 
 
@@ -305,7 +324,7 @@ def minutes(session_id: int) -> Any:
 
 
 @bp.get("/calibration/<int:session_id>/export.csv")
-@permission_required("calibration.score")
+@permission_required("calibration.view")
 def export_csv(session_id: int) -> Any:
     item = _session(session_id)
     if not cal.scores_visible(current_user, item):
@@ -318,23 +337,45 @@ def export_csv(session_id: int) -> Any:
     for result in data.items:
         for row in result.questions:
             for evaluator in data.evaluators:
-                answer = row.answers.get(evaluator.id)
                 share = row.shares.get(evaluator.id)
-                writer.writerow([item.title, result.item.position,
-                                 result.item.interaction.external_id, row.key,
-                                 evaluator.username, cal._nominal(answer) or "",
-                                 "" if share is None else f"{share:.4f}",
-                                 cal._nominal(row.expert) or "",
-                                 cal._nominal(row.consensus) or "", row.consensus_note])
+                writer.writerow(_cells([
+                    item.title, result.item.position, result.item.interaction.external_id,
+                    row.key, evaluator.username, cal._nominal(row.answers.get(evaluator.id)),
+                    None if share is None else f"{share:.4f}", cal._nominal(row.expert),
+                    cal._nominal(row.consensus), row.consensus_note]))
+    writer.writerow([])
+    writer.writerow(["statistic", "value", "ci_low", "ci_high", "note"])
     for stat in data.statistics:
-        writer.writerow([item.title, "", "", stat.name, "", "" if stat.value is None
-                         else f"{stat.value:.4f}",
-                         "" if stat.ci_low is None else f"{stat.ci_low:.4f}..{stat.ci_high:.4f}",
-                         "", "", stat.note])
+        writer.writerow(_cells([stat.name, _number(stat.value), _number(stat.ci_low),
+                                _number(stat.ci_high), stat.note]))
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment",
                          filename=f"calibration-{item.id}.csv")
     return response
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _cells(values: list[Any]) -> list[str]:
+    """CSV cells that a spreadsheet will not run as formulas (titles and notes are typed by
+    users): a leading =, +, -, @ or tab gets a quote, as OWASP advises."""
+    out = []
+    for value in values:
+        text = "" if value is None else str(value)
+        if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+            text = "'" + text
+        out.append(text)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @bp.get("/reports/drift")
@@ -344,4 +385,5 @@ def drift() -> Any:
     rows = drift_report.evaluator_drift(db.session, current_user, threshold=threshold,
                                         timezone=current_app.extensions["qm"]["settings"]
                                         .timezone)
-    return render_template("scoring/drift.html", rows=rows, threshold=threshold)
+    months = drift_report.month_labels(current_app.extensions["qm"]["settings"].timezone)
+    return render_template("scoring/drift.html", rows=rows, threshold=threshold, months=months)

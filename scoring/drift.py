@@ -12,13 +12,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from qm.auth.models import User
 from qm.auth.permissions import scope_clause
 from qm.db import utcnow
 from scoring import calibration as cal
-from scoring.models import RELEASED_STATUSES, CalibrationSession, Evaluation
+from scoring.models import (
+    RELEASED_STATUSES,
+    CalibrationItem,
+    CalibrationSession,
+    Evaluation,
+)
 from scoring.reports import MIN_SAMPLE, months_back, period_start
 
 MONTHS = 6
@@ -33,8 +38,15 @@ class DriftRow:
     alerts: list[str] = field(default_factory=list)
 
 
+def month_labels(timezone: str = "UTC", now: dt.datetime | None = None) -> list[str]:
+    return [f"{y}-{m:02d}" for y, m in months_back(now or utcnow(), ZoneInfo(timezone),
+                                                   MONTHS)]
+
+
 def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
                     timezone: str = "UTC", now: dt.datetime | None = None) -> list[DriftRow]:
+    """One row per evaluator with evaluations or calibrations in scope; every row has one
+    entry per month of ``month_labels`` (empty months included), so columns line up."""
     tz = ZoneInfo(timezone)
     months = months_back(now or utcnow(), tz, MONTHS)
     since = period_start(months, tz)
@@ -77,8 +89,10 @@ def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
                                     f"{latest['month']} ({latest['n']} evaluations)")
 
     closed = session.scalars(
-        select(CalibrationSession).where(CalibrationSession.status == "closed",
-                                         cal.visible_clause(actor))
+        select(CalibrationSession).options(
+            selectinload(CalibrationSession.items).selectinload(CalibrationItem.scores),
+            selectinload(CalibrationSession.participants))
+        .where(CalibrationSession.status == "closed", cal.visible_clause(actor))
         .order_by(CalibrationSession.closed_at.desc()).limit(SESSIONS)).all()
     for calibration in reversed(closed):
         results = cal.results(session, calibration, statistics=False)
@@ -90,8 +104,11 @@ def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
             row(user).calibrations.append({
                 "title": calibration.title, "session_id": calibration.id,
                 "when": calibration.closed_at, "deviation": mean,
-                "reference": results.items[0].reference if results.items else ""})
+                "reference": results.references(user.id)})
     for drift_row in rows.values():
+        if not drift_row.months:
+            drift_row.months = [{"month": f"{y}-{m:02d}", "n": 0, "mean": None,
+                                 "peers": None, "diff": None} for y, m in months]
         if drift_row.calibrations:
             last = drift_row.calibrations[-1]
             if abs(last["deviation"]) >= threshold:

@@ -50,6 +50,7 @@ from scoring.models import (
     SamplingRule,
     ScoringForm,
 )
+from transcription.models import Transcript
 
 bp = Blueprint("evaluations", __name__)
 
@@ -122,6 +123,8 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     policy = _policy()
     return render_template(
         "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
+        transcript=db.session.scalar(select(Transcript).where(
+            Transcript.interaction_id == evaluation.interaction_id)),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},
         result=result, comments=ev.can_read_comments(current_user, evaluation),

@@ -383,6 +383,8 @@ class CalibrationSession(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(8), default="open")  # open, closed
     minutes: Mapped[str] = mapped_column(Text, default="")  # what the group agreed, overall
+    # The agreement statistics, computed once at closing (the scores are frozen from then on).
+    statistics: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -454,6 +456,10 @@ class CalibrationScore(Base):
     """One participant's scoring of one item: the same answers and rules as an evaluation."""
 
     __tablename__ = "calibration_scores"
+    # While a session is open its scores must stay blind, the audit log included: entries say
+    # that a score was saved or submitted; the closing entry records every score in full.
+    __audit_exclude__ = ("answers", "notes", "comment", "score", "critical_fail",
+                         "section_scores")
     __table_args__ = (UniqueConstraint("item_id", "evaluator_id"),
                       Index("ix_calibration_scores_evaluator", "evaluator_id", "submitted_at"))
 

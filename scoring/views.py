@@ -34,6 +34,7 @@ from scoring import queries, services
 from scoring.evaluations import visible
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Evaluation, Interaction
+from transcription.models import Transcript
 
 bp = Blueprint("scoring", __name__)
 
@@ -142,9 +143,11 @@ def interaction(interaction_id: int) -> Any:
     evaluations = [e for e in db.session.scalars(
         select(Evaluation).where(Evaluation.interaction_id == item.id).order_by(Evaluation.id))
         if visible(current_user, e)]
+    transcript = db.session.scalar(select(Transcript).where(
+        Transcript.interaction_id == item.id))
     return render_template("scoring/interaction.html", interaction=item, history=history,
                            can_listen=can(current_user, "recording.listen", item),
-                           evaluations=evaluations)
+                           evaluations=evaluations, transcript=transcript)
 
 
 @bp.route("/interactions/<int:interaction_id>/edit", methods=["GET", "POST"])

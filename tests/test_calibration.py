@@ -100,7 +100,7 @@ def test_a_blind_session_from_start_to_record(client, auth, session, people, set
     assert first.consensus == {"greet": "no", "verify": "yes"}
     data = cal.results(session, session.get(CalibrationSession, calibration.id))
     item1 = data.items[0]
-    assert item1.reference == "consensus"
+    assert item1.reference(people["qa"].id)[0] == "consensus"
     assert item1.deviation(people["qa"].id) == pytest.approx(100 - 66.67)
     assert item1.deviation(setting["qa2"].id) == pytest.approx(0)
     assert data.missing == {people["lead_a"].id: [1, 2], setting["qa2"].id: [2]}
@@ -165,14 +165,21 @@ def test_who_may_create_see_and_score(session, people, setting):
         cal.get_session(session, people["lead_b"], item.id)
     with pytest.raises(cal.PermissionDenied, match="not invited"):
         cal.save_score(session, people["admin"], item.items[0].id, YES_ALL)
-    with pytest.raises(cal.Conflict, match="Nobody has submitted"):
+    with pytest.raises(cal.Conflict, match="two submitted scores"):
         cal.close_session(session, people["lead_a"], item.id)
     with pytest.raises(cal.Conflict, match="Close the session first"):
         cal.record_consensus(session, people["lead_a"], item.items[0].id, YES_ALL)
-    cal.save_score(session, people["qa"], item.items[0].id, {"greet": "yes"})  # a draft
+    draft = cal.save_score(session, people["qa"], item.items[0].id, {"greet": "yes"})
+    with pytest.raises(cal.StaleEdit):  # a second tab that never saw the draft
+        cal.save_score(session, people["qa"], item.items[0].id, {"greet": "no"})
     with pytest.raises(cal.InvalidInput, match="still need an answer"):
-        cal.save_score(session, people["qa"], item.items[0].id, {"greet": "yes"}, submit=True)
-    cal.save_score(session, people["qa"], item.items[0].id, YES_ALL, submit=True)
+        cal.save_score(session, people["qa"], item.items[0].id, {"greet": "yes"}, submit=True,
+                       expected_version=draft.version)
+    cal.save_score(session, people["qa"], item.items[0].id, YES_ALL, submit=True,
+                   expected_version=draft.version)
+    with pytest.raises(cal.Conflict, match="two submitted scores"):  # one score: no comparison
+        cal.close_session(session, people["lead_a"], item.id)
+    cal.save_score(session, setting["qa2"], item.items[0].id, YES_ALL, submit=True)
     cal.close_session(session, people["lead_a"], item.id)
     with pytest.raises(cal.Conflict, match="closed"):
         cal.save_score(session, setting["qa2"], item.items[0].id, YES_ALL)
@@ -196,7 +203,9 @@ def test_agreement_is_measured_across_questions_and_items(session, people, setti
     alpha = stats["Krippendorff's alpha, answers (nominal)"]
     assert alpha.value is not None and -1 <= alpha.value < 1
     # The expert is the reference: qa scored item 2 at 66.67 where the expert scored 0.
-    assert data.items[1].reference == "expert"
+    assert data.items[1].reference(people["qa"].id)[0] == "expert"
+    # The expert's own total is compared with the others, not with itself.
+    assert data.items[1].reference(people["admin"].id)[0] == "mean of the others"
     assert data.items[1].deviation(people["qa"].id) == pytest.approx(66.67)
     assert data.items[1].questions[1].spread == pytest.approx(100)
     per_question = {q.key: q for q in data.questions}
@@ -277,3 +286,55 @@ def test_the_api_keeps_blind_sessions_blind(client, session, people, setting):
     session.commit()
     assert client.get(f"/api/v1/calibration-sessions/{session_id}",
                       headers=other_lead).status_code == 404
+
+
+def test_review_findings_blindness_record_and_raters(client, auth, session, people, setting):
+    """The audit log stays blind while the session is open; the statistics are frozen at
+    closing; an invitee who never scored neither voids the ICC nor counts as a rater;
+    conditional questions are compared; auditors read the record; a refused consensus keeps
+    what the lead typed."""
+    from test_evaluations import FORM
+
+    from qm.audit import AuditEntry
+
+    workflow = factories.create_form(session, FORM)
+    calibration = cal.create_session(
+        session, people["lead_a"], title="Conditional", form_id=workflow.form_id,
+        interaction_ids=[c.id for c in setting["contacts"][:2]],
+        participant_ids=[people["qa"].id, setting["qa2"].id, people["admin"].id],
+        team_id=people["team_a"].id)
+    base = {"greet": "yes", "verify": "yes", "empathy": "5", "reason": "complaint"}
+    for item in calibration.items:
+        cal.save_score(session, people["qa"], item.id, {**base, "sorry": "yes"}, submit=True)
+        cal.save_score(session, setting["qa2"], item.id, {**base, "sorry": "no"}, submit=True)
+    session.commit()
+    logged = [e.after for e in session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_type == "calibration_scores"))]
+    assert logged and all("answers" not in e and "score" not in e for e in logged)
+
+    cal.close_session(session, people["lead_a"], calibration.id)
+    session.commit()
+    disclosed = session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "calibration.scores_disclosed"))
+    assert len(disclosed.after["scores"]) == 4
+    assert calibration.statistics and calibration.statistics[0]["name"].startswith("Kripp")
+    data = cal.results(session, calibration)
+    sorry = next(row for row in data.items[0].questions if row.key == "sorry")
+    assert sorry.shares == {people["qa"].id: 1.0, setting["qa2"].id: 0.0}
+    assert sorry.spread == pytest.approx(100)
+    icc = next(s for s in data.statistics if s.name.startswith("ICC"))
+    assert "every rater" not in icc.note  # admin never scored: not a rater
+    assert data.missing == {people["admin"].id: [1, 2]}
+
+    auth.login("auditor")
+    assert client.get(f"/calibration/{calibration.id}/results").status_code == 200
+    assert client.get(f"/calibration/{calibration.id}/export.csv").status_code == 200
+    auth.logout()
+    auth.login("lead.a")
+    item_id = calibration.items[0].id
+    response = client.post_form(f"/calibration/items/{item_id}/consensus", {
+        "q-greet": "yes", "note-greet": "Greeting heard at 0:01.", "version": "1"},
+        page=f"/calibration/{calibration.id}/results")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Greeting heard at 0:01." in page and "not answered" in page

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('minutes', sa.Text(), nullable=False),
+    sa.Column('statistics', sa.JSON(), nullable=False),
     sa.Column('created_at', qm.db.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('closed_at', qm.db.UTCDateTime(), nullable=True),

@@ -39,6 +39,20 @@
     });
   }
 
+  // Click (or Enter on) a transcript segment: the player jumps there and plays.
+  var player = document.getElementById("player");
+  document.querySelectorAll(".qm-segment[data-start]").forEach(function (segment) {
+    function seek() {
+      if (!player) return;
+      player.currentTime = parseFloat(segment.dataset.start) || 0;
+      player.play().catch(function () { /* autoplay refused: the position is set anyway */ });
+    }
+    segment.addEventListener("click", seek);
+    segment.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); seek(); }
+    });
+  });
+
   var form = document.getElementById("evaluation-form");
   if (!form) return;
   applyConditions(form);
