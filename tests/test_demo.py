@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from qm import audit
 from qm.auth.models import User
 from scoring.models import Dispute, Evaluation, Interaction
+from transcription.models import Transcript
 
 
 def test_demo_builds_once_and_only_once(runner, session):
@@ -39,10 +40,11 @@ def test_demo_builds_once_and_only_once(runner, session):
     assert session.scalar(select(func.count(User.id))) == users
     assert session.scalar(select(func.count(Interaction.id))) == interactions
     assert session.scalar(select(func.count(Evaluation.id))) == evaluations
+    assert session.scalar(select(func.count(Transcript.id))) == 3
     assert audit.verify(session).ok
 
 
-def test_demo_logins_work(runner, client, auth):
+def test_demo_logins_work(runner, client, auth, session):
     runner.invoke("demo", "--no-serve")
     for username in ("admin", "agent1", "auditor1"):
         assert auth.login(username, "demo-password").status_code == 302
@@ -68,6 +70,15 @@ def test_demo_logins_work(runner, client, auth):
     assert "consensus" in record and "Krippendorff" in record
     blind = client.get("/calibration/2/results", follow_redirects=True).get_data(as_text=True)
     assert "blind session" in blind
+    # The demo calls were transcribed while the demo was built: audio beside a transcript.
+    from scoring.models import Evaluation as Ev
+    from scoring.models import Interaction as It
+
+    call = session.scalar(select(Ev.id).join(It, It.id == Ev.interaction_id).where(
+        It.external_id == "DEMO-CALL-1"))
+    page = client.get(f"/evaluations/{call}").get_data(as_text=True)
+    assert 'id="transcript"' in page and 'id="player"' in page and "Billing" in page
+    assert "[DOB]" in page  # the customer's date of birth never reaches the screen
 
 
 def _free_port() -> int:

@@ -66,6 +66,9 @@ class Transcript(Base):
     segments: Mapped[list] = mapped_column(JSON, default=list)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     redactions: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What the audio said about itself, e.g. a truncated file: nobody should score half a call
+    # without knowing it.
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
     processing_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -52,6 +52,7 @@ def upgrade() -> None:
     sa.Column('segments', sa.JSON(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('redactions', sa.JSON(), nullable=False),
+    sa.Column('warnings', sa.JSON(), nullable=False),
     sa.Column('processing_s', sa.Float(), nullable=False),
     sa.Column('created_at', qm.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], name=op.f('fk_transcripts_interaction_id_interactions')),

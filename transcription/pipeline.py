@@ -1,0 +1,352 @@
+"""The per-file task: hash, decode, transcribe, redact, measure, link, store, in that order.
+
+The same function runs in ``qm transcribe`` and (later) in a Celery worker. Its contract:
+
+* A file is known by the SHA-256 of its content: a job per hash. A file whose job is done is
+  skipped, so a batch can be run again at any time and only does what is left.
+* The transcript, its interaction link and the job's "done" are written in one transaction: a
+  process killed at any point (even ``kill -9``) leaves either nothing or a whole transcript,
+  and the next run redoes a job that was left "running".
+* A file that cannot be used (missing, empty, not audio, corrupt, silent, no interaction to
+  attach it to) marks its job failed with the reason in words, and the batch goes on.
+
+Never imports Flask.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from qm import audit
+from qm.auth.permissions import SystemActor
+from qm.db import utcnow
+from qm.errors import QMError
+from qm.storage import AUDIO_TYPES, RecordingStore
+from scoring import services as scoring_services
+from scoring.models import Interaction
+from transcription import metrics as call_metrics
+from transcription.audio import AudioError, content_hash, decode
+from transcription.models import JobStatus, TranscriptionJob
+from transcription.models import Transcript as StoredTranscript
+from transcription.redaction import redact_segments
+from transcription.timeline import Segment
+from transcription.transcriber import TranscriberError
+
+ACTOR = SystemActor("transcription")
+METADATA_COLUMNS = ("source", "external_id", "agent", "channel", "queue", "direction",
+                    "started_at", "customer_ref")
+
+
+class LinkError(ValueError):
+    """The file cannot be attached to an interaction; the message says how to fix it."""
+
+
+@dataclass
+class FileResult:
+    """One input file's outcome: a line of ``--jsonl`` and a line of the summary."""
+
+    path: str
+    status: str  # done, skipped, failed
+    error: str = ""
+    sha256: str = ""
+    duration_s: float = 0.0
+    language: str = ""
+    text: str = ""
+    model: str = ""
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    redactions: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    interaction_id: int | None = None
+    elapsed_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "status": self.status, "error": self.error or None,
+            "sha256": self.sha256, "duration_s": round(self.duration_s, 2),
+            "language": self.language, "text": self.text, "model": self.model,
+            "segments": [{k: s[k] for k in ("start", "end", "speaker", "text")}
+                         for s in self.segments],
+            "metrics": self.metrics, "redactions": self.redactions, "warnings": self.warnings,
+            "interaction_id": self.interaction_id, "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a batch was asked to do, the same for every file (and every worker)."""
+
+    channel_speakers: tuple[str, ...] = ("agent", "customer")
+    keep_raw: bool = False
+    agent: str | None = None  # the agent of interactions made for files that match none
+    timezone: str = "UTC"
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> fields
+
+
+def audio_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The files named and the audio files in the folders named, folders walked in name
+    order; a name that does not exist is passed on (and fails with its reason)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in AUDIO_TYPES:
+                    yield child
+        else:
+            yield path
+
+
+def read_metadata(path: Path) -> dict[str, dict[str, str]]:
+    """A CSV with a ``file`` column (a file name) and the interaction's columns."""
+    out: dict[str, dict[str, str]] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "file" not in [f.strip().lower() for f in
+                                                   reader.fieldnames]:
+            raise LinkError(f"{path.name}: the metadata CSV needs a 'file' column.")
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            name = Path(row.pop("file", "")).name
+            if not name:
+                raise LinkError(f"{path.name}:{line}: the 'file' cell is empty.")
+            out[name] = row
+    return out
+
+
+def _sidecar(path: Path) -> dict[str, str]:
+    side = path.with_suffix(path.suffix + ".json")
+    if not side.is_file():
+        side = path.with_suffix(".json")
+    if not side.is_file():
+        return {}
+    try:
+        data = json.loads(side.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LinkError(f"{side.name} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise LinkError(f"{side.name} must hold a JSON object of the interaction's fields.")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def link(session: Session, path: Path, options: Options, store: RecordingStore | None
+         ) -> Interaction:
+    """The interaction the recording belongs to: from the metadata CSV or a sidecar JSON
+    (found by source and external id, or created from the fields); else the interaction whose
+    external id is the file name; else a new one for ``options.agent``."""
+    fields = {**_sidecar(path), **options.metadata.get(path.name, {})}
+    external_id = fields.get("external_id") or path.stem
+    stmt = select(Interaction).where(Interaction.external_id == external_id)
+    if fields.get("source"):
+        stmt = stmt.where(Interaction.source == fields["source"])
+    found = session.scalars(stmt.order_by(Interaction.id).limit(2)).all()
+    if len(found) > 1:
+        raise LinkError(f"more than one interaction has external id {external_id!r}; give its "
+                        "source in the metadata.")
+    if found:
+        interaction = found[0]
+        if not interaction.recording_path and store is not None:
+            stored = store.put_path(path)
+            scoring_services._attach(interaction, stored)
+        return interaction
+    if not fields.get("agent") and not options.agent:
+        raise LinkError(f"no interaction with external id {external_id!r}: name the file after "
+                        "one, describe it in a metadata CSV (--metadata) or a sidecar "
+                        f"{path.name}.json, or pass --agent to create one")
+    data = {"source": fields.get("source") or "recording", "external_id": external_id,
+            "agent": fields.get("agent") or options.agent,
+            "channel": fields.get("channel") or "voice",
+            "queue": fields.get("queue", ""), "direction": fields.get("direction") or "inbound",
+            "customer_ref": fields.get("customer_ref") or None,
+            "started_at": fields.get("started_at") or dt.datetime.fromtimestamp(
+                path.stat().st_mtime, dt.UTC).isoformat()}
+    try:
+        with path.open("rb") as recording:
+            return scoring_services.create_interaction(
+                session, ACTOR, data, store=store, recording=recording,
+                recording_name=path.name, timezone=options.timezone)
+    except QMError as exc:
+        raise LinkError(f"the interaction could not be made: {exc}") from None
+
+
+def segment_json(segment: Segment) -> dict[str, Any]:
+    return {"start": round(segment.start, 3), "end": round(segment.end, 3),
+            "speaker": segment.speaker, "text": segment.text.strip(),
+            "confidence": None if segment.confidence is None else round(segment.confidence, 4),
+            "words": [[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 4)]
+                      for w in segment.words]}
+
+
+def _job(session: Session, sha256: str, path: Path) -> TranscriptionJob:
+    job = session.scalar(select(TranscriptionJob).where(TranscriptionJob.sha256 == sha256))
+    if job is not None:
+        return job
+    job = TranscriptionJob(sha256=sha256, path=str(path), size_bytes=path.stat().st_size)
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:  # another worker registered the same content a moment ago
+        session.rollback()
+        job = session.scalar(select(TranscriptionJob).where(TranscriptionJob.sha256 == sha256))
+        assert job is not None
+    return job
+
+
+def _fail(session: Session, job: TranscriptionJob | None, result: FileResult,
+          reason: str) -> FileResult:
+    session.rollback()
+    if job is not None:
+        job = session.get(TranscriptionJob, job.id)
+        assert job is not None
+        job.status = JobStatus.FAILED.value
+        job.error = reason
+        job.finished_at = utcnow()
+        session.commit()
+    result.status, result.error = "failed", reason
+    return result
+
+
+def process_file(session_factory: Callable[[], Session], path: str | os.PathLike[str],
+                 transcriber: Any, options: Options = Options(),
+                 store: RecordingStore | None = None) -> FileResult:
+    """Do one file end to end; never raises for a bad file (the result says what went wrong)."""
+    started = time.perf_counter()
+    path = Path(path)
+    result = FileResult(path=str(path), status="failed")
+    session = session_factory()
+    job = None
+    try:
+        try:
+            result.sha256 = content_hash(path)
+        except OSError as exc:
+            reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
+            return _fail(session, None, result, reason)
+        job = _job(session, result.sha256, path)
+        if job.status == JobStatus.DONE.value:
+            result.status, result.interaction_id = "skipped", job.interaction_id
+            return result
+        job.status = JobStatus.RUNNING.value
+        job.attempts += 1
+        job.started_at = utcnow()
+        job.worker = f"{socket.gethostname()}:{os.getpid()}"
+        job.path = str(path)
+        session.commit()
+        try:
+            audio = decode(path)
+        except AudioError as exc:
+            return _fail(session, job, result, str(exc))
+        try:
+            transcript = transcriber.transcribe(audio,
+                                                channel_speakers=options.channel_speakers)
+        except TranscriberError:
+            # Not this file's fault (the model is missing or will not load): leave the job to
+            # be redone and stop the batch, rather than fail every file for the same reason.
+            session.rollback()
+            job = session.get(TranscriptionJob, job.id)
+            if job is not None:
+                job.status = JobStatus.PENDING.value
+                session.commit()
+            raise
+        redacted, counts = redact_segments(transcript.segments)
+        measured = call_metrics.measure(transcript.segments, audio.duration_s)
+        try:
+            interaction = link(session, path, options, store)
+        except LinkError as exc:
+            return _fail(session, job, result, str(exc))
+        segments = [segment_json(s) for s in redacted]
+        text = " ".join(s["text"] for s in segments if s["text"])
+        stored = session.scalar(select(StoredTranscript).where(
+            StoredTranscript.interaction_id == interaction.id))
+        before = None
+        if stored is None:
+            stored = StoredTranscript(interaction_id=interaction.id)
+            session.add(stored)
+        else:
+            before = _audit_view(stored)
+        stored.audio_sha256 = result.sha256
+        stored.source = "audio"
+        stored.language = transcript.language
+        stored.duration_s = audio.duration_s
+        stored.model = transcript.model
+        stored.settings = transcript.settings
+        stored.text = text
+        stored.raw_text = transcript.text if options.keep_raw else None
+        stored.segments = segments
+        stored.metrics = measured.as_dict()
+        stored.redactions = counts
+        stored.warnings = list(transcript.warnings)
+        stored.processing_s = round(time.perf_counter() - started, 3)
+        job = session.get(TranscriptionJob, job.id)
+        assert job is not None
+        job.status = JobStatus.DONE.value
+        job.error = ""
+        job.interaction_id = interaction.id
+        job.finished_at = utcnow()
+        session.flush()
+        audit.record(session, ACTOR, "transcript.stored" if before is None
+                     else "transcript.replaced", stored, before=before,
+                     after=_audit_view(stored))
+        session.commit()  # the transcript and "done" together, or neither
+        result.status = "done"
+        result.duration_s = audio.duration_s
+        result.language = transcript.language
+        result.text = text
+        result.model = transcript.model
+        result.segments = segments
+        result.metrics = stored.metrics
+        result.redactions = counts
+        result.warnings = list(transcript.warnings)
+        result.interaction_id = interaction.id
+        return result
+    finally:
+        result.elapsed_s = time.perf_counter() - started
+        session.close()
+
+
+def _audit_view(stored: StoredTranscript) -> dict[str, Any]:
+    """What the log keeps of a transcript: never its words (they must stay erasable), only
+    their digest and what made them."""
+    return {"interaction_id": stored.interaction_id, "audio_sha256": stored.audio_sha256,
+            "model": stored.model, "duration_s": stored.duration_s,
+            "redactions": stored.redactions, "text": audit.digest(stored.text),
+            "raw_text_kept": stored.raw_text is not None}
+
+
+@dataclass
+class BatchSummary:
+    files: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    audio_s: float = 0.0
+    busy_s: float = 0.0
+    wall_s: float = 0.0
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        if result.status == "done":
+            self.audio_s += result.duration_s
+            self.busy_s += result.elapsed_s
+
+    @property
+    def realtime_factor(self) -> float | None:
+        return self.audio_s / self.wall_s if self.wall_s > 0 and self.audio_s else None
+
+    def line(self) -> str:
+        rtf = self.realtime_factor
+        return (f"{self.files} file(s): {self.done} transcribed, {self.skipped} skipped (done "
+                f"before), {self.failed} failed; {self.audio_s / 3600:.2f} h of audio in "
+                f"{self.wall_s:.1f} s" + (f", {rtf:.1f}x realtime" if rtf else ""))
