@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -194,4 +195,41 @@ def sample(ctx: CliContext, week: str, seed: int, rule_names: tuple[str, ...],
                        "/api/v1/sampling-rules.")
 
 
-COMMANDS = [interactions, forms, sample, reliability]
+@click.group()
+def retention() -> None:
+    """Recording retention: delete call audio past its retention period."""
+
+
+@retention.command("apply")
+@click.option("--days", type=int, default=None,
+              help="Keep recordings of contacts younger than this (default: "
+                   "QM_RETENTION_DAYS, else 365).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@actor_option
+@pass_ctx
+def retention_apply(ctx: CliContext, days: int | None, dry_run: bool,
+                    actor_name: str | None) -> None:
+    """Delete the audio of interactions older than the retention period, unless on legal hold.
+
+    Transcripts and evaluations stay; each deletion is audited. Run it daily (cron, a systemd
+    timer or a Celery beat).
+    """
+    from qm.storage import RecordingStore
+    from scoring.retention import apply_retention
+
+    days = days if days is not None else int(os.environ.get("QM_RETENTION_DAYS") or 365)
+    store = RecordingStore(ctx.settings.recordings_dir)
+    with ctx.session() as session, user_errors():
+        report = apply_retention(session, resolve_actor(session, actor_name), store, days,
+                                 dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+            click.echo(f"Dry run: {report.deleted} recording(s) would be deleted, "
+                       f"{report.held} kept on legal hold.")
+            return
+        session.commit()
+        report.remove_files(store)
+        click.echo(report.line())
+
+
+COMMANDS = [interactions, forms, sample, reliability, retention]

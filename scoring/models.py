@@ -83,6 +83,10 @@ class Interaction(AgentScoped, Base):
     recording_sha256: Mapped[str | None] = mapped_column(String(64))
     recording_bytes: Mapped[int | None] = mapped_column(Integer)
     recording_type: Mapped[str | None] = mapped_column(String(64))
+    # Retention: the recording is deleted once past the retention period, unless on legal hold;
+    # ``recording_deleted_at`` says when (the transcript and evaluations stay).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -150,6 +150,24 @@ def interaction(interaction_id: int) -> Any:
                            evaluations=evaluations, transcript=transcript)
 
 
+@bp.post("/interactions/<int:interaction_id>/legal-hold")
+@permission_required("interaction.edit")
+def legal_hold(interaction_id: int) -> Any:
+    from flask_wtf import FlaskForm
+
+    from scoring.retention import set_legal_hold
+
+    _visible(interaction_id, "interaction.edit")
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    hold = request.form.get("hold") == "1"
+    set_legal_hold(db.session, current_user, interaction_id, hold)
+    db.session.commit()
+    flash("On legal hold: retention will not delete the recording." if hold
+          else "Legal hold released.", "success")
+    return redirect(url_for("scoring.interaction", interaction_id=interaction_id))
+
+
 @bp.route("/interactions/<int:interaction_id>/edit", methods=["GET", "POST"])
 @permission_required("interaction.edit")
 def edit_interaction(interaction_id: int) -> Any:
