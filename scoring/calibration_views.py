@@ -13,7 +13,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -29,8 +28,8 @@ from qm.errors import NotFound, QMError, StaleEdit
 from qm.web import commit_write, db, permission_required, save_form, send_recording
 from scoring import calibration as cal
 from scoring import drift as drift_report
+from scoring.evaluation_views import preview_response
 from scoring.evaluations import preview as score_preview
-from scoring.evaluations import result_json
 from scoring.forms import (
     AcknowledgeForm,
     CalibrationForm,
@@ -226,14 +225,7 @@ def recording(item_id: int) -> Any:
 @bp.post("/calibration/items/<int:item_id>/preview")
 @permission_required("calibration.score")
 def preview(item_id: int) -> Any:
-    found = _item(item_id)
-    form = cal.form_of(found.session)
-    answers, _notes = answers_from(request.form, form.questions())
-    try:
-        result = score_preview(form, cal.clean_answers(form, answers))
-    except QMError as exc:
-        return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
-    return jsonify(result_json(result))
+    return preview_response(cal.form_of(_item(item_id).session))
 
 
 def _redirect_action(session_id: int, run: Any, message: str) -> Any:

@@ -191,10 +191,14 @@ def save_evaluation(evaluation_id: int) -> Any:
 @permission_required("evaluation.view")
 def preview(evaluation_id: int) -> Any:
     """The live score of the answers on the screen: the one scoring function, as JSON."""
-    item = _evaluation(evaluation_id)
-    answers, _notes = answers_from(request.form, ev.form_of(item).questions())
+    return preview_response(ev.form_of(_evaluation(evaluation_id)))
+
+
+def preview_response(form: Any) -> Any:
+    """The posted answers scored on ``form`` (partial), as JSON; misfits answer 400."""
+    answers, _notes = answers_from(request.form, form.questions())
     try:
-        result = ev.preview(ev.form_of(item), ev.clean_answers(ev.form_of(item), answers))
+        result = ev.preview(form, ev.clean_answers(form, answers))
     except QMError as exc:
         return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
     return jsonify(ev.result_json(result))

@@ -51,6 +51,20 @@ class AgentScoped:
         return self.team_id
 
 
+class TeamScoped:
+    """A record that belongs to a team (or, with no team, to the site): a lead's own teams'."""
+
+    team_id: int | None
+
+    @property
+    def scope_owner_id(self) -> None:
+        return None
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.team_id
+
+
 class Interaction(AgentScoped, Base):
     """One contact handled by one agent: a call, a chat, an e-mail thread, a message."""
 
@@ -153,7 +167,7 @@ class FormVersion(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class SamplingRule(Base):
+class SamplingRule(TeamScoped, Base):
     """Which interactions to sample each week, how many per agent, and on which form."""
 
     __tablename__ = "sampling_rules"
@@ -175,14 +189,6 @@ class SamplingRule(Base):
     form: Mapped[ScoringForm] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def scope_owner_id(self) -> None:
-        return None
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.team_id
 
 
 class EvaluationStatus(enum.StrEnum):
@@ -371,7 +377,7 @@ class CalibrationMode(enum.StrEnum):
     OPEN = "open"
 
 
-class CalibrationSession(Base):
+class CalibrationSession(TeamScoped, Base):
     """Evaluators score the same interactions on the same form version, to see whether they
     agree. Calibration scores never reach an agent's evaluations or scorecard."""
 
@@ -405,14 +411,6 @@ class CalibrationSession(Base):
         back_populates="session", order_by="CalibrationParticipant.user_id")
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def scope_owner_id(self) -> None:
-        return None
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.team_id
 
     @property
     def is_open(self) -> bool:
