@@ -37,11 +37,23 @@ from qm.cli import CliContext, pass_ctx
 @click.option("--vad/--no-vad", default=None, help="Skip non-speech (default: on).")
 @click.option("--channels", default="agent,customer", show_default=True,
               help="Speaker of each channel of a stereo recording, in channel order.")
+@click.option("--queue", "use_queue", is_flag=True,
+              help="Send one task per file to the Celery workers (`qm worker`, QM_BROKER_URL) "
+                   "instead of transcribing here. Paths are sent absolute: workers on other "
+                   "machines must see the audio at the same path (shared storage mounted at "
+                   "the same place) and share QM_DATABASE_URL and QM_RECORDINGS_DIR.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With --queue: wait for the results (same output as a local run), or just "
+                   "enqueue and print each task id and path.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Transcribe in N local processes. Each loads its own model and uses "
+                   "cores // N threads (unless QM_WHISPER_CPU_THREADS is set).")
 @pass_ctx
 def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
-               batch_size: int | None, vad: bool | None, channels: str) -> None:
+               batch_size: int | None, vad: bool | None, channels: str, use_queue: bool,
+               wait: bool, workers: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
 
     Each file is linked to its interaction (metadata CSV, a sidecar FILE.json, or the
@@ -71,21 +83,43 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     files = list(pipeline.audio_files(paths))
     if not files:
         raise click.ClickException("No audio files found in the paths given.")
+    if use_queue and workers > 1:
+        raise click.ClickException("--workers runs local processes; with --queue, start more "
+                                   "`qm worker`s instead.")
+    if use_queue:
+        _run_queued(files, options, settings, jsonl_path, wait)
+        return
     with ctx.session():  # checks the schema once, before any work
         pass
     from qm.db import make_session_factory
     from qm.storage import RecordingStore
 
+    if workers > 1:
+        _run_pool(files, options, settings, jsonl_path, workers, ctx.settings.database_url,
+                  str(ctx.settings.recordings_dir))
+        return
     factory = make_session_factory(ctx.engine)
     store = RecordingStore(ctx.settings.recordings_dir)
     transcriber = Transcriber(settings)
+
+    def results() -> Iterator[Any]:
+        for path in files:
+            yield pipeline.process_file(factory, path, transcriber, options, store)
+
+    _report(files, results(), jsonl_path)
+
+
+def _report(files: list[Path], results: Iterator[Any], jsonl_path: Path | None) -> None:
+    """Lines, ``--jsonl`` and the summary, the same whichever way the files were processed;
+    ``results`` yields one ``FileResult`` per file, in the order of ``files``."""
+    from transcription import pipeline
+
     summary = pipeline.BatchSummary()
     started = time.perf_counter()
     out = jsonl_path.open("a", encoding="utf-8") if jsonl_path else None
     try:
         with _progress(files) as bar, _model_errors():
-            for number, path in enumerate(bar, start=1):
-                result = pipeline.process_file(factory, path, transcriber, options, store)
+            for number, (_path, result) in enumerate(zip(bar, results, strict=False), start=1):
                 summary.add(result)
                 if out is not None:
                     out.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
@@ -100,6 +134,95 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     click.echo(summary.line())
     if summary.failed:
         sys.exit(1)
+
+
+def _run_pool(files: list[Path], options: Any, settings: Any, jsonl_path: Path | None,
+              workers: int, database_url: str, recordings_dir: str) -> None:
+    """``--workers N``: N spawned processes, each with its own engine and model (spawn, not
+    fork: CTranslate2's threads and a live engine do not survive a fork)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from transcription import tasks
+
+    if settings.cpu_threads == 0:  # not set by the user: share the cores, do not oversubscribe
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        settings = dataclasses.replace(settings, cpu_threads=max(1, cores // workers))
+    opts, conf = tasks.options_to_dict(options), tasks.settings_to_dict(settings)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(files)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=tasks.init_worker,
+                               initargs=(database_url, recordings_dir, settings.cpu_threads))
+    try:
+        futures = [pool.submit(tasks.transcribe_file, str(path), opts, conf) for path in files]
+        _report(files, (tasks.result_from_json(f.result()) for f in futures), jsonl_path)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_queued(files: list[Path], options: Any, settings: Any, jsonl_path: Path | None,
+                wait: bool) -> None:
+    from transcription import tasks
+
+    absolute = [path.absolute() for path in files]
+    try:
+        pending = tasks.enqueue([str(p) for p in absolute], options, settings)
+    except Exception as exc:  # kombu raises its own and OSError subclasses; say which broker
+        raise click.ClickException(
+            f"Could not enqueue on {tasks.broker_url()}: {exc}") from None
+    if not wait:
+        for path, task in zip(absolute, pending, strict=True):
+            click.echo(f"{task.id} {path}")
+        click.echo(f"{len(pending)} file(s) queued on {tasks.queue_name()}.")
+        return
+
+    def results() -> Iterator[Any]:
+        for path, task in zip(absolute, pending, strict=True):
+            value = task.get(propagate=False)
+            if task.failed():
+                _worker_failed(path, value)
+            task.forget()
+            yield tasks.result_from_json(value)
+
+    _report(absolute, results(), jsonl_path)
+
+
+def _worker_failed(path: Path, exc: Any) -> None:
+    """A task that raised: the model would not load in the worker (the batch stops, as it
+    does in-process), or a fault in the worker that the message names."""
+    from transcription.transcriber import TranscriberError
+
+    if isinstance(exc, TranscriberError) or type(exc).__name__ == "TranscriberError":
+        raise TranscriberError(str(exc))
+    raise click.ClickException(f"A worker failed on {path}: {type(exc).__name__}: {exc}")
+
+
+@click.command("worker")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Pool processes; each loads its own model and gets cores // N threads.")
+@click.option("--loglevel", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@pass_ctx
+def worker(ctx: CliContext, concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker that transcribes the files `qm transcribe --queue` sends.
+
+    It reads QM_BROKER_URL (default redis://127.0.0.1:6379/0), QM_RESULT_BACKEND,
+    QM_TRANSCRIBE_QUEUE, QM_DATABASE_URL, QM_RECORDINGS_DIR and QM_WHISPER_* like the rest of
+    qm. Start as many as the machines allow, on any machine that sees the same database, the
+    same recording storage and the audio at the same absolute paths. A worker killed mid-file
+    has its file redelivered to another; redoing a file is harmless.
+    """
+    from transcription import tasks
+
+    with ctx.session():  # a worker on an old schema would fail every file: stop now instead
+        pass
+    ctx.engine.dispose()  # the pool forks: no connection may cross into the children
+    if not os.environ.get(tasks.CPU_THREADS_ENV) and not os.environ.get("OMP_NUM_THREADS"):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        os.environ[tasks.CPU_THREADS_ENV] = str(max(1, cores // concurrency))
+    tasks.run_worker(concurrency=concurrency, loglevel=loglevel.upper())
 
 
 @contextmanager
@@ -149,4 +272,4 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-COMMANDS = [transcribe]
+COMMANDS = [transcribe, worker]

@@ -1,0 +1,179 @@
+"""The per-file task outside the CLI process: its arguments survive JSON; a real Celery worker on
+the local Redis gives the same transcripts as an in-process run; ``--workers 2`` too.
+
+The Celery test skips when Redis is not reachable, unless QM_REQUIRE_REDIS=1 (then it fails)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from transcription import tasks
+from transcription.models import Transcript, TranscriptionJob
+from transcription.pipeline import FileResult, Options
+from transcription.transcriber import TranscriberSettings
+
+AUDIO = Path(__file__).parent / "data" / "audio"
+FILES = ("mono_16k.flac", "agent_customer_8k.wav")
+QM = [sys.executable, "-c", "from qm.cli import main; main()"]
+SAME = ("status", "error", "sha256", "duration_s", "language", "text", "model", "segments",
+        "metrics", "redactions", "warnings", "interaction_id")
+"""Everything in a ``--jsonl`` line but the path (absolute when queued) and the elapsed time."""
+
+
+def _copies(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for name in FILES:
+        shutil.copy(AUDIO / name, folder / name)
+    return [folder / name for name in FILES]
+
+
+def _lines(path: Path) -> dict[str, dict]:
+    return {Path(d["path"]).name: d for d in map(json.loads, path.read_text().splitlines())}
+
+
+def _same(a: dict, b: dict) -> dict:
+    return {k: (a[k], b[k]) for k in SAME if a[k] != b[k]}
+
+
+def test_options_and_settings_round_trip_through_json():
+    options = Options(channel_speakers=("customer", "agent"), keep_raw=True, agent="agent.a",
+                      timezone="Europe/Paris",
+                      metadata={"a.wav": {"external_id": "X-1", "queue": "sales"}})
+    assert tasks.options_from_dict(json.loads(json.dumps(tasks.options_to_dict(options)))) \
+        == options
+    assert tasks.options_from_dict({}) == Options()
+    settings = TranscriberSettings(model="/models/small.en", device="cpu", compute_type="int8",
+                                   beam_size=5, vad_filter=False, batch_size=0, cpu_threads=3,
+                                   language="")
+    assert tasks.settings_from_dict(json.loads(json.dumps(tasks.settings_to_dict(settings)))) \
+        == settings
+    assert tasks.settings_from_dict({"future_field": 1}) == TranscriberSettings()
+    result = FileResult(path="/x.wav", status="done", sha256="ab", duration_s=1.5, text="hi",
+                        segments=[{"start": 0.0, "end": 1.0, "speaker": "speaker",
+                                   "text": "hi"}], interaction_id=7, elapsed_s=0.25)
+    assert tasks.result_from_json(json.loads(json.dumps(result.as_json()))).as_json() \
+        == result.as_json()
+    with pytest.raises(ValueError, match="beam_size"):
+        tasks.settings_from_dict({"beam_size": 0})  # validated on arrival, as from the env
+
+
+def test_the_result_backend_defaults_to_the_brokers_redis_database_1(monkeypatch):
+    monkeypatch.delenv("QM_RESULT_BACKEND", raising=False)
+    monkeypatch.setenv("QM_BROKER_URL", "redis://broker.example:6380/4")
+    assert tasks.result_backend_url() == "redis://broker.example:6380/1"
+    monkeypatch.setenv("QM_BROKER_URL", "redis://broker.example")
+    assert tasks.result_backend_url() == "redis://broker.example/1"
+    monkeypatch.setenv("QM_RESULT_BACKEND", "redis://results.example/3")
+    assert tasks.result_backend_url() == "redis://results.example/3"
+
+
+def _redis_or_skip(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError) as exc:
+        if os.environ.get("QM_REQUIRE_REDIS") == "1":
+            pytest.fail(f"QM_REQUIRE_REDIS=1 but Redis at {url} is not reachable: {exc}")
+        pytest.skip(f"Redis at {url} is not reachable ({exc}); set QM_BROKER_URL, or "
+                    "QM_REQUIRE_REDIS=1 to make this a failure")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Warm shutdown of the worker and its pool, then kill whatever is left of its group."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the pool processes, if any outlived the parent
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
+        runner, session, people, tmp_path):
+    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    _redis_or_skip(broker)
+    files = _copies(tmp_path)
+    env = {**os.environ, **runner.env, "PYTHONUNBUFFERED": "1", "QM_BROKER_URL": broker,
+           "QM_TRANSCRIBE_QUEUE": f"qm-test-{uuid.uuid4().hex}"}  # parallel runs do not meet
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([*QM, "worker", "--concurrency", "1"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        queued = tmp_path / "queued.jsonl"
+        run = subprocess.run([*QM, "transcribe", "--queue", *map(str, files), "--agent",
+                              "agent.a", "--jsonl", str(queued)], env=env, text=True,
+                             capture_output=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr + _tail(tmp_path / "worker.log")
+        assert "2 file(s): 2 transcribed, 0 skipped (done before), 0 failed" in run.stdout
+        assert worker.poll() is None, _tail(tmp_path / "worker.log")
+    finally:
+        _stop(worker)
+        log.close()
+    by_worker = _lines(queued)
+    assert all(Path(d["path"]).is_absolute() for d in by_worker.values())
+    assert "[worker" not in json.dumps(by_worker)  # sanity: the lines are results, not logs
+
+    session.execute(delete(Transcript))
+    session.execute(delete(TranscriptionJob))
+    session.commit()
+    local = tmp_path / "local.jsonl"
+    result = runner.invoke("transcribe", *map(str, files), "--agent", "agent.a",
+                           "--jsonl", str(local))
+    assert result.exit_code == 0, result.output
+    in_process = _lines(local)
+    for name in FILES:
+        assert by_worker[name]["status"] == "done", by_worker[name]
+        assert by_worker[name]["text"] and by_worker[name]["segments"]
+        assert _same(by_worker[name], in_process[name]) == {}, name
+    assert session.scalar(select(func.count(Transcript.id))) == 2
+
+
+def test_workers_2_runs_local_processes_with_the_same_results(runner, session, people,
+                                                              tmp_path):
+    files = _copies(tmp_path)
+    pooled = tmp_path / "pooled.jsonl"
+    result = runner.invoke("transcribe", "--workers", "2", *map(str, files), "--agent",
+                           "agent.a", "--jsonl", str(pooled))
+    assert result.exit_code == 0, result.output
+    assert "2 file(s): 2 transcribed, 0 skipped (done before), 0 failed" in result.output
+    by_pool = _lines(pooled)
+    assert [Path(line["path"]).name for line in map(json.loads,
+                                                    pooled.read_text().splitlines())] \
+        == list(FILES)  # in the order given, whichever finished first
+    again = runner.invoke("transcribe", "--workers", "2", *map(str, files), "--agent",
+                          "agent.a")
+    assert "2 skipped (done before)" in again.output
+
+    session.execute(delete(Transcript))
+    session.execute(delete(TranscriptionJob))
+    session.commit()
+    local = tmp_path / "local.jsonl"
+    assert runner.invoke("transcribe", *map(str, files), "--agent", "agent.a",
+                         "--jsonl", str(local)).exit_code == 0
+    in_process = _lines(local)
+    for name in FILES:
+        assert by_pool[name]["status"] == "done"
+        assert by_pool[name]["text"] == in_process[name]["text"], name
+        assert by_pool[name]["segments"] == in_process[name]["segments"], name
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n--- worker log ---\n" + "\n".join(path.read_text().splitlines()[-lines:])

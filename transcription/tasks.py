@@ -1,0 +1,237 @@
+"""The per-file task outside the ``qm transcribe`` process: in Celery workers or a local pool.
+
+Why the same ``pipeline.process_file`` and nothing else: it is idempotent per file content and
+transactional per file, so a task delivered twice (a worker killed mid-file, ``acks_late``), or
+the same file in two workers at once, still leaves one transcript; results are the in-process
+ones because the code that makes them is the in-process code.
+
+What travels is JSON only (a path, ``Options``, ``TranscriberSettings``): a worker on another
+machine needs no pickled objects, only the same PostgreSQL (``QM_DATABASE_URL``), the same
+recording storage (``QM_RECORDINGS_DIR``) and the audio mounted at the same absolute path as on
+the machine that enqueued it.
+
+Settings of the queue, read here rather than in ``qm.config`` because only this domain uses
+them: ``QM_BROKER_URL`` (default ``redis://127.0.0.1:6379/0``), ``QM_RESULT_BACKEND`` (default
+the same Redis, database 1) and ``QM_TRANSCRIBE_QUEUE`` (default ``qm.transcription``; a
+separate name lets two sites or two test runs share one Redis).
+
+Never imports Flask; Celery is imported only when the app is first built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from transcription.pipeline import FileResult, Options
+from transcription.transcriber import Transcriber, TranscriberSettings
+
+if TYPE_CHECKING:
+    from celery import Celery
+    from sqlalchemy.orm import Session
+
+    from qm.storage import RecordingStore
+
+TASK_NAME = "qm.transcription.transcribe_file"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_QUEUE = "qm.transcription"
+CPU_THREADS_ENV = "QM_WORKER_CPU_THREADS"
+"""Set by ``qm worker`` for its pool processes: the cores each may use (cores // concurrency),
+so N models side by side do not each start a thread per core and fight over them."""
+
+log = logging.getLogger(__name__)
+
+
+# -- JSON round trips -----------------------------------------------------------------------
+
+def options_to_dict(options: Options) -> dict[str, Any]:
+    return {"channel_speakers": list(options.channel_speakers), "keep_raw": options.keep_raw,
+            "agent": options.agent, "timezone": options.timezone,
+            "metadata": {name: dict(row) for name, row in options.metadata.items()}}
+
+
+def options_from_dict(data: Mapping[str, Any]) -> Options:
+    """The inverse of ``options_to_dict``; a key left out keeps the default, so an older client
+    that does not send a newer field still works."""
+    known = {f.name for f in dataclasses.fields(Options)}
+    values = {k: v for k, v in data.items() if k in known}
+    if "channel_speakers" in values:
+        values["channel_speakers"] = tuple(values["channel_speakers"])
+    if "metadata" in values:
+        values["metadata"] = {str(n): {str(k): str(v) for k, v in row.items()}
+                              for n, row in (values["metadata"] or {}).items()}
+    return Options(**values)
+
+
+def settings_to_dict(settings: TranscriberSettings) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
+
+
+def settings_from_dict(data: Mapping[str, Any]) -> TranscriberSettings:
+    known = {f.name for f in dataclasses.fields(TranscriberSettings)}
+    return TranscriberSettings(**{k: v for k, v in data.items() if k in known})
+
+
+def result_from_json(data: Mapping[str, Any]) -> FileResult:
+    """A ``FileResult`` back from ``as_json()``: what the CLI needs for its lines and summary."""
+    known = {f.name for f in dataclasses.fields(FileResult)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["error"] = values.get("error") or ""
+    return FileResult(**values)
+
+
+# -- one process's resources ----------------------------------------------------------------
+
+@dataclass
+class WorkerState:
+    """What a worker process builds once and keeps: the database engine, the recording store
+    and one ``Transcriber`` per settings (the model itself is cached by ``transcriber``)."""
+
+    pid: int
+    session_factory: Callable[[], Session]
+    store: RecordingStore
+    cpu_threads: int = 0
+    transcribers: dict[TranscriberSettings, Transcriber] = field(default_factory=dict)
+
+    def transcriber(self, settings: TranscriberSettings) -> Transcriber:
+        if settings.cpu_threads == 0 and self.cpu_threads:
+            settings = dataclasses.replace(settings, cpu_threads=self.cpu_threads)
+        found = self.transcribers.get(settings)
+        if found is None:
+            found = self.transcribers[settings] = Transcriber(settings)
+        return found
+
+
+_STATE: WorkerState | None = None
+
+
+def init_worker(database_url: str | None = None, recordings_dir: str | None = None,
+                cpu_threads: int | None = None) -> WorkerState:
+    """Build this process's state (again after a fork: an engine must not cross one).
+
+    Without arguments everything comes from the environment (``qm.config.Settings`` and
+    ``QM_WORKER_CPU_THREADS``), which is how a Celery worker on another machine is configured.
+    """
+    global _STATE
+    from qm.config import Settings
+    from qm.db import make_engine, make_session_factory
+    from qm.storage import RecordingStore
+
+    settings = Settings()
+    url = database_url or settings.database_url
+    store_dir = recordings_dir or str(settings.recordings_dir)
+    if cpu_threads is None:
+        cpu_threads = int(os.environ.get(CPU_THREADS_ENV) or 0)
+    _STATE = WorkerState(pid=os.getpid(), session_factory=make_session_factory(make_engine(url)),
+                         store=RecordingStore(Path(store_dir)), cpu_threads=cpu_threads)
+    return _STATE
+
+
+def worker_state() -> WorkerState:
+    if _STATE is None or _STATE.pid != os.getpid():
+        return init_worker()
+    return _STATE
+
+
+def warm_up() -> None:
+    """Load the model the environment names now, so the first file does not wait for it.
+
+    A model that will not load is logged, not raised: raising here would kill the pool process
+    and Celery would restart it forever; the tasks themselves then fail with the reason.
+    """
+    from transcription.transcriber import TranscriberError
+
+    try:
+        worker_state().transcriber(TranscriberSettings.from_env()).load()
+    except (TranscriberError, ValueError) as exc:
+        log.error("the speech model could not be loaded at start-up: %s", exc)
+
+
+def transcribe_file(path: str, options: dict[str, Any], settings: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """The task body: one file, in this process, with this process's cached resources."""
+    from transcription.pipeline import process_file
+
+    state = worker_state()
+    transcriber = state.transcriber(settings_from_dict(settings))
+    result = process_file(state.session_factory, path, transcriber, options_from_dict(options),
+                          state.store)
+    return result.as_json()
+
+
+# -- Celery -----------------------------------------------------------------------------------
+
+def broker_url() -> str:
+    return os.environ.get("QM_BROKER_URL") or DEFAULT_BROKER
+
+
+def result_backend_url() -> str:
+    """``QM_RESULT_BACKEND``, else the broker's Redis with database 1 (results apart from the
+    queue, so flushing one does not lose the other)."""
+    explicit = os.environ.get("QM_RESULT_BACKEND")
+    if explicit:
+        return explicit
+    broker = broker_url()
+    if broker.startswith(("redis://", "rediss://")):
+        return re.sub(r"(/\d+)?(\?.*)?$", lambda m: "/1" + (m.group(2) or ""), broker, count=1)
+    return broker
+
+
+def queue_name() -> str:
+    return os.environ.get("QM_TRANSCRIBE_QUEUE") or DEFAULT_QUEUE
+
+
+@lru_cache(maxsize=1)
+def celery_app() -> Celery:
+    """The Celery app, built on first use from the environment.
+
+    ``acks_late`` with ``task_reject_on_worker_lost``: a message is acknowledged only when its
+    file is finished, so a worker killed mid-file has its task redelivered; the pipeline makes
+    the redo harmless. Prefetch 1: a worker holds no file it is not working on, so a long call
+    does not leave others waiting behind it while another worker idles.
+    """
+    from celery import Celery
+    from celery.signals import worker_process_init
+
+    app = Celery("qm", broker=broker_url(), backend=result_backend_url())
+    app.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_default_queue=queue_name(), task_track_started=True,
+        result_expires=24 * 3600, broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    app.task(name=TASK_NAME)(transcribe_file)
+
+    @worker_process_init.connect(weak=False)
+    def _warm(**_: Any) -> None:
+        init_worker()
+        warm_up()
+
+    return app
+
+
+def enqueue(paths: list[str], options: Options, settings: TranscriberSettings) -> list[Any]:
+    """One task per file; returns their ``AsyncResult``s in the order of ``paths``."""
+    app = celery_app()
+    opts, conf = options_to_dict(options), settings_to_dict(settings)
+    return [app.send_task(TASK_NAME, args=[path, opts, conf], queue=queue_name())
+            for path in paths]
+
+
+def run_worker(concurrency: int = 1, loglevel: str = "INFO") -> None:
+    """Run a Celery worker in this process (prefork pool of ``concurrency`` processes)."""
+    app = celery_app()
+    app.worker_main(["worker", "--pool=prefork", f"--concurrency={concurrency}",
+                     f"--loglevel={loglevel}", "--queues", queue_name(),
+                     # unique per process: several workers on one machine are several nodes
+                     f"--hostname=qm-{os.getpid()}@%h",
+                     "--without-gossip", "--without-mingle"])
