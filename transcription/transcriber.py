@@ -96,7 +96,8 @@ class TranscriberSettings:
     Defaults are measured, not guessed (tiny.en, int8, 2 CPU cores; numbers in
     tests/data/audio/README.md): beam 1 heard the test calls as well as beam 5 and was about 30%
     faster. The batched pipeline decodes several 30 s windows of a long call at once; on 2 CPU
-    cores that gains only about 7% (bench/README.md, "Transcription"), more on a GPU.
+    cores that gains only about 7% (bench/README.md, "qm transcribe against a plain
+    faster-whisper loop"); a GPU gains more.
     """
 
     model: str = ""
