@@ -97,7 +97,7 @@ class TranscriberSettings:
     tests/data/audio/README.md): beam 1 heard the test calls as well as beam 5 and was about 30%
     faster. The batched pipeline decodes several 30 s windows of a long call at once; on 2 CPU
     cores that gains only about 7% (bench/README.md, "qm transcribe against a plain
-    faster-whisper loop"); a GPU gains more.
+    faster-whisper loop"); on a GPU it has not been measured.
     """
 
     model: str = ""
