@@ -198,6 +198,30 @@ def _worker_failed(path: Path, exc: Any) -> None:
     raise click.ClickException(f"A worker failed on {path}: {type(exc).__name__}: {exc}")
 
 
+@click.command("redact-texts")
+@click.option("--keep-raw/--no-keep-raw", default=None,
+              help="Keep the text before redaction (default: QM_KEEP_RAW_TRANSCRIPTS).")
+@pass_ctx
+def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
+    """Chats and e-mails without a transcript yet: split into messages by speaker, redacted
+    like calls, counted, stored. Each interaction is committed on its own, so a re-run (or a
+    run after an interruption) does only what is left."""
+    from scoring.models import Interaction
+    from transcription import texts
+
+    keep = _env_flag("QM_KEEP_RAW_TRANSCRIPTS") if keep_raw is None else keep_raw
+    done = tags = 0
+    with ctx.session() as session:
+        for interaction_id in texts.pending(session):
+            interaction = session.get(Interaction, interaction_id)
+            stored = texts.process_text(session, interaction, keep_raw=keep)
+            session.commit()
+            if stored is not None:
+                done += 1
+                tags += sum(stored.redactions.values())
+    click.echo(f"{done} text interaction(s) redacted and stored ({tags} redaction(s)).")
+
+
 @click.command("worker")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
               help="Pool processes; each loads its own model and gets cores // N threads.")
@@ -272,4 +296,4 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-COMMANDS = [transcribe, worker]
+COMMANDS = [redact_texts, transcribe, worker]

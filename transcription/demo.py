@@ -58,8 +58,15 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
         if interaction is not None and evaluator is not None:
             evaluations.start_evaluation(session, evaluator, interaction)
             queued += 1
+    from transcription import texts
+
+    redacted = 0
+    for interaction_id in texts.pending(session):
+        redacted += texts.process_text(session, session.get(Interaction, interaction_id)) \
+            is not None
     failed = [f"{Path(r.path).name}: {r.error}" for r in results if r.status == "failed"]
     audio = sum(r.duration_s for r in results)
     return (f"Demo calls: {sum(r.status == 'done' for r in results)} transcribed "
-            f"({audio:.0f} s of audio), {queued} in the evaluators' queues"
+            f"({audio:.0f} s of audio), {queued} in the evaluators' queues; {redacted} chats "
+            "and e-mails redacted"
             + (f"; failed: {'; '.join(failed)}" if failed else "."))
