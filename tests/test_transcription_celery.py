@@ -177,3 +177,20 @@ def test_workers_2_runs_local_processes_with_the_same_results(runner, session, p
 
 def _tail(path: Path, lines: int = 40) -> str:
     return "\n--- worker log ---\n" + "\n".join(path.read_text().splitlines()[-lines:])
+
+
+def test_queue_with_no_worker_gives_up_after_the_timeout(runner, session, people, tmp_path,
+                                                         monkeypatch):
+    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    _redis_or_skip(broker)
+    queue = f"qm-test-{uuid.uuid4().hex}"  # a queue no worker listens to
+    monkeypatch.setenv("QM_TRANSCRIBE_QUEUE", queue)
+    monkeypatch.setenv("QM_BROKER_URL", broker)
+    files = _copies(tmp_path)
+    result = runner.invoke("transcribe", "--queue", "--timeout", "1", "--agent", "agent.a",
+                           *map(str, files))
+    assert result.exit_code == 1
+    assert "No result for" in result.output and "is a worker running" in result.output
+    import redis
+
+    redis.Redis.from_url(broker).delete(queue)  # leave nothing queued behind

@@ -43,3 +43,19 @@ def test_redact_texts_stores_redacted_transcripts_once(runner, client, auth, ses
     auth.login("agent.a")
     page = client.get(f"/interactions/{chat.id}").get_data(as_text=True)
     assert "[DOB]" in page and "1985" not in page and 'id="text-counts"' in page
+
+
+def test_the_raw_text_is_kept_only_when_asked_and_shown_only_to_admins(runner, client, auth,
+                                                                       session, people):
+    chat = factories.create_interaction(session, people["agent_a"], channel="chat", body=CHAT)
+    session.commit()
+    assert runner.invoke("redact-texts", "--keep-raw").exit_code == 0
+    stored = session.scalar(select(Transcript).where(Transcript.interaction_id == chat.id))
+    assert stored.raw_text == CHAT
+    auth.login("admin")
+    page = client.get(f"/interactions/{chat.id}").get_data(as_text=True)
+    assert 'id="raw-transcript"' in page and "jane.doe@example.com" in page
+    auth.logout()
+    auth.login("qa")
+    page = client.get(f"/interactions/{chat.id}").get_data(as_text=True)
+    assert 'id="raw-transcript"' not in page and "jane.doe@example.com" not in page

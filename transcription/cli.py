@@ -45,6 +45,10 @@ from qm.cli import CliContext, pass_ctx
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="With --queue: wait for the results (same output as a local run), or just "
                    "enqueue and print each task id and path.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="With --queue: give up waiting for a file's result after this many seconds "
+                   "(default: wait as long as it takes). The tasks stay queued; a later run "
+                   "of the same files collects what was done.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Transcribe in N local processes. Each loads its own model and uses "
                    "cores // N threads (unless QM_WHISPER_CPU_THREADS is set).")
@@ -53,7 +57,7 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
                batch_size: int | None, vad: bool | None, channels: str, use_queue: bool,
-               wait: bool, workers: int) -> None:
+               wait: bool, timeout: float | None, workers: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
 
     Each file is linked to its interaction (metadata CSV, a sidecar FILE.json, or the
@@ -87,7 +91,7 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
         raise click.ClickException("--workers runs local processes; with --queue, start more "
                                    "`qm worker`s instead.")
     if use_queue:
-        _run_queued(files, options, settings, jsonl_path, wait)
+        _run_queued(files, options, settings, jsonl_path, wait, timeout)
         return
     with ctx.session():  # checks the schema once, before any work
         pass
@@ -162,7 +166,7 @@ def _run_pool(files: list[Path], options: Any, settings: Any, jsonl_path: Path |
 
 
 def _run_queued(files: list[Path], options: Any, settings: Any, jsonl_path: Path | None,
-                wait: bool) -> None:
+                wait: bool, timeout: float | None = None) -> None:
     from transcription import tasks
 
     absolute = [path.absolute() for path in files]
@@ -178,8 +182,16 @@ def _run_queued(files: list[Path], options: Any, settings: Any, jsonl_path: Path
         return
 
     def results() -> Iterator[Any]:
+        from celery.exceptions import TimeoutError as ResultTimeout
+
         for path, task in zip(absolute, pending, strict=True):
-            value = task.get(propagate=False)
+            try:
+                value = task.get(timeout=timeout, propagate=False)
+            except ResultTimeout:
+                raise click.ClickException(
+                    f"No result for {path} within {timeout:g} s on {tasks.queue_name()}: is a "
+                    "worker running (qm worker) on the same broker? The tasks stay queued; "
+                    "run the same files again later to collect them.") from None
             if task.failed():
                 _worker_failed(path, value)
             task.forget()

@@ -82,6 +82,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "calibration.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     "calibration.manage": {A: ALL, L: TEAM},
     "calibration.score": {A: ALL, Q: ALL, L: ALL},
+    # a transcript's text before redaction (kept only with QM_KEEP_RAW_TRANSCRIPTS)
+    "transcript.read_raw": {A: ALL},
     # scorecards and team / evaluator reports
     "report.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     # evaluations' free-text comments: HR only through a grant
