@@ -163,11 +163,16 @@ def api_permission(permission: str | None) -> Callable[[F], F]:
     return decorator
 
 
-def show_errors(form: Any, exc: QMError) -> None:
-    """Put a service's field errors beside the fields, and its sentence on top of the page."""
+def field_errors(form: Any, exc: QMError) -> None:
+    """Put a service's field errors beside the fields of ``form`` that have them."""
     for name, message in getattr(exc, "errors", {}).items():
         if name in form:
             form[name].errors = [*form[name].errors, message]
+
+
+def show_errors(form: Any, exc: QMError) -> None:
+    """Put a service's field errors beside the fields, and its sentence on top of the page."""
+    field_errors(form, exc)
     flash(str(exc), "danger")
 
 

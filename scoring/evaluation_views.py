@@ -26,6 +26,7 @@ from qm.errors import NotFound, QMError, StaleEdit
 from qm.web import (
     commit_write,
     db,
+    field_errors,
     login_required,
     permission_required,
     save_form,
@@ -204,12 +205,6 @@ def preview_response(form: Any) -> Any:
     return jsonify(ev.result_json(result))
 
 
-def _field_errors(form: Any, exc: QMError) -> None:
-    for name, message in getattr(exc, "errors", {}).items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-
-
 def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
     item = _evaluation(evaluation_id)
     try:
@@ -218,7 +213,7 @@ def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
         db.session.rollback()
         flash(str(exc), "danger")
         for form in forms.values():
-            _field_errors(form, exc)
+            field_errors(form, exc)
         return _page(_evaluation(evaluation_id), exc.status, **forms)
     flash(message, "success")
     return redirect(url_for("evaluations.evaluation", evaluation_id=evaluation_id))
@@ -304,8 +299,7 @@ def dispute_decision(dispute_id: int) -> Any:
                     expected_version=form.version.data))
             except QMError as exc:
                 db.session.rollback()
-                flash(str(exc), "danger")
-                _field_errors(form, exc)
+                show_errors(form, exc)
                 errors = getattr(exc, "errors", {})
                 status = exc.status
                 item = ev.get_dispute(db.session, current_user, dispute_id)

@@ -267,27 +267,14 @@ def process_file(session_factory: Callable[[], Session], path: str | os.PathLike
             return _fail(session, job, result, str(exc))
         segments = [segment_json(s) for s in redacted]
         text = " ".join(s["text"] for s in segments if s["text"])
-        stored = session.scalar(select(StoredTranscript).where(
-            StoredTranscript.interaction_id == interaction.id))
-        before = None
-        if stored is None:
-            stored = StoredTranscript(interaction_id=interaction.id)
-            session.add(stored)
-        else:
-            before = _audit_view(stored)
-        stored.audio_sha256 = result.sha256
-        stored.source = "audio"
-        stored.language = transcript.language
-        stored.duration_s = audio.duration_s
-        stored.model = transcript.model
-        stored.settings = transcript.settings
-        stored.text = text
-        stored.raw_text = transcript.text if options.keep_raw else None
-        stored.segments = segments
-        stored.metrics = measured.as_dict()
-        stored.redactions = counts
-        stored.warnings = list(transcript.warnings)
-        stored.processing_s = round(time.perf_counter() - started, 3)
+        stored = store_transcript(session, interaction.id, {
+            "audio_sha256": result.sha256, "source": "audio",
+            "language": transcript.language, "duration_s": audio.duration_s,
+            "model": transcript.model, "settings": transcript.settings, "text": text,
+            "raw_text": transcript.text if options.keep_raw else None, "segments": segments,
+            "metrics": measured.as_dict(), "redactions": counts,
+            "warnings": list(transcript.warnings),
+            "processing_s": round(time.perf_counter() - started, 3)})
         job = session.get(TranscriptionJob, job.id)
         assert job is not None
         job.status = JobStatus.DONE.value
@@ -295,9 +282,6 @@ def process_file(session_factory: Callable[[], Session], path: str | os.PathLike
         job.interaction_id = interaction.id
         job.finished_at = utcnow()
         session.flush()
-        audit.record(session, ACTOR, "transcript.stored" if before is None
-                     else "transcript.replaced", stored, before=before,
-                     after=_audit_view(stored))
         session.commit()  # the transcript and "done" together, or neither
         result.status = "done"
         result.duration_s = audio.duration_s
@@ -315,10 +299,30 @@ def process_file(session_factory: Callable[[], Session], path: str | os.PathLike
         session.close()
 
 
+def store_transcript(session: Session, interaction_id: int,
+                     values: dict[str, Any]) -> StoredTranscript:
+    """Create or replace an interaction's transcript (calls and texts alike), audited."""
+    stored = session.scalar(select(StoredTranscript).where(
+        StoredTranscript.interaction_id == interaction_id))
+    before = None
+    if stored is None:
+        stored = StoredTranscript(interaction_id=interaction_id)
+        session.add(stored)
+    else:
+        before = _audit_view(stored)
+    for name, value in values.items():
+        setattr(stored, name, value)
+    session.flush()
+    audit.record(session, ACTOR, "transcript.stored" if before is None
+                 else "transcript.replaced", stored, before=before, after=_audit_view(stored))
+    return stored
+
+
 def _audit_view(stored: StoredTranscript) -> dict[str, Any]:
     """What the log keeps of a transcript: never its words (they must stay erasable), only
     their digest and what made them."""
-    return {"interaction_id": stored.interaction_id, "audio_sha256": stored.audio_sha256,
+    return {"interaction_id": stored.interaction_id, "source": stored.source,
+            "audio_sha256": stored.audio_sha256,
             "model": stored.model, "duration_s": stored.duration_s,
             "redactions": stored.redactions, "text": audit.digest(stored.text),
             "raw_text_kept": stored.raw_text is not None}

@@ -15,14 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qm import audit
-from qm.auth.permissions import SystemActor
 from scoring.models import Interaction
 from transcription.models import Transcript
+from transcription.pipeline import store_transcript
 from transcription.redaction import redact_segments
 from transcription.timeline import AGENT, CUSTOMER, MONO, Segment
 
-ACTOR = SystemActor("transcription")
 TEXT_CHANNELS = ("chat", "email", "messaging", "social")
 _PREFIX = re.compile(r"^\s*(agent|customer|client|caller|advisor|adviser|you|me)\s*:\s*",
                      re.IGNORECASE)
@@ -65,28 +63,13 @@ def process_text(session: Session, interaction: Interaction, *, keep_raw: bool =
     if not (interaction.body or "").strip():
         return None
     redacted, tags = redact_segments(segments_of(interaction.body or ""))
-    stored = session.scalar(select(Transcript).where(
-        Transcript.interaction_id == interaction.id))
-    if stored is None:
-        stored = Transcript(interaction_id=interaction.id)
-        session.add(stored)
-    stored.source = "text"
-    stored.language = ""
-    stored.model = "text"
-    stored.settings = {}
-    stored.segments = [{"start": s.start, "end": s.end, "speaker": s.speaker,
-                        "text": s.text.strip(), "confidence": None, "words": []}
-                       for s in redacted]
-    stored.text = " ".join(s["text"] for s in stored.segments if s["text"])
-    stored.raw_text = interaction.body if keep_raw else None
-    stored.metrics = counts(redacted)
-    stored.redactions = tags
-    stored.warnings = []
-    session.flush()
-    audit.record(session, ACTOR, "transcript.stored", stored, after={
-        "interaction_id": interaction.id, "source": "text", "redactions": tags,
-        "text": audit.digest(stored.text)})
-    return stored
+    segments = [{"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text.strip(),
+                 "confidence": None, "words": []} for s in redacted]
+    return store_transcript(session, interaction.id, {
+        "source": "text", "language": "", "model": "text", "settings": {},
+        "segments": segments, "text": " ".join(s["text"] for s in segments if s["text"]),
+        "raw_text": interaction.body if keep_raw else None, "metrics": counts(redacted),
+        "redactions": tags, "warnings": []})
 
 
 def pending(session: Session, limit: int | None = None) -> list[int]:
