@@ -45,6 +45,7 @@ from scoring.models import (
     Interaction,
     ScoringForm,
 )
+from transcription import texts
 
 bp = Blueprint("calibration", __name__)
 
@@ -176,7 +177,8 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
         "scoring/calibration_item.html", item=item, calibration=calibration, score=score,
         editable=editable, form=form, definition=calibration.form_version.definition,
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
-        errors=errors or {}, result=result, others=others), status
+        errors=errors or {}, result=result, others=others,
+        transcript=texts.shown_transcript(db.session, item.interaction)), status
 
 
 @bp.get("/calibration/items/<int:item_id>")

@@ -51,7 +51,7 @@ from scoring.models import (
     SamplingRule,
     ScoringForm,
 )
-from transcription.models import Transcript
+from transcription import texts
 
 bp = Blueprint("evaluations", __name__)
 
@@ -124,8 +124,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     policy = _policy()
     return render_template(
         "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
-        transcript=db.session.scalar(select(Transcript).where(
-            Transcript.interaction_id == evaluation.interaction_id)),
+        transcript=texts.shown_transcript(db.session, evaluation.interaction),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},
         result=result, comments=ev.can_read_comments(current_user, evaluation),

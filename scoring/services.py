@@ -231,6 +231,16 @@ def _existing(session: Session, source: str, external_id: str) -> Interaction | 
                                                     Interaction.external_id == external_id))
 
 
+def _sync_text_transcript(session: Session, interaction: Interaction, *, new: bool) -> None:
+    """A chat's or e-mail's redacted transcript follows its body, in the caller's transaction
+    (``transcription.texts.sync_text``: stored, replaced only when the words change, deleted
+    when there is no text left); a call's transcript is left alone. Imported here, not at the
+    top of the module: the transcription pipeline imports this module."""
+    from transcription import texts
+
+    texts.sync_text(session, interaction, new=new)
+
+
 def create_interaction(
     session: Session,
     actor: Any,
@@ -266,6 +276,8 @@ def create_interaction(
     session.flush()
     audit.record(session, actor, "interaction.created", interaction,
                  after=interaction_snapshot(interaction))
+    if interaction.body:
+        _sync_text_transcript(session, interaction, new=True)
     return interaction
 
 
@@ -286,7 +298,10 @@ def update_interaction(
     expected_version: int,
     timezone: str = "UTC",
 ) -> Interaction:
-    """Correct an interaction's details (a wrong agent, a wrong queue). The change is audited."""
+    """Correct an interaction's details (a wrong agent, a wrong queue). The change is audited.
+
+    A new body or channel redoes a text's redacted transcript (or deletes it when the body is
+    cleared or the channel becomes voice), in the same transaction."""
     interaction = get_interaction(session, interaction_id)
     require(actor, "interaction.edit", interaction)
     if interaction.version != expected_version:
@@ -304,6 +319,7 @@ def update_interaction(
     except _RowInvalid as exc:
         raise InvalidInput(f"Nothing was saved: {exc}.", exc.problems) from None
     before = interaction_snapshot(interaction)
+    text_before = (interaction.channel, interaction.body)
     agent: User = cleaned.pop("agent")
     if agent.id != interaction.agent_id:
         interaction.agent_id, interaction.team_id = agent.id, agent.team_id
@@ -315,6 +331,8 @@ def update_interaction(
     if after != before:
         audit.record(session, actor, "interaction.updated", interaction, before=before,
                      after=after)
+    if (interaction.channel, interaction.body) != text_before:
+        _sync_text_transcript(session, interaction, new=False)
     return interaction
 
 
@@ -432,6 +450,8 @@ def import_csv(
             audit.record(session, actor, "interaction.imported", interaction,
                          after=interaction_snapshot(interaction))
             report.created_ids.append(interaction.id)
+            if interaction.body:
+                _sync_text_transcript(session, interaction, new=True)
         session.flush()
         report.created += len(new)
         pending.clear()

@@ -34,7 +34,7 @@ from scoring import queries, services
 from scoring.evaluations import visible
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Evaluation, Interaction
-from transcription.models import Transcript
+from transcription import texts
 
 bp = Blueprint("scoring", __name__)
 
@@ -143,8 +143,7 @@ def interaction(interaction_id: int) -> Any:
     evaluations = [e for e in db.session.scalars(
         select(Evaluation).where(Evaluation.interaction_id == item.id).order_by(Evaluation.id))
         if visible(current_user, e)]
-    transcript = db.session.scalar(select(Transcript).where(
-        Transcript.interaction_id == item.id))
+    transcript = texts.shown_transcript(db.session, item)
     return render_template("scoring/interaction.html", interaction=item, history=history,
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript)

@@ -43,6 +43,13 @@ def test_demo_builds_once_and_only_once(runner, session):
     sources = dict(session.execute(select(Transcript.source, func.count())
                                    .group_by(Transcript.source)).all())
     assert sources["audio"] == 3 and sources["text"] > 0  # calls transcribed, chats redacted
+    # Each demo chat and e-mail redacted once, as it was imported: none missed, none replaced.
+    texts = session.scalar(select(func.count(Interaction.id)).where(
+        Interaction.channel.in_(("chat", "email")), Interaction.body.is_not(None)))
+    assert sources["text"] == texts
+    assert f"{texts} chats and e-mails redacted" in first.output
+    assert session.scalar(select(func.count()).select_from(audit.AuditEntry).where(
+        audit.AuditEntry.action == "transcript.replaced")) == 0
     assert audit.verify(session).ok
 
 

@@ -27,9 +27,10 @@ import av
 import numpy as np
 import pytest
 
-from transcription.audio import SAMPLE_RATE, AudioError, content_hash, decode
+from transcription.audio import SAMPLE_RATE, AudioError, content_hash, decode, probe_duration
 from transcription.transcriber import (
     MAX_PAUSE_S,
+    PACK_MAX_S,
     Transcriber,
     TranscriberError,
     TranscriberSettings,
@@ -38,6 +39,7 @@ from transcription.transcriber import (
     bundled_model_path,
     describe_model,
     resolve_model_path,
+    split_by_track,
 )
 
 DATA = Path(__file__).parent / "data" / "audio"
@@ -348,6 +350,38 @@ def test_segments_split_at_long_pauses() -> None:
     assert first.confidence == second.confidence == 0.5
 
 
+def test_a_packed_segment_is_given_back_to_the_channels_its_words_came_from() -> None:
+    """Channels packed end to end (starts 0, 10 and 25 s in the packed signal): a segment whose
+    words fall in two channels is cut between them, and times become each channel's own."""
+
+    def word(start: float, end: float, text: str) -> SimpleNamespace:
+        return SimpleNamespace(start=start, end=end, word=text, probability=0.9)
+
+    starts = [0.0, 10.0, 25.0]
+    raw = SimpleNamespace(start=8.0, end=11.5, text=" Yes. No thanks.", avg_logprob=-0.1,
+                          words=[word(8.2, 8.6, " Yes."), word(10.3, 10.7, " No"),
+                                 word(10.7, 11.4, " thanks.")])
+    (first, yes), (second, no_thanks) = split_by_track(raw, starts)
+    assert (first, second) == (0, 1)
+    assert (yes.start, yes.end, yes.text) == (8.0, 8.6, " Yes.")
+    assert [w.word for w in no_thanks.words] == [" No", " thanks."]
+    assert no_thanks.start == pytest.approx(0.3) and no_thanks.end == pytest.approx(1.5)
+    assert no_thanks.words[0].start == pytest.approx(0.3)
+    assert no_thanks.text == " No thanks."
+    # one channel only: the segment's own text and times, moved
+    ((third, only),) = split_by_track(
+        SimpleNamespace(start=26.0, end=27.0, text=" Hello?", avg_logprob=-0.2,
+                        words=[word(26.1, 26.9, " Hello?")]), starts)
+    assert third == 2 and (only.start, only.end, only.text) == (1.0, 2.0, " Hello?")
+    # no words: the segment's midpoint decides
+    ((number, bare),) = split_by_track(
+        SimpleNamespace(start=9.0, end=12.0, text=" Hm.", avg_logprob=-0.3, words=None), starts)
+    assert number == 1 and bare.start == pytest.approx(-1.0) and bare.words == ()
+    # and the pieces make segments of the channel, clamped to the recording
+    (segment,) = _to_segments(bare, "customer", duration_s=1.5)
+    assert (segment.start, segment.end, segment.speaker) == (0.0, 1.5, "customer")
+
+
 # --- the real model -------------------------------------------------------------------------
 
 
@@ -454,3 +488,65 @@ def test_sequential_decoder_hears_the_same_call(transcriber: Transcriber) -> Non
 def test_the_model_is_loaded_once_per_process(transcriber: Transcriber) -> None:
     again = Transcriber(dataclasses.replace(transcriber.settings, beam_size=5))
     assert again.load() is transcriber.load()
+
+
+def test_short_recordings_share_windows_and_keep_their_own_words(
+    transcriber: Transcriber,
+) -> None:
+    """Three short recordings (four channels) in one run: every word stays with its recording
+    and its speaker, and each transcript says how many other channels shared the run."""
+    stereo, mono, card = decode(STEREO), decode(MONO), decode(CARD)
+    with no_network():
+        together = transcriber.transcribe_many([stereo, mono, card])
+    call, sentence, digits = together
+    assert [t.settings["packed_with"] for t in together] == [3, 3, 3]
+    assert [s.speaker for s in call.segments] == ["agent", "customer", "agent"]
+    assert {"charged", "twice", "broadband", "month"} <= words_of(call.text)
+    assert {"check", "you"} <= words_of(call.segments[-1].text)
+    assert {"cancel", "contract", "speak", "manager"} <= words_of(sentence.text)
+    assert sentence.speakers == ("speaker",)
+    assert difflib.SequenceMatcher(None, re.sub(r"\D", "", digits.text),
+                                   CARD_NUMBER).ratio() >= 0.8, digits.text
+    # nothing leaks from one recording into another
+    assert not {"cancel", "manager", "card"} & words_of(call.text)
+    assert not {"broadband", "billing", "card"} & words_of(sentence.text)
+    assert not {"broadband", "cancel", "manager"} & words_of(digits.text)
+    for transcript, audio in zip(together, (stereo, mono, card), strict=True):
+        assert transcript.duration_s == audio.duration_s and transcript.elapsed_s > 0
+        for segment in transcript.segments:
+            assert 0.0 <= segment.start <= segment.end <= audio.duration_s
+            for word in segment.words:
+                assert segment.start <= word.start <= word.end <= segment.end
+
+
+def test_a_long_recording_is_not_packed(transcriber: Transcriber) -> None:
+    mono = decode(MONO)
+    padding = np.zeros(int(PACK_MAX_S * SAMPLE_RATE), dtype=np.float32)
+    samples = np.concatenate([mono.channels[0], padding])
+    long = dataclasses.replace(mono, channels=[samples], duration_s=len(samples) / SAMPLE_RATE)
+    with no_network():
+        first, second, third = transcriber.transcribe_many([long, decode(CARD), mono])
+    assert first.settings["packed_with"] == 0  # alone, as transcribe() does it
+    assert second.settings["packed_with"] == third.settings["packed_with"] == 1
+    assert {"cancel", "contract", "manager"} <= words_of(first.text)
+    assert first.segments[-1].end < 5.0  # no words made up in the 30 s of silence
+    assert {"cancel", "contract", "manager"} <= words_of(third.text)
+    assert "number" in words_of(second.text)
+
+
+def test_without_vad_nothing_is_packed(transcriber: Transcriber) -> None:
+    plain = Transcriber(dataclasses.replace(transcriber.settings, vad_filter=False))
+    with no_network():
+        sentence, digits = plain.transcribe_many([decode(MONO), decode(CARD)])
+    assert sentence.settings["packed_with"] == digits.settings["packed_with"] == 0
+    assert {"cancel", "contract"} <= words_of(sentence.text)
+    assert "number" in words_of(digits.text)
+
+
+def test_probe_duration_reads_the_header_only(tmp_path: Path) -> None:
+    assert probe_duration(STEREO) == pytest.approx(10.22, abs=0.01)
+    assert probe_duration(MONO) == pytest.approx(3.54, abs=0.01)
+    assert probe_duration(DATA / "truncated.wav") == pytest.approx(0.5, abs=0.01)  # the data
+    assert probe_duration(DATA / "not_audio.wav") is None
+    assert probe_duration(DATA / "empty.wav") is None
+    assert probe_duration(tmp_path / "missing.wav") is None

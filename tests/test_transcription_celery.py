@@ -114,12 +114,15 @@ def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
     env = {**os.environ, **runner.env, "PYTHONUNBUFFERED": "1", "QM_BROKER_URL": broker,
            "QM_TRANSCRIBE_QUEUE": f"qm-test-{uuid.uuid4().hex}"}  # parallel runs do not meet
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen([*QM, "worker", "--concurrency", "1"], env=env, stdout=log,
+    # The worker's own thread count wins over the one the sender's settings carry.
+    worker = subprocess.Popen([*QM, "worker", "--concurrency", "1"], stdout=log,
+                              env={**env, "QM_WHISPER_CPU_THREADS": "1"},
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         queued = tmp_path / "queued.jsonl"
         run = subprocess.run([*QM, "transcribe", "--queue", *map(str, files), "--agent",
-                              "agent.a", "--jsonl", str(queued)], env=env, text=True,
+                              "agent.a", "--jsonl", str(queued)], text=True,
+                             env={**env, "QM_WHISPER_CPU_THREADS": "2"},
                              capture_output=True, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr + _tail(tmp_path / "worker.log")
         assert "2 file(s): 2 transcribed, 0 skipped (done before), 0 failed" in run.stdout
@@ -130,6 +133,15 @@ def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
     by_worker = _lines(queued)
     assert all(Path(d["path"]).is_absolute() for d in by_worker.values())
     assert "[worker" not in json.dumps(by_worker)  # sanity: the lines are results, not logs
+    # The worker says when its model is loaded, and logs each file without its words.
+    worker_log = (tmp_path / "worker.log").read_text()
+    assert "speech model loaded" in worker_log and "1 thread(s)" in worker_log
+    for line in by_worker.values():
+        assert f"{line['path']}: done" in worker_log
+        assert line["text"] and line["text"] not in worker_log
+        assert not any(s["text"] in worker_log for s in line["segments"] if len(s["text"]) > 8)
+
+    assert {t.settings["cpu_threads_used"] for t in session.scalars(select(Transcript))} == {1}
 
     session.execute(delete(Transcript))
     session.execute(delete(TranscriptionJob))

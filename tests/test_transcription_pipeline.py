@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from qm.audit import AuditEntry
 from scoring import evaluations as ev
 from scoring.models import Interaction
+from transcription import pipeline
 from transcription.models import Transcript, TranscriptionJob
 
 AUDIO = Path(__file__).parent / "data" / "audio"
@@ -124,7 +125,9 @@ def test_a_killed_run_is_completed_by_the_next_with_no_duplicates(runner, sessio
     folder = _folder(tmp_path, GOOD)
     env = {**os.environ, **runner.env, "PYTHONUNBUFFERED": "1"}
     qm = [sys.executable, "-c", "from qm.cli import main; main()"]
-    proc = subprocess.Popen([*qm, "transcribe", str(folder), "--agent", "agent.a"], env=env,
+    # --group-files 1: a file a group, so that a kill falls between two commits
+    proc = subprocess.Popen([*qm, "transcribe", str(folder), "--agent", "agent.a",
+                             "--group-files", "1"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -167,3 +170,55 @@ def test_a_truncated_file_is_kept_with_a_warning_and_a_missing_model_stops_clean
     stored = session.scalar(select(Transcript).where(
         Transcript.interaction_id == truncated["interaction_id"]))
     assert stored.warnings == truncated["warnings"]
+
+
+def _wav(path: Path, seconds: float, rate: int = 8000) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\0\0" * int(seconds * rate))
+    return path
+
+
+def test_plan_groups_short_files_and_leaves_long_ones_alone(tmp_path):
+    """The groups are fixed from the headers before any work, so every way of running a batch
+    (here, --workers, Celery) hands the same files to the same transcription call."""
+    short = [_wav(tmp_path / f"s{i}.wav", 10) for i in range(5)]
+    long = _wav(tmp_path / "long.wav", 31)
+    odd = tmp_path / "notes.wav"
+    odd.write_text("not audio")
+    missing = tmp_path / "gone.wav"
+    paths = [short[0], long, short[1], odd, short[2], missing, short[3], short[4]]
+    assert pipeline.plan(paths) == [[short[0], short[1], short[2], short[3], short[4]], [long],
+                                    [odd], [missing]]
+    # at most group_files files, or group_s seconds, a group
+    assert pipeline.plan(short, group_files=2) == [short[:2], short[2:4], short[4:]]
+    assert pipeline.plan(short, group_s=25) == [short[:3], short[3:]]
+    assert pipeline.plan([short[0], long], group_files=1) == [[short[0]], [long]]
+
+
+def test_a_group_keeps_each_file_to_itself(runner, session, people, tmp_path):
+    """One call for the group, but a job, a result and a transaction per file: a copy of a file
+    in the same group is reported as done before, a bad file fails alone."""
+    folder = _folder(tmp_path, ["mono_16k.flac", "customer_card.mp3", "not_audio.wav"])
+    shutil.copy(AUDIO / "mono_16k.flac", folder / "zz_copy_of_mono.flac")
+    jsonl = tmp_path / "out.jsonl"
+    result = runner.invoke("transcribe", str(folder), "--agent", "agent.a", "--jsonl",
+                           str(jsonl))
+    assert result.exit_code == 1, result.output
+    assert "4 file(s): 2 transcribed, 1 skipped (done before), 1 failed" in result.output
+    lines = _lines(jsonl)
+    assert lines["zz_copy_of_mono.flac"]["status"] == "skipped"
+    assert lines["zz_copy_of_mono.flac"]["interaction_id"] == lines["mono_16k.flac"][
+        "interaction_id"]
+    assert lines["not_audio.wav"]["status"] == "failed"
+    assert "cancel" in lines["mono_16k.flac"]["text"].lower()
+    assert "[CARD]" in lines["customer_card.mp3"]["text"]
+    assert session.scalar(select(func.count(Transcript.id))) == 2
+    stored = session.scalars(select(Transcript)).all()
+    assert sorted(t.settings["packed_with"] for t in stored) == [1, 1]
+    jobs = {j.path.rsplit("/", 1)[-1]: j for j in session.scalars(select(TranscriptionJob))}
+    assert jobs["not_audio.wav"].status == "failed" and jobs["mono_16k.flac"].attempts == 1

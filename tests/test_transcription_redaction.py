@@ -83,6 +83,10 @@ REDACTED = [
      "[DOB] is my birthday and 1/1/2020 is a Wednesday"),
     ("12/03/1985, that's my DOB", "[DOB], that's my DOB"),
     ("my DOB is one two oh three one nine eight five", "my DOB is [DOB]"),
+    # "date of birth" as speech recognition sometimes hears it
+    ("can you confirm your date of the earth? It is the 12th of March 1985.",
+     "can you confirm your date of the earth? It is [DOB]."),
+    ("date of berth 12/03/1985", "date of berth [DOB]"),
     # IBAN (mod-97 valid) and accounts
     ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "IBAN [IBAN] thanks"),
     ("it's GB82WEST12345698765432", "it's [IBAN]"),
@@ -120,6 +124,8 @@ KEPT = [
     "reference ABC12",
     "a 5 star hotel for 3 nights, 2 adults",
     "I was born in Leeds",
+    "the date of the appointment is 12/03/2025",
+    "down to earth, 12 March 1985",
     "she phoned about 3 times",
     "",
 ]

@@ -107,6 +107,19 @@ def content_hash(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def probe_duration(path: str | os.PathLike[str]) -> float | None:
+    """The length the file's header declares, in seconds, without decoding it; None when the
+    file cannot be opened or does not say. Cheap (a header read): used to plan which files to
+    transcribe together, never trusted for anything a user sees."""
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.audio:
+                return None
+            return _declared_duration(container, container.streams.audio[0])
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def decode(
     path: str | os.PathLike[str], *, sample_rate: int = SAMPLE_RATE, strict: bool = False
 ) -> Audio:

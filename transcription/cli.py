@@ -38,8 +38,9 @@ from qm.cli import CliContext, pass_ctx
 @click.option("--channels", default="agent,customer", show_default=True,
               help="Speaker of each channel of a stereo recording, in channel order.")
 @click.option("--queue", "use_queue", is_flag=True,
-              help="Send one task per file to the Celery workers (`qm worker`, QM_BROKER_URL) "
-                   "instead of transcribing here. Paths are sent absolute: workers on other "
+              help="Send the files to the Celery workers (`qm worker`, QM_BROKER_URL) "
+                   "instead of transcribing here: a task per file, short files in groups. "
+                   "Paths are sent absolute: workers on other "
                    "machines must see the audio at the same path (shared storage mounted at "
                    "the same place) and share QM_DATABASE_URL and QM_RECORDINGS_DIR.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
@@ -52,12 +53,16 @@ from qm.cli import CliContext, pass_ctx
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Transcribe in N local processes. Each loads its own model and uses "
                    "cores // N threads (unless QM_WHISPER_CPU_THREADS is set).")
+@click.option("--group-files", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Files under 30 s are transcribed in groups of up to this many (and about "
+                   "4 minutes of audio), their speech packed into shared 30 s windows: many "
+                   "times faster than one window per file. 1: each file on its own.")
 @pass_ctx
 def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
                batch_size: int | None, vad: bool | None, channels: str, use_queue: bool,
-               wait: bool, timeout: float | None, workers: int) -> None:
+               wait: bool, timeout: float | None, workers: int, group_files: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
 
     Each file is linked to its interaction (metadata CSV, a sidecar FILE.json, or the
@@ -67,7 +72,7 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     be used is reported with its reason and the rest goes on; the exit status is 1 if any
     failed.
     """
-    from transcription import pipeline
+    from transcription import pipeline, texts
     from transcription.transcriber import Transcriber, TranscriberSettings
 
     try:
@@ -82,7 +87,7 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     except (ValueError, pipeline.LinkError) as exc:
         raise click.ClickException(str(exc)) from None
     options = pipeline.Options(channel_speakers=speakers, agent=agent, metadata=metadata,
-                               keep_raw=_env_flag("QM_KEEP_RAW_TRANSCRIPTS"),
+                               keep_raw=texts.keep_raw_default(),
                                timezone=ctx.settings.timezone)
     files = list(pipeline.audio_files(paths))
     if not files:
@@ -91,15 +96,17 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
         raise click.ClickException("--workers runs local processes; with --queue, start more "
                                    "`qm worker`s instead.")
     if use_queue:
-        _run_queued(files, options, settings, jsonl_path, wait, timeout)
+        groups = pipeline.plan([path.absolute() for path in files], group_files=group_files)
+        _run_queued(groups, options, settings, jsonl_path, wait, timeout)
         return
     with ctx.session():  # checks the schema once, before any work
         pass
     from qm.db import make_session_factory
     from qm.storage import RecordingStore
 
+    groups = pipeline.plan(files, group_files=group_files)
     if workers > 1:
-        _run_pool(files, options, settings, jsonl_path, workers, ctx.settings.database_url,
+        _run_pool(groups, options, settings, jsonl_path, workers, ctx.settings.database_url,
                   str(ctx.settings.recordings_dir))
         return
     factory = make_session_factory(ctx.engine)
@@ -107,30 +114,31 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     transcriber = Transcriber(settings)
 
     def results() -> Iterator[Any]:
-        for path in files:
-            yield pipeline.process_file(factory, path, transcriber, options, store)
+        for group in groups:
+            yield from pipeline.process_group(factory, group, transcriber, options, store)
 
-    _report(files, results(), jsonl_path)
+    _report(len(files), results(), jsonl_path)
 
 
-def _report(files: list[Path], results: Iterator[Any], jsonl_path: Path | None) -> None:
+def _report(total: int, results: Iterator[Any], jsonl_path: Path | None) -> None:
     """Lines, ``--jsonl`` and the summary, the same whichever way the files were processed;
-    ``results`` yields one ``FileResult`` per file, in the order of ``files``."""
+    ``results`` yields one ``FileResult`` per file, group by group (``pipeline.plan``): short
+    files come when their group is done, so not always in the order they were named."""
     from transcription import pipeline
 
     summary = pipeline.BatchSummary()
     started = time.perf_counter()
     out = jsonl_path.open("a", encoding="utf-8") if jsonl_path else None
     try:
-        with _progress(files) as bar, _model_errors():
-            for number, (_path, result) in enumerate(zip(bar, results, strict=False), start=1):
+        with _progress(total) as bar, _model_errors():
+            for number, result in enumerate(results, start=1):
+                bar.update(1, Path(result.path))
                 summary.add(result)
                 if out is not None:
                     out.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
                     out.flush()
                 if not sys.stdout.isatty() or result.status == "failed":
-                    click.echo(_line(number, len(files), result),
-                               err=result.status == "failed")
+                    click.echo(_line(number, total, result), err=result.status == "failed")
     finally:
         if out is not None:
             out.close()
@@ -140,7 +148,7 @@ def _report(files: list[Path], results: Iterator[Any], jsonl_path: Path | None) 
         sys.exit(1)
 
 
-def _run_pool(files: list[Path], options: Any, settings: Any, jsonl_path: Path | None,
+def _run_pool(groups: list[list[Path]], options: Any, settings: Any, jsonl_path: Path | None,
               workers: int, database_url: str, recordings_dir: str) -> None:
     """``--workers N``: N spawned processes, each with its own engine and model (spawn, not
     fork: CTranslate2's threads and a live engine do not survive a fork)."""
@@ -154,53 +162,59 @@ def _run_pool(files: list[Path], options: Any, settings: Any, jsonl_path: Path |
             os.cpu_count() or 1)
         settings = dataclasses.replace(settings, cpu_threads=max(1, cores // workers))
     opts, conf = tasks.options_to_dict(options), tasks.settings_to_dict(settings)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(files)),
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(groups)),
                                mp_context=multiprocessing.get_context("spawn"),
                                initializer=tasks.init_worker,
                                initargs=(database_url, recordings_dir, settings.cpu_threads))
     try:
-        futures = [pool.submit(tasks.transcribe_file, str(path), opts, conf) for path in files]
-        _report(files, (tasks.result_from_json(f.result()) for f in futures), jsonl_path)
+        futures = [pool.submit(tasks.transcribe_files, [str(p) for p in group], opts, conf)
+                   for group in groups]
+        results = (tasks.result_from_json(line) for f in futures for line in f.result())
+        _report(sum(map(len, groups)), results, jsonl_path)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_queued(files: list[Path], options: Any, settings: Any, jsonl_path: Path | None,
+def _run_queued(groups: list[list[Path]], options: Any, settings: Any, jsonl_path: Path | None,
                 wait: bool, timeout: float | None = None) -> None:
     from transcription import tasks
 
-    absolute = [path.absolute() for path in files]
     try:
-        pending = tasks.enqueue([str(p) for p in absolute], options, settings)
+        pending = tasks.enqueue([[str(p) for p in group] for group in groups], options,
+                                settings)
     except Exception as exc:  # kombu raises its own and OSError subclasses; say which broker
         raise click.ClickException(
             f"Could not enqueue on {tasks.broker_url()}: {exc}") from None
     if not wait:
-        for path, task in zip(absolute, pending, strict=True):
-            click.echo(f"{task.id} {path}")
-        click.echo(f"{len(pending)} file(s) queued on {tasks.queue_name()}.")
+        for group, task in zip(groups, pending, strict=True):
+            for path in group:
+                click.echo(f"{task.id} {path}")
+        click.echo(f"{sum(map(len, groups))} file(s) queued on {tasks.queue_name()} in "
+                   f"{len(pending)} task(s).")
         return
 
     def results() -> Iterator[Any]:
         from celery.exceptions import TimeoutError as ResultTimeout
 
-        for path, task in zip(absolute, pending, strict=True):
+        for group, task in zip(groups, pending, strict=True):
+            where = str(group[0]) if len(group) == 1 else f"{group[0]} and {len(group) - 1} more"
             try:
                 value = task.get(timeout=timeout, propagate=False)
             except ResultTimeout:
                 raise click.ClickException(
-                    f"No result for {path} within {timeout:g} s on {tasks.queue_name()}: is a "
+                    f"No result for {where} within {timeout:g} s on {tasks.queue_name()}: is a "
                     "worker running (qm worker) on the same broker? The tasks stay queued; "
                     "run the same files again later to collect them.") from None
             if task.failed():
-                _worker_failed(path, value)
+                _worker_failed(where, value)
             task.forget()
-            yield tasks.result_from_json(value)
+            for line in value:
+                yield tasks.result_from_json(line)
 
-    _report(absolute, results(), jsonl_path)
+    _report(sum(map(len, groups)), results(), jsonl_path)
 
 
-def _worker_failed(path: Path, exc: Any) -> None:
+def _worker_failed(path: Path | str, exc: Any) -> None:
     """A task that raised: the model would not load in the worker (the batch stops, as it
     does in-process), or a fault in the worker that the message names."""
     from transcription.transcriber import TranscriberError
@@ -215,13 +229,15 @@ def _worker_failed(path: Path, exc: Any) -> None:
               help="Keep the text before redaction (default: QM_KEEP_RAW_TRANSCRIPTS).")
 @pass_ctx
 def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
-    """Chats and e-mails without a transcript yet: split into messages by speaker, redacted
-    like calls, counted, stored. Each interaction is committed on its own, so a re-run (or a
-    run after an interruption) does only what is left."""
+    """Backfill: chats and e-mails without a transcript yet, split into messages by speaker,
+    redacted like calls, counted, stored. Texts are redacted when they are created, corrected
+    or imported; this is for those made before that (or by a direct database load). Each
+    interaction is committed on its own, so a re-run (or a run after an interruption) does
+    only what is left."""
     from scoring.models import Interaction
     from transcription import texts
 
-    keep = _env_flag("QM_KEEP_RAW_TRANSCRIPTS") if keep_raw is None else keep_raw
+    keep = texts.keep_raw_default() if keep_raw is None else keep_raw
     done = tags = 0
     with ctx.session() as session:
         for interaction_id in texts.pending(session):
@@ -254,6 +270,8 @@ def worker(ctx: CliContext, concurrency: int, loglevel: str) -> None:
     with ctx.session():  # a worker on an old schema would fail every file: stop now instead
         pass
     ctx.engine.dispose()  # the pool forks: no connection may cross into the children
+    if not os.environ.get(tasks.CPU_THREADS_ENV) and os.environ.get("QM_WHISPER_CPU_THREADS"):
+        os.environ[tasks.CPU_THREADS_ENV] = os.environ["QM_WHISPER_CPU_THREADS"].strip()
     if not os.environ.get(tasks.CPU_THREADS_ENV) and not os.environ.get("OMP_NUM_THREADS"):
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
@@ -271,27 +289,24 @@ def _model_errors() -> Iterator[None]:
         raise click.ClickException(f"The speech model cannot be used: {exc}") from None
 
 
-def _progress(files: list[Path]) -> Any:
+def _progress(total: int) -> Any:
     if sys.stdout.isatty():
-        return click.progressbar(files, label="Transcribing", show_pos=True,
+        return click.progressbar(length=total, label="Transcribing", show_pos=True,
                                  item_show_func=lambda p: p.name if p else "")
-    return _Plain(files)
+    return _Plain()
 
 
 class _Plain:
-    """Iterates without a bar: a log gets one line per file instead (see ``_line``)."""
+    """No bar: a log gets one line per file instead (see ``_line``)."""
 
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
-
-    def __enter__(self) -> list[Path]:
-        return self.files
+    def __enter__(self) -> _Plain:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def __iter__(self) -> Any:
-        return iter(self.files)
+    def update(self, steps: int, item: Any = None) -> None:
+        return None
 
 
 def _line(number: int, total: int, result: Any) -> str:
@@ -302,10 +317,6 @@ def _line(number: int, total: int, result: Any) -> str:
         return (f"{head} ({result.duration_s:.1f} s of audio in {result.elapsed_s:.1f} s, "
                 f"interaction {result.interaction_id})")
     return head
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 COMMANDS = [redact_texts, transcribe, worker]

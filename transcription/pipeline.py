@@ -38,12 +38,12 @@ from qm.storage import AUDIO_TYPES, RecordingStore
 from scoring import services as scoring_services
 from scoring.models import Interaction
 from transcription import metrics as call_metrics
-from transcription.audio import AudioError, content_hash, decode
+from transcription.audio import AudioError, content_hash, decode, probe_duration
 from transcription.models import JobStatus, TranscriptionJob
 from transcription.models import Transcript as StoredTranscript
 from transcription.redaction import redact_segments
 from transcription.timeline import Segment
-from transcription.transcriber import TranscriberError
+from transcription.transcriber import PACK_MAX_S, TranscriberError
 
 ACTOR = SystemActor("transcription")
 METADATA_COLUMNS = ("source", "external_id", "agent", "channel", "queue", "direction",
@@ -218,64 +218,179 @@ def _fail(session: Session, job: TranscriptionJob | None, result: FileResult,
     return result
 
 
+PACK_GROUP_S = 240.0
+"""Short files are grouped until their declared lengths add up to this (or ``PACK_GROUP_FILES``
+files): enough speech to fill a batch of 8 windows, little enough that a redelivered group (a
+worker killed mid-group) redoes only a few minutes of audio."""
+PACK_GROUP_FILES = 64
+
+
+def plan(paths: Iterable[str | os.PathLike[str]], *, group_s: float = PACK_GROUP_S,
+         group_files: int = PACK_GROUP_FILES) -> list[list[Path]]:
+    """The units of work: a file of ``PACK_MAX_S`` or longer alone, shorter files together.
+
+    Why groups: a short file transcribed alone pays for a whole 30 s window; in a group its
+    channels share windows with the others' (``Transcriber.transcribe_many``). Why fixed here,
+    before any work: the words of a packed file depend on its neighbours, so the in-process
+    run, ``--workers N`` and the Celery workers must all be handed the same groups to give the
+    same transcripts. Lengths come from the headers (``probe_duration``); a file that cannot be
+    probed goes alone, and fails there with its reason. Groups are in the order of their first
+    file.
+    """
+    groups: list[list[Path]] = []
+    open_group: list[Path] | None = None
+    open_s = 0.0
+    for raw in paths:
+        path = Path(raw)
+        duration = probe_duration(path) if path.is_file() else None
+        if duration is None or duration >= PACK_MAX_S:
+            groups.append([path])
+            continue
+        if open_group is None:
+            open_group, open_s = [], 0.0
+            groups.append(open_group)
+        open_group.append(path)
+        open_s += duration
+        if open_s >= group_s or len(open_group) >= group_files:
+            open_group = None
+    return groups
+
+
 def process_file(session_factory: Callable[[], Session], path: str | os.PathLike[str],
                  transcriber: Any, options: Options = Options(),
                  store: RecordingStore | None = None) -> FileResult:
     """Do one file end to end; never raises for a bad file (the result says what went wrong)."""
-    started = time.perf_counter()
-    path = Path(path)
-    result = FileResult(path=str(path), status="failed")
+    return process_group(session_factory, [path], transcriber, options, store)[0]
+
+
+@dataclass
+class _Ready:
+    """A file whose job is claimed and whose audio decoded: waiting for its transcript.
+    Its ``result.elapsed_s`` holds the time its claim took; its share of the transcription and
+    its own storing are added when it is finished."""
+
+    result: FileResult
+    job_id: int
+    path: Path
+    audio: Any
+
+
+def process_group(session_factory: Callable[[], Session],
+                  paths: Iterable[str | os.PathLike[str]], transcriber: Any,
+                  options: Options = Options(), store: RecordingStore | None = None
+                  ) -> list[FileResult]:
+    """Do a group of files (see ``plan``) end to end, one result per path, in their order.
+
+    Every file keeps its own job, its own failure and its own transaction: the group only
+    shares the transcription call, so a corrupt file in a group fails alone and a file stored
+    is stored whole. A file whose content already appeared earlier in the group is reported
+    like a re-run of it (skipped) once the first is done.
+    """
+    results: list[FileResult] = []
+    ready: list[_Ready] = []
+    seen: dict[str, int] = {}  # sha256 -> job id of the first file with that content
+    later: list[tuple[FileResult, int]] = []  # duplicates, settled after the group
     session = session_factory()
-    job = None
     try:
-        try:
-            result.sha256 = content_hash(path)
-        except OSError as exc:
-            reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
-            return _fail(session, None, result, reason)
-        job = _job(session, result.sha256, path)
-        if job.status == JobStatus.DONE.value:
-            result.status, result.interaction_id = "skipped", job.interaction_id
-            return result
-        job.status = JobStatus.RUNNING.value
-        job.attempts += 1
-        job.started_at = utcnow()
-        job.worker = f"{socket.gethostname()}:{os.getpid()}"
-        job.path = str(path)
-        session.commit()
-        try:
-            audio = decode(path)
-        except AudioError as exc:
-            return _fail(session, job, result, str(exc))
-        try:
-            transcript = transcriber.transcribe(audio,
-                                                channel_speakers=options.channel_speakers)
-        except TranscriberError:
-            # Not this file's fault (the model is missing or will not load): leave the job to
-            # be redone and stop the batch, rather than fail every file for the same reason.
-            session.rollback()
-            job = session.get(TranscriptionJob, job.id)
-            if job is not None:
-                job.status = JobStatus.PENDING.value
+        for raw in paths:
+            started = time.perf_counter()
+            result = FileResult(path=str(Path(raw)), status="failed")
+            results.append(result)
+            claimed = _claim(session, Path(raw), result, seen)
+            if isinstance(claimed, int):
+                later.append((result, claimed))
+            elif claimed is not None:
+                ready.append(_Ready(result, claimed[0], Path(raw), claimed[1]))
+            result.elapsed_s = time.perf_counter() - started
+        if ready:
+            try:
+                transcripts = transcriber.transcribe_many(
+                    [r.audio for r in ready], channel_speakers=options.channel_speakers)
+            except TranscriberError:
+                # Not these files' fault (the model is missing or will not load): leave their
+                # jobs to be redone and stop the batch, rather than fail every file for it.
+                session.rollback()
+                for item in ready:
+                    job = session.get(TranscriptionJob, item.job_id)
+                    if job is not None:
+                        job.status = JobStatus.PENDING.value
                 session.commit()
-            raise
+                raise
+            for item, transcript in zip(ready, transcripts, strict=True):
+                item.audio = None  # free the samples as soon as they are not needed
+                _finish(session, item, transcript, options, store)
+        for result, job_id in later:
+            job = session.get(TranscriptionJob, job_id)
+            session.refresh(job)
+            if job.status == JobStatus.DONE.value:
+                result.status, result.interaction_id = "skipped", job.interaction_id
+            else:
+                result.error = job.error or "its first copy in this batch was not transcribed"
+        return results
+    finally:
+        session.close()
+
+
+def _claim(session: Session, path: Path, result: FileResult, seen: dict[str, int]
+           ) -> tuple[int, Any] | int | None:
+    """Hash the file, find or make its job, mark it running and decode the audio.
+
+    Returns (job id, audio) for a file to transcribe; the job id of an earlier file of the
+    group with the same content; or None when the file is settled here (skipped as done
+    before, or failed with its reason in ``result``).
+    """
+    try:
+        result.sha256 = content_hash(path)
+    except OSError as exc:
+        reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
+        _fail(session, None, result, reason)
+        return None
+    job = _job(session, result.sha256, path)
+    if job.status == JobStatus.DONE.value:
+        result.status, result.interaction_id = "skipped", job.interaction_id
+        return None
+    if result.sha256 in seen:
+        return seen[result.sha256]
+    seen[result.sha256] = job.id
+    job.status = JobStatus.RUNNING.value
+    job.attempts += 1
+    job.started_at = utcnow()
+    job.worker = f"{socket.gethostname()}:{os.getpid()}"
+    job.path = str(path)
+    session.commit()
+    try:
+        audio = decode(path)
+    except AudioError as exc:
+        _fail(session, job, result, str(exc))
+        return None
+    return job.id, audio
+
+
+def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
+            store: RecordingStore | None) -> None:
+    """Redact, measure, link and store one file's transcript, and mark its job done: one
+    transaction, so a kill leaves the whole transcript or none of it."""
+    result, path = item.result, item.path
+    started, before = time.perf_counter(), result.elapsed_s + transcript.elapsed_s
+    try:
         redacted, counts = redact_segments(transcript.segments)
-        measured = call_metrics.measure(transcript.segments, audio.duration_s)
+        measured = call_metrics.measure(transcript.segments, transcript.duration_s)
         try:
             interaction = link(session, path, options, store)
         except LinkError as exc:
-            return _fail(session, job, result, str(exc))
+            _fail(session, session.get(TranscriptionJob, item.job_id), result, str(exc))
+            return
         segments = [segment_json(s) for s in redacted]
         text = " ".join(s["text"] for s in segments if s["text"])
         stored = store_transcript(session, interaction.id, {
             "audio_sha256": result.sha256, "source": "audio",
-            "language": transcript.language, "duration_s": audio.duration_s,
+            "language": transcript.language, "duration_s": transcript.duration_s,
             "model": transcript.model, "settings": transcript.settings, "text": text,
             "raw_text": transcript.text if options.keep_raw else None, "segments": segments,
             "metrics": measured.as_dict(), "redactions": counts,
             "warnings": list(transcript.warnings),
-            "processing_s": round(time.perf_counter() - started, 3)})
-        job = session.get(TranscriptionJob, job.id)
+            "processing_s": round(before + time.perf_counter() - started, 3)})
+        job = session.get(TranscriptionJob, item.job_id)
         assert job is not None
         job.status = JobStatus.DONE.value
         job.error = ""
@@ -284,7 +399,7 @@ def process_file(session_factory: Callable[[], Session], path: str | os.PathLike
         session.flush()
         session.commit()  # the transcript and "done" together, or neither
         result.status = "done"
-        result.duration_s = audio.duration_s
+        result.duration_s = transcript.duration_s
         result.language = transcript.language
         result.text = text
         result.model = transcript.model
@@ -293,10 +408,8 @@ def process_file(session_factory: Callable[[], Session], path: str | os.PathLike
         result.redactions = counts
         result.warnings = list(transcript.warnings)
         result.interaction_id = interaction.id
-        return result
     finally:
-        result.elapsed_s = time.perf_counter() - started
-        session.close()
+        result.elapsed_s = before + time.perf_counter() - started
 
 
 def store_transcript(session: Session, interaction_id: int,
@@ -309,16 +422,17 @@ def store_transcript(session: Session, interaction_id: int,
         stored = StoredTranscript(interaction_id=interaction_id)
         session.add(stored)
     else:
-        before = _audit_view(stored)
+        before = transcript_audit_view(stored)
     for name, value in values.items():
         setattr(stored, name, value)
     session.flush()
     audit.record(session, ACTOR, "transcript.stored" if before is None
-                 else "transcript.replaced", stored, before=before, after=_audit_view(stored))
+                 else "transcript.replaced", stored, before=before,
+                 after=transcript_audit_view(stored))
     return stored
 
 
-def _audit_view(stored: StoredTranscript) -> dict[str, Any]:
+def transcript_audit_view(stored: StoredTranscript) -> dict[str, Any]:
     """What the log keeps of a transcript: never its words (they must stay erasable), only
     their digest and what made them."""
     return {"interaction_id": stored.interaction_id, "source": stored.source,

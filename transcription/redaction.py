@@ -52,7 +52,9 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
    one date: the date just before it when a copula ties them ("12/03/1985 is my birthday"),
    else the first date after it within ``DOB_WINDOW_AFTER`` characters ("my date of birth is
    ..."), else the date just before it within ``DOB_WINDOW_BEFORE`` characters ("12/03/1985,
-   that's my birthday"). Other dates (appointments, "in 2024") stay.
+   that's my birthday"). "Date of" followed by what speech recognition often hears for
+   "birth" ("the earth", "berth", "bath") counts as the keyword. Other dates (appointments,
+   "in 2024") stay.
 
 All windows stop at the previous (or next) number, date or redaction, so a keyword belongs to
 the nearest candidate only, and a second pass over redacted text sees exactly the same windows.
@@ -207,7 +209,12 @@ _DATE_FORMS = tuple(
     )
 )
 
-_BIRTH = re.compile(r"\b(?:born|birth(?:day|date)?s?|d\.?o\.?b)\b", re.IGNORECASE)
+_BIRTH = re.compile(
+    r"\b(?:born|birth(?:day|date)?s?|d\.?o\.?b"
+    # what speech recognition makes of "date of birth" (tiny.en: "date of the earth")
+    r"|date[ \t]+of[ \t]+(?:the[ \t]+)?(?:earth|berth|bath|bert|birds?|burst|worth))\b",
+    re.IGNORECASE,
+)
 _CONTEXT = (
     (CARD, 12, 19, re.compile(
         r"\b(?:card|visa|master[ \t]?card|amex|american[ \t]+express|maestro|debit|credit"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from qm.storage import RecordingStore
 
 TASK_NAME = "qm.transcription.transcribe_file"
+GROUP_TASK_NAME = "qm.transcription.transcribe_files"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 DEFAULT_QUEUE = "qm.transcription"
 CPU_THREADS_ENV = "QM_WORKER_CPU_THREADS"
@@ -101,7 +102,11 @@ class WorkerState:
     transcribers: dict[TranscriberSettings, Transcriber] = field(default_factory=dict)
 
     def transcriber(self, settings: TranscriberSettings) -> Transcriber:
-        if settings.cpu_threads == 0 and self.cpu_threads:
+        """The transcriber for a task's settings. Threads are this machine's business, not
+        the sender's: a worker's own thread count replaces the one the task carries, so a
+        client on a bigger machine cannot oversubscribe this one (and the model loaded at
+        start-up is the one the tasks use)."""
+        if self.cpu_threads:
             settings = dataclasses.replace(settings, cpu_threads=self.cpu_threads)
         found = self.transcribers.get(settings)
         if found is None:
@@ -149,21 +154,39 @@ def warm_up() -> None:
     from transcription.transcriber import TranscriberError
 
     try:
-        worker_state().transcriber(TranscriberSettings.from_env()).load()
+        transcriber = worker_state().transcriber(TranscriberSettings.from_env())
+        transcriber.load()
     except (TranscriberError, ValueError) as exc:
         log.error("the speech model could not be loaded at start-up: %s", exc)
+        return
+    record = transcriber.settings_record()
+    log.info("speech model loaded: %s on %s, %s, %s thread(s); ready for files",
+             transcriber.model_name, record.get("device_used"),
+             record.get("compute_type_used"), record.get("cpu_threads_used"))
 
 
 def transcribe_file(path: str, options: dict[str, Any], settings: dict[str, Any]
                     ) -> dict[str, Any]:
-    """The task body: one file, in this process, with this process's cached resources."""
-    from transcription.pipeline import process_file
+    """One file, in this process, with this process's cached resources (kept for tasks
+    queued by an older ``qm transcribe``)."""
+    return transcribe_files([path], options, settings)[0]
+
+
+def transcribe_files(paths: list[str], options: dict[str, Any], settings: dict[str, Any]
+                     ) -> list[dict[str, Any]]:
+    """The task body: one group of ``pipeline.plan`` (a long file, or short files packed
+    together), a JSON result per file in the order of ``paths``."""
+    from transcription.pipeline import process_group
 
     state = worker_state()
     transcriber = state.transcriber(settings_from_dict(settings))
-    result = process_file(state.session_factory, path, transcriber, options_from_dict(options),
-                          state.store)
-    return result.as_json()
+    results = process_group(state.session_factory, paths, transcriber,
+                            options_from_dict(options), state.store)
+    for result in results:  # the worker's log: what happened, never what was said
+        log.info("%s: %s%s", result.path, result.status,
+                 f" ({result.error})" if result.error else
+                 f" ({result.duration_s:.1f} s of audio in {result.elapsed_s:.1f} s)")
+    return [result.as_json() for result in results]
 
 
 # -- Celery -----------------------------------------------------------------------------------
@@ -210,25 +233,37 @@ def celery_app() -> Celery:
         worker_hijack_root_logger=False,
     )
     app.task(name=TASK_NAME)(transcribe_file)
+    app.task(name=GROUP_TASK_NAME)(transcribe_files)
 
     @worker_process_init.connect(weak=False)
     def _warm(**_: Any) -> None:
+        _quiet_results()
         init_worker()
         warm_up()
 
     return app
 
 
-def enqueue(paths: list[str], options: Options, settings: TranscriberSettings) -> list[Any]:
-    """One task per file; returns their ``AsyncResult``s in the order of ``paths``."""
+def enqueue(groups: list[list[str]], options: Options, settings: TranscriberSettings
+            ) -> list[Any]:
+    """One task per group of ``pipeline.plan``; their ``AsyncResult``s in the same order."""
     app = celery_app()
     opts, conf = options_to_dict(options), settings_to_dict(settings)
-    return [app.send_task(TASK_NAME, args=[path, opts, conf], queue=queue_name())
-            for path in paths]
+    return [app.send_task(GROUP_TASK_NAME, args=[group, opts, conf], queue=queue_name())
+            for group in groups]
+
+
+def _quiet_results() -> None:
+    """Celery logs every task's return value at INFO ("Task ... succeeded in 3.2s: {...}"):
+    here that is a whole transcript, in a log that has no retention and no permission check.
+    Its success lines are turned off; failures are still logged, and ``transcribe_files`` logs
+    a line per file without the words."""
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
 def run_worker(concurrency: int = 1, loglevel: str = "INFO") -> None:
     """Run a Celery worker in this process (prefork pool of ``concurrency`` processes)."""
+    _quiet_results()
     app = celery_app()
     app.worker_main(["worker", "--pool=prefork", f"--concurrency={concurrency}",
                      f"--loglevel={loglevel}", "--queues", queue_name(),

@@ -5,19 +5,25 @@ line or message, the speaker taken from a ``Customer:`` / ``Agent:`` prefix wher
 redacted with the same context-aware rules as a call (the agent's question licenses the
 customer's answer), and counted. There is no timing in a text, so its "metrics" are counts:
 messages and words per party.
+
+The transcript follows the body: ``sync_text`` runs whenever a text interaction is created,
+corrected or imported (``scoring.services``), in the same transaction; ``qm redact-texts``
+backfills the interactions made before that (``pending``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qm import audit
 from scoring.models import Interaction
 from transcription.models import Transcript
-from transcription.pipeline import store_transcript
+from transcription.pipeline import ACTOR, store_transcript, transcript_audit_view
 from transcription.redaction import redact_segments
 from transcription.timeline import AGENT, CUSTOMER, MONO, Segment
 
@@ -57,19 +63,82 @@ def counts(segments: list[Segment]) -> dict[str, Any]:
             "agent_words": words(AGENT), "customer_words": words(CUSTOMER)}
 
 
-def process_text(session: Session, interaction: Interaction, *, keep_raw: bool = False
-                 ) -> Transcript | None:
-    """Store the redacted text transcript of one text interaction (None without a body)."""
-    if not (interaction.body or "").strip():
-        return None
+def keep_raw_default() -> bool:
+    """Whether this site keeps a text's words before redaction (``QM_KEEP_RAW_TRANSCRIPTS``:
+    1, true, yes or on); read at each call, so the CLI and the web app agree."""
+    return os.environ.get("QM_KEEP_RAW_TRANSCRIPTS", "").strip().lower() in {
+        "1", "true", "yes", "on"}
+
+
+def _stored(session: Session, interaction_id: int) -> Transcript | None:
+    return session.scalar(select(Transcript).where(Transcript.interaction_id == interaction_id))
+
+
+def _values(interaction: Interaction, keep_raw: bool) -> dict[str, Any]:
     redacted, tags = redact_segments(segments_of(interaction.body or ""))
     segments = [{"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text.strip(),
                  "confidence": None, "words": []} for s in redacted]
-    return store_transcript(session, interaction.id, {
+    return {
         "source": "text", "language": "", "model": "text", "settings": {},
         "segments": segments, "text": " ".join(s["text"] for s in segments if s["text"]),
         "raw_text": interaction.body if keep_raw else None, "metrics": counts(redacted),
-        "redactions": tags, "warnings": []})
+        "redactions": tags, "warnings": []}
+
+
+def process_text(session: Session, interaction: Interaction, *, keep_raw: bool = False
+                 ) -> Transcript | None:
+    """Store the redacted text transcript of one text interaction (None without a body).
+
+    A transcript that would come out the same is left as it is: a replacement is audited, and
+    the log should say so only when the words (or what was kept of them) changed."""
+    if not (interaction.body or "").strip():
+        return None
+    values = _values(interaction, keep_raw)
+    stored = _stored(session, interaction.id)
+    if stored is not None and all(getattr(stored, k) == v for k, v in values.items()):
+        return stored
+    return store_transcript(session, interaction.id, values)
+
+
+def shown_transcript(session: Session, interaction: Interaction) -> Transcript | None:
+    """What people are shown of an interaction's words: its stored transcript; for a chat or
+    e-mail without one (made before texts were redacted on arrival, and not yet backfilled by
+    ``qm redact-texts``), a redacted one made now and not stored; else None. A text's body is
+    never shown as it was typed."""
+    stored = _stored(session, interaction.id)
+    if (stored is not None or interaction.channel not in TEXT_CHANNELS
+            or not (interaction.body or "").strip()):
+        return stored
+    return Transcript(interaction_id=interaction.id, **_values(interaction, keep_raw=False))
+
+
+def sync_text(session: Session, interaction: Interaction, *, keep_raw: bool | None = None,
+              new: bool = False) -> Transcript | None:
+    """Bring an interaction's text transcript in step with its channel and body, in the
+    caller's transaction: stored for a text with a body, replaced when the words changed,
+    deleted (audited) when the body is cleared or the channel is no longer a text one.
+
+    A transcript made from audio is never touched: it came from a recording, not the body.
+    ``keep_raw`` defaults to the site's ``QM_KEEP_RAW_TRANSCRIPTS``. ``new``: the interaction
+    was just created, so it has no transcript to look up (an import of many chats)."""
+    keep = keep_raw_default() if keep_raw is None else keep_raw
+    is_text = interaction.channel in TEXT_CHANNELS and bool((interaction.body or "").strip())
+    if new and not is_text:
+        return None
+    if new:
+        return store_transcript(session, interaction.id, _values(interaction, keep))
+    stored = _stored(session, interaction.id)
+    if stored is not None and stored.source != "text":
+        return None
+    if is_text:
+        return process_text(session, interaction, keep_raw=keep)
+    if stored is not None:
+        before, transcript_id = transcript_audit_view(stored), stored.id
+        session.delete(stored)
+        session.flush()
+        audit.record(session, ACTOR, "transcript.deleted", entity_type="transcripts",
+                     entity_id=transcript_id, before=before)
+    return None
 
 
 def pending(session: Session, limit: int | None = None) -> list[int]:

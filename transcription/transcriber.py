@@ -18,6 +18,7 @@ for it), and once per process for each load-relevant combination of settings.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import os
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -64,6 +65,15 @@ is usually the other party talking, and a segment spanning it would overlap thei
 corrupt talk-over and dead-air metrics. 2 s matches faster-whisper's own VAD silence split.
 """
 _WINDOW_S = 30.0  # Whisper's input window
+PACK_MAX_S = 30.0
+"""Channels shorter than this are packed together with other short ones (see ``transcribe_many``).
+
+Whisper always encodes a 30 s window, so a 3 s voicemail costs what 30 s of speech costs. The
+batched pipeline already fills windows from one long channel's speech; packing does the same
+across the short channels of several files (measured in bench/README.md)."""
+PACK_GAP_S = 2.0
+"""Silence put between packed channels: longer than Silero VAD's padding (2 x 0.4 s) plus the
+shortest silence it splits at, so no speech segment ever spans two recordings."""
 
 
 class TranscriberError(RuntimeError):
@@ -276,39 +286,92 @@ class Transcriber:
         labelled ``"speaker"`` (or the single name given), and so is a stereo file whose two
         channels carry the same signal, which is transcribed once rather than twice.
         """
+        return self.transcribe_many([audio], channel_speakers=channel_speakers)[0]
+
+    def transcribe_many(
+        self, audios: Sequence[Audio], *, channel_speakers: Sequence[str] = (AGENT, CUSTOMER)
+    ) -> list[Transcript]:
+        """Transcribe several recordings, packing their short channels into shared windows.
+
+        A channel of ``PACK_MAX_S`` or longer is transcribed on its own, as ``transcribe``
+        always did. Shorter channels (voicemails, IVR snippets, the two sides of a short call)
+        are laid end to end with ``PACK_GAP_S`` of silence between them and transcribed as one
+        signal: VAD keeps only their speech, the batched pipeline fills each 30 s window with it,
+        and every word is given back to the channel its time falls in. Instead of a 30 s window
+        per channel, a window holds the speech of many.
+
+        The price: the words of a packed channel are decoded next to its neighbours' and can
+        differ slightly from a run on its own (``settings["packed_with"]`` records how many
+        other channels shared the run). The same files in the same groups give the same words,
+        which is why ``pipeline.plan`` fixes the groups before any worker sees them. Packing
+        needs VAD (``vad_filter``); without it every channel runs on its own.
+        """
         for name in channel_speakers:
             if name not in SPEAKERS:
                 raise ValueError(
                     f"unknown speaker {name!r} in channel_speakers; "
                     f"expected names from {sorted(SPEAKERS)}"
                 )
-        if audio.sample_rate != SAMPLE_RATE:
-            raise ValueError(
-                f"Whisper needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz: "
-                "decode() with its default sample_rate"
-            )
-        tracks = _speaker_tracks(audio, channel_speakers)
+        for audio in audios:
+            if audio.sample_rate != SAMPLE_RATE:
+                raise ValueError(
+                    f"Whisper needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz: "
+                    "decode() with its default sample_rate"
+                )
+        plans = [_speaker_tracks(audio, channel_speakers) for audio in audios]
         model = self.load()
-        started = time.perf_counter()
-        segments: list[list[Segment]] = []
-        language = self.settings.language or ""
-        for speaker, samples in tracks:
-            if _peak_dbfs(samples) < SILENCE_DBFS:
-                segments.append([])  # a dead channel: nothing to hear, nothing to hallucinate
-                continue
-            track, detected = self._transcribe_track(model, samples, speaker, audio.duration_s)
-            segments.append(track)
-            language = language or detected
-        elapsed = time.perf_counter() - started
-        return Transcript(
-            segments=tuple(merge(*segments)),
-            language=language or "en",
-            duration_s=audio.duration_s,
-            model=self.model_name,
-            settings=self._settings_record(),
-            warnings=audio.warnings,
-            elapsed_s=elapsed,
-        )
+        found: list[list[list[Segment]]] = [[[] for _ in tracks] for tracks in plans]
+        elapsed = [0.0] * len(audios)
+        languages = [self.settings.language or ""] * len(audios)
+        packed: list[tuple[int, int]] = []  # (recording, track) of the short channels
+        for index, (audio, tracks) in enumerate(zip(audios, plans, strict=True)):
+            for number, (speaker, samples) in enumerate(tracks):
+                if _peak_dbfs(samples) < SILENCE_DBFS:
+                    continue  # a dead channel: nothing to hear, nothing to hallucinate
+                if self.settings.vad_filter and len(samples) < PACK_MAX_S * SAMPLE_RATE:
+                    packed.append((index, number))
+                    continue
+                started = time.perf_counter()
+                segments, detected = self._transcribe_track(
+                    model, samples, speaker, audio.duration_s)
+                elapsed[index] += time.perf_counter() - started
+                found[index][number] = segments
+                languages[index] = languages[index] or detected
+        packed_with = dict.fromkeys(range(len(audios)), 0)
+        if len(packed) == 1:
+            index, number = packed[0]
+            speaker, samples = plans[index][number]
+            started = time.perf_counter()
+            found[index][number], detected = self._transcribe_track(
+                model, samples, speaker, audios[index].duration_s)
+            elapsed[index] += time.perf_counter() - started
+            languages[index] = languages[index] or detected
+        elif packed:
+            started = time.perf_counter()
+            tracks = [plans[i][n][1] for i, n in packed]
+            pieces, detected = self._transcribe_packed(model, tracks)
+            spent = time.perf_counter() - started
+            total = sum(len(t) for t in tracks)
+            for (index, number), samples, raws in zip(packed, tracks, pieces, strict=True):
+                speaker = plans[index][number][0]
+                for raw in raws:
+                    found[index][number].extend(
+                        _to_segments(raw, speaker, audios[index].duration_s))
+                elapsed[index] += spent * len(samples) / total
+                languages[index] = languages[index] or detected
+                packed_with[index] = len(packed) - 1
+        return [
+            Transcript(
+                segments=tuple(merge(*found[index])),
+                language=languages[index] or "en",
+                duration_s=audio.duration_s,
+                model=self.model_name,
+                settings={**self.settings_record(), "packed_with": packed_with[index]},
+                warnings=audio.warnings,
+                elapsed_s=elapsed[index],
+            )
+            for index, audio in enumerate(audios)
+        ]
 
     def transcribe_path(
         self, path: str | os.PathLike[str], *, channel_speakers: Sequence[str] = (AGENT, CUSTOMER)
@@ -319,6 +382,34 @@ class Transcriber:
     def _transcribe_track(
         self, model: WhisperModel, samples: np.ndarray, speaker: str, duration_s: float
     ) -> tuple[list[Segment], str]:
+        found, language = self._decode(model, samples)
+        track: list[Segment] = []
+        for raw in found:
+            track.extend(_to_segments(raw, speaker, duration_s))
+        return track, language
+
+    def _transcribe_packed(
+        self, model: WhisperModel, tracks: Sequence[np.ndarray]
+    ) -> tuple[list[list[_Raw]], str]:
+        """Short channels end to end with silence between; the raw segments of each, in its
+        own time. A segment whose words fall in two channels is cut between them."""
+        gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        starts: list[float] = []
+        position = 0
+        for samples in tracks:
+            starts.append(position / SAMPLE_RATE)
+            parts.extend((samples.astype(np.float32, copy=False), gap))
+            position += len(samples) + len(gap)
+        found, language = self._decode(model, np.concatenate(parts))
+        out: list[list[_Raw]] = [[] for _ in tracks]
+        for raw in found:
+            for number, piece in split_by_track(raw, starts):
+                out[number].append(piece)
+        return out, language
+
+    def _decode(self, model: WhisperModel, samples: np.ndarray) -> tuple[Iterable[Any], str]:
+        """faster-whisper's segments of one signal (consumed by the caller) and its language."""
         s = self.settings
         options: dict[str, Any] = {
             "language": s.language or None,
@@ -344,12 +435,11 @@ class Transcriber:
             )
         else:
             found, info = model.transcribe(samples, **options)
-        track: list[Segment] = []
-        for raw in found:
-            track.extend(_to_segments(raw, speaker, duration_s))
-        return track, info.language
+        return list(found), info.language
 
-    def _settings_record(self) -> dict[str, Any]:
+    def settings_record(self) -> dict[str, Any]:
+        """The settings asked for and, once loaded, what they resolved to (path, device,
+        compute type, threads): stored with each transcript."""
         record = dataclasses.asdict(self.settings)
         if self._key is not None:
             record.update(
@@ -495,6 +585,60 @@ def _same_signal(a: np.ndarray, b: np.ndarray) -> bool:
 def _peak_dbfs(samples: np.ndarray) -> float:
     peak = float(np.max(np.abs(samples), initial=0.0))
     return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+class _RawWord(NamedTuple):
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+class _Raw(NamedTuple):
+    """The fields of a faster-whisper segment that ``_to_segments`` reads, moved in time."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[_RawWord, ...]
+    avg_logprob: float | None
+
+
+def split_by_track(raw: Any, starts: Sequence[float]) -> list[tuple[int, _Raw]]:
+    """Give a segment of a packed signal back to the channels it came from.
+
+    ``starts`` are the channels' start times in the packed signal, ascending. Each word goes to
+    the channel its midpoint falls in (the silence after a channel counts as that channel's, and
+    times are then clamped to the recording); a segment with words in two channels becomes one
+    piece per channel, and each piece's times are made relative to its channel's start.
+    """
+
+    def track_at(t: float) -> int:
+        return max(0, bisect.bisect_right(starts, t) - 1)
+
+    words = list(raw.words or ())
+    if not words:
+        number = track_at((float(raw.start) + float(raw.end)) / 2)
+        offset = starts[number]
+        return [(number, _Raw(float(raw.start) - offset, float(raw.end) - offset, raw.text, (),
+                              raw.avg_logprob))]
+    groups: list[tuple[int, list[Any]]] = []
+    for word in words:
+        number = track_at((float(word.start) + float(word.end)) / 2)
+        if groups and groups[-1][0] == number:
+            groups[-1][1].append(word)
+        else:
+            groups.append((number, [word]))
+    pieces = []
+    for position, (number, group) in enumerate(groups):
+        offset = starts[number]
+        moved = tuple(_RawWord(float(w.start) - offset, float(w.end) - offset, w.word,
+                               float(w.probability)) for w in group)
+        start = float(raw.start) - offset if position == 0 else moved[0].start
+        end = float(raw.end) - offset if position == len(groups) - 1 else moved[-1].end
+        text = raw.text if len(groups) == 1 else "".join(w.word for w in group)
+        pieces.append((number, _Raw(start, end, text, moved, raw.avg_logprob)))
+    return pieces
 
 
 def _to_segments(raw: Any, speaker: str, duration_s: float) -> list[Segment]:

@@ -20,6 +20,8 @@ CPU, beam 1, English, Silero VAD on, ``cpu_threads`` = the CPUs this process may
   SQLite database in a temp ``QM_DATA_DIR`` (``qm db upgrade`` and ``qm users create`` first,
   not timed), with ``QM_KEEP_RAW_TRANSCRIPTS=1`` so that the unredacted text is kept in
   ``transcripts.raw_text``, which is what is scored (the stored text has PII replaced by tags).
+  Also ``qm-sequential`` (``--batch-size 0``: the sequential decoder instead of the batched
+  pipeline) and, on the clips, ``qm-unpacked`` (``--group-files 1``: no packing of short files).
 
 Every variant runs as a child process and its wall time covers the interpreter start, imports,
 model load, decoding and (for qm) the database writes: end to end. The plain loops run in a
@@ -207,7 +209,13 @@ def run_plain(folder: Path, mode: str, work: Path) -> dict[str, Any]:
             "texts": json.loads(out.read_text())}
 
 
-def run_qm(folder: Path, work: Path) -> dict[str, Any]:
+QM_VARIANTS = {"qm": [], "qm-sequential": ["--batch-size", "0"],
+               "qm-unpacked": ["--group-files", "1"]}
+"""``qm transcribe`` with its defaults, with the sequential decoder instead of the batched
+pipeline, and with every file on its own (no packing of short files)."""
+
+
+def run_qm(folder: Path, work: Path, extra: list[str] | None = None) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="qm-bench-data-", dir=work))
     env = child_env(data)
     qm = str(BIN / "qm")
@@ -217,7 +225,7 @@ def run_qm(folder: Path, work: Path) -> dict[str, Any]:
                    capture_output=True, input="bench-password-1\nbench-password-1\n", text=True)
     jsonl = data / "out.jsonl"
     wall, ours, other = timed([qm, "transcribe", str(folder), "--agent", AGENT_USER,
-                               "--jsonl", str(jsonl)], env)
+                               "--jsonl", str(jsonl), *(extra or [])], env)
     statuses = [json.loads(line)["status"] for line in jsonl.read_text().splitlines()]
     if any(s != "done" for s in statuses):
         raise SystemExit(f"qm transcribe: not all done: {statuses}")
@@ -260,18 +268,19 @@ def main(argv: list[str] | None = None) -> int:
                            check=True)
         refs = json.loads((corpus / "references.json").read_text())
         sets = {"calls": corpus / "calls", "clips": corpus / "clips"}
-        variants = [("calls", "plain"), ("calls", "qm")]
+        variants = [("calls", "plain"), ("calls", "qm"), ("calls", "qm-sequential")]
         if not args.no_mono:
             variants.append(("calls", "plain-mono"))
-        variants += [("clips", "plain"), ("clips", "qm")]
+        variants += [("clips", "plain"), ("clips", "qm"), ("clips", "qm-sequential"),
+                     ("clips", "qm-unpacked")]
         results: dict[str, list[dict[str, Any]]] = {f"{s}/{v}": [] for s, v in variants}
         for run in range(1, args.runs + 1):
             quiet = wait_for_quiet(args.quiet_threshold, args.quiet_wait)
             print(f"run {run}: other load before start {quiet:.2f} CPUs", flush=True)
             for set_name, variant in variants:
                 folder = sets[set_name]
-                if variant == "qm":
-                    r = run_qm(folder, work)
+                if variant in QM_VARIANTS:
+                    r = run_qm(folder, work, QM_VARIANTS[variant])
                 else:
                     r = run_plain(folder, "mono" if variant == "plain-mono" else "stereo", work)
                 if variant == "plain":  # channel by channel, as it transcribed them
@@ -309,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['wer']:>8.3f}{max(row['other_cpus']):>7.2f}  {row['walls']}")
         for set_name, s in summary["sets"].items():
             v = s["variants"]
-            s["qm_over_plain_speed"] = v["plain"]["wall_s"] / v["qm"]["wall_s"]
-            print(f"{set_name}: qm speed / plain loop speed = {s['qm_over_plain_speed']:.2f}")
+            for name in QM_VARIANTS:
+                if name in v:
+                    ratio = s[f"{name}_over_plain_speed"] = v["plain"]["wall_s"] / v[name]["wall_s"]
+                    print(f"{set_name}: {name} speed / plain loop speed = {ratio:.2f}")
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1) + "\n")
     finally:
