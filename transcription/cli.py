@@ -33,7 +33,9 @@ from qm.cli import CliContext, pass_ctx
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Default: auto.")
 @click.option("--compute-type", help="CTranslate2 compute type (default: int8 on CPU).")
 @click.option("--beam-size", type=int, help="Default 1 (measured: as accurate as 5 here).")
-@click.option("--batch-size", type=int, help="Windows decoded together; 0: not batched.")
+@click.option("--batch-size", help="Windows decoded together; 0: the sequential decoder; "
+                                   "auto (default): sequential for long channels on a CPU, "
+                                   "batched (8) for short ones and on a GPU.")
 @click.option("--vad/--no-vad", default=None, help="Skip non-speech (default: on).")
 @click.option("--channels", default="agent,customer", show_default=True,
               help="Speaker of each channel of a stereo recording, in channel order.")
@@ -61,7 +63,7 @@ from qm.cli import CliContext, pass_ctx
 def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
-               batch_size: int | None, vad: bool | None, channels: str, use_queue: bool,
+               batch_size: str | None, vad: bool | None, channels: str, use_queue: bool,
                wait: bool, timeout: float | None, workers: int, group_files: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
 
@@ -73,13 +75,16 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     failed.
     """
     from transcription import pipeline, texts
-    from transcription.transcriber import Transcriber, TranscriberSettings
+    from transcription.transcriber import Transcriber, TranscriberSettings, parse_batch_size
 
     try:
         settings = TranscriberSettings.from_env()
+        if batch_size is not None:
+            settings = dataclasses.replace(
+                settings, batch_size=parse_batch_size("--batch-size", batch_size))
         overrides = {k: v for k, v in {"model": model, "device": device,
                                        "compute_type": compute_type, "beam_size": beam_size,
-                                       "batch_size": batch_size, "vad_filter": vad}.items()
+                                       "vad_filter": vad}.items()
                      if v is not None}
         settings = dataclasses.replace(settings, **overrides)
         speakers = tuple(s.strip() for s in channels.split(",") if s.strip())

@@ -1,6 +1,8 @@
-"""The per-file task: hash, decode, transcribe, redact, measure, link, store, in that order.
+"""The per-file work: hash, decode, transcribe, redact, measure, link, store, in that order.
 
-The same function runs in ``qm transcribe`` and (later) in a Celery worker. Its contract:
+Files come in groups (``plan``): a long file alone, short files together, so that their speech
+shares Whisper's windows; only the transcription call is shared. The same ``process_group``
+runs in ``qm transcribe``, its ``--workers`` processes and the Celery workers. Its contract:
 
 * A file is known by the SHA-256 of its content: a job per hash. A file whose job is done is
   skipped, so a batch can be run again at any time and only does what is left.

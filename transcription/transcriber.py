@@ -65,6 +65,9 @@ is usually the other party talking, and a segment spanning it would overlap thei
 corrupt talk-over and dead-air metrics. 2 s matches faster-whisper's own VAD silence split.
 """
 _WINDOW_S = 30.0  # Whisper's input window
+AUTO_BATCH = 8
+"""The batched pipeline's batch size where "auto" uses it: 8 windows, faster-whisper's own
+example, and about what a group of short files fills (``pipeline.PACK_GROUP_S``)."""
 PACK_MAX_S = 30.0
 """Channels shorter than this are packed together with other short ones (see ``transcribe_many``).
 
@@ -99,15 +102,29 @@ def _parse_int(name: str, raw: str, minimum: int) -> int:
     return value
 
 
+def parse_batch_size(name: str, raw: str) -> int | None:
+    """"auto" (None) or a whole number >= 0, for the variable or option ``name``."""
+    if raw.strip().lower() == "auto":
+        return None
+    try:
+        return _parse_int(name, raw, 0)
+    except ValueError:
+        raise ValueError(f"{name} must be auto or a whole number >= 0, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class TranscriberSettings:
     """How to run the speech model. Frozen and hashable: it keys the loaded-model cache.
 
     Defaults are measured, not guessed (tiny.en, int8, 2 CPU cores; numbers in
-    tests/data/audio/README.md): beam 1 heard the test calls as well as beam 5 and was about 30%
-    faster. The batched pipeline decodes several 30 s windows of a long call at once; on 2 CPU
-    cores that gains only about 7% (bench/README.md, "qm transcribe against a plain
-    faster-whisper loop"); on a GPU it has not been measured.
+    tests/data/audio/README.md and bench/README.md): beam 1 heard the test calls as well as
+    beam 5 and was about 30% faster. ``batch_size`` "auto" (None) picks the decoder by what
+    was measured on the benchmark corpus: the sequential decoder for long channels on a CPU
+    (it conditions each window on the text before it: 8.4% WER against the batched pipeline's
+    9.5%, at the same speed on 2 cores), and the batched pipeline for packed short channels
+    (windows decoded independently, so one recording's words do not steer its neighbours':
+    5% WER and 3.6x the speed of a window per file) and for everything on a GPU, where batching
+    is what makes it fast (not measured here: no GPU was available).
     """
 
     model: str = ""
@@ -121,8 +138,9 @@ class TranscriberSettings:
     vad_filter: bool = True
     """Skip non-speech with Silero VAD: faster, and no hallucinated text in long silences
     (a customer on hold, a silent channel)."""
-    batch_size: int = 8
-    """Windows decoded together by ``BatchedInferencePipeline``; 0 runs the sequential decoder."""
+    batch_size: int | None = None
+    """Windows decoded together by ``BatchedInferencePipeline``; 0 runs the sequential decoder
+    for everything; None ("auto") as described above (see ``decoders``)."""
     cpu_threads: int = 0
     """0: OMP_NUM_THREADS when set, else every CPU this process may use. CTranslate2's own
     default is 4 threads, which on a 2-core worker oversubscribes and measured ~30% slower."""
@@ -138,10 +156,17 @@ class TranscriberSettings:
             )
         if self.beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {self.beam_size}")
-        if self.batch_size < 0:
+        if self.batch_size is not None and self.batch_size < 0:
             raise ValueError(f"batch_size must be 0 (not batched) or more, got {self.batch_size}")
         if self.cpu_threads < 0:
             raise ValueError(f"cpu_threads must be 0 (default) or more, got {self.cpu_threads}")
+
+    def decoders(self, device: str) -> tuple[int, int]:
+        """(batch size for long channels, batch size for packed short ones) on ``device``
+        ("cpu" or "cuda"); 0 is the sequential decoder."""
+        if self.batch_size is not None:
+            return self.batch_size, self.batch_size
+        return (AUTO_BATCH if device == "cuda" else 0), AUTO_BATCH
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TranscriberSettings:
@@ -175,7 +200,7 @@ class TranscriberSettings:
         if (value := raw("QM_WHISPER_BEAM_SIZE")) is not None:
             values["beam_size"] = _parse_int("QM_WHISPER_BEAM_SIZE", value, 1)
         if (value := raw("QM_WHISPER_BATCH_SIZE")) is not None:
-            values["batch_size"] = _parse_int("QM_WHISPER_BATCH_SIZE", value, 0)
+            values["batch_size"] = parse_batch_size("QM_WHISPER_BATCH_SIZE", value)
         if (value := raw("QM_WHISPER_VAD")) is not None:
             values["vad_filter"] = _parse_bool("QM_WHISPER_VAD", value)
         if (value := raw("QM_WHISPER_CPU_THREADS")) is not None:
@@ -324,6 +349,8 @@ class Transcriber:
         elapsed = [0.0] * len(audios)
         languages = [self.settings.language or ""] * len(audios)
         packed: list[tuple[int, int]] = []  # (recording, track) of the short channels
+        assert self._key is not None
+        long_batch, short_batch = self.settings.decoders(self._key.device)
         for index, (audio, tracks) in enumerate(zip(audios, plans, strict=True)):
             for number, (speaker, samples) in enumerate(tracks):
                 if _peak_dbfs(samples) < SILENCE_DBFS:
@@ -333,7 +360,7 @@ class Transcriber:
                     continue
                 started = time.perf_counter()
                 segments, detected = self._transcribe_track(
-                    model, samples, speaker, audio.duration_s)
+                    model, samples, speaker, audio.duration_s, long_batch)
                 elapsed[index] += time.perf_counter() - started
                 found[index][number] = segments
                 languages[index] = languages[index] or detected
@@ -343,13 +370,13 @@ class Transcriber:
             speaker, samples = plans[index][number]
             started = time.perf_counter()
             found[index][number], detected = self._transcribe_track(
-                model, samples, speaker, audios[index].duration_s)
+                model, samples, speaker, audios[index].duration_s, short_batch)
             elapsed[index] += time.perf_counter() - started
             languages[index] = languages[index] or detected
         elif packed:
             started = time.perf_counter()
             tracks = [plans[i][n][1] for i, n in packed]
-            pieces, detected = self._transcribe_packed(model, tracks)
+            pieces, detected = self._transcribe_packed(model, tracks, short_batch)
             spent = time.perf_counter() - started
             total = sum(len(t) for t in tracks)
             for (index, number), samples, raws in zip(packed, tracks, pieces, strict=True):
@@ -380,16 +407,17 @@ class Transcriber:
         return self.transcribe(decode(path), channel_speakers=channel_speakers)
 
     def _transcribe_track(
-        self, model: WhisperModel, samples: np.ndarray, speaker: str, duration_s: float
+        self, model: WhisperModel, samples: np.ndarray, speaker: str, duration_s: float,
+        batch_size: int,
     ) -> tuple[list[Segment], str]:
-        found, language = self._decode(model, samples)
+        found, language = self._decode(model, samples, batch_size)
         track: list[Segment] = []
         for raw in found:
             track.extend(_to_segments(raw, speaker, duration_s))
         return track, language
 
     def _transcribe_packed(
-        self, model: WhisperModel, tracks: Sequence[np.ndarray]
+        self, model: WhisperModel, tracks: Sequence[np.ndarray], batch_size: int
     ) -> tuple[list[list[_Raw]], str]:
         """Short channels end to end with silence between; the raw segments of each, in its
         own time. A segment whose words fall in two channels is cut between them."""
@@ -401,15 +429,17 @@ class Transcriber:
             starts.append(position / SAMPLE_RATE)
             parts.extend((samples.astype(np.float32, copy=False), gap))
             position += len(samples) + len(gap)
-        found, language = self._decode(model, np.concatenate(parts))
+        found, language = self._decode(model, np.concatenate(parts), batch_size)
         out: list[list[_Raw]] = [[] for _ in tracks]
         for raw in found:
             for number, piece in split_by_track(raw, starts):
                 out[number].append(piece)
         return out, language
 
-    def _decode(self, model: WhisperModel, samples: np.ndarray) -> tuple[Iterable[Any], str]:
-        """faster-whisper's segments of one signal (consumed by the caller) and its language."""
+    def _decode(self, model: WhisperModel, samples: np.ndarray, batch_size: int
+                ) -> tuple[Iterable[Any], str]:
+        """faster-whisper's segments of one signal (consumed by the caller) and its language;
+        ``batch_size`` 0 is the sequential decoder."""
         s = self.settings
         options: dict[str, Any] = {
             "language": s.language or None,
@@ -417,7 +447,7 @@ class Transcriber:
             "word_timestamps": True,
             "vad_filter": s.vad_filter,
         }
-        if s.batch_size > 0:
+        if batch_size > 0:
             from faster_whisper import BatchedInferencePipeline
 
             duration = len(samples) / SAMPLE_RATE
@@ -431,7 +461,7 @@ class Transcriber:
             # default (True) a whole VAD window becomes one segment, which on a dual-channel
             # call spans the other party's turns.
             found, info = BatchedInferencePipeline(model).transcribe(
-                samples, batch_size=s.batch_size, without_timestamps=False, **options
+                samples, batch_size=batch_size, without_timestamps=False, **options
             )
         else:
             found, info = model.transcribe(samples, **options)
@@ -447,6 +477,9 @@ class Transcriber:
                 device_used=self._key.device,
                 compute_type_used=self._key.compute_type,
                 cpu_threads_used=self._key.cpu_threads,
+                batch_size_used=dict(zip(("long", "packed"),
+                                         self.settings.decoders(self._key.device),
+                                         strict=True)),
             )
         return record
 

@@ -278,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(1, args.clips + 1):
             text = CLIPS[(n - 1) % len(CLIPS)]
             voice = (AGENT_VOICES + CUSTOMER_VOICES)[n % 4]
-            clip = np.concatenate([zeros(0.1), synth(voice, text, work), zeros(0.1)])
+            # A text and voice come back every len(CLIPS) clips: a few ms more of leading
+            # silence each round makes every file's bytes unique (qm skips a file whose
+            # content it has seen, so repeats would not be transcribed twice).
+            lead = 0.1 + 0.005 * ((n - 1) // len(CLIPS))
+            clip = np.concatenate([zeros(lead), synth(voice, text, work), zeros(0.1)])
             name = f"clip-{n:02d}.wav"
             write_wav(clips_dir / name, [clip])
             clip_total += len(clip) / RATE
