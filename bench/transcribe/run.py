@@ -94,9 +94,11 @@ class CpuMeter:
         return ours, max(0.0, other)
 
 
-def wait_for_quiet(threshold: float, limit_s: float) -> float:
+def wait_for_quiet(threshold: float, limit_s: float, meter: Any = None) -> float:
+    """Wait until the rest of the machine (as ``meter``, a CpuMeter by default, sees it) uses
+    under ``threshold`` CPUs, or ``limit_s`` passed; the last measure of that load."""
     deadline = time.monotonic() + limit_s
-    meter = CpuMeter()
+    meter = meter or CpuMeter()
     while True:
         meter.start()
         time.sleep(2.0)
@@ -238,6 +240,14 @@ def run_qm(folder: Path, work: Path, extra: list[str] | None = None) -> dict[str
     return {"wall_s": wall, "cpus": ours, "other_cpus": other, "texts": texts}
 
 
+def corpus_or_make(corpus: Path | None, work: Path) -> Path:
+    """The corpus given, or a new one made by make_corpus.py under ``work``."""
+    if corpus is None:
+        corpus = work / "corpus"
+        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus)], check=True)
+    return corpus
+
+
 def audio_seconds(folder: Path) -> float:
     total = 0.0
     for path in folder.glob("*.wav"):
@@ -264,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="qm-bench-transcribe-"))
     try:
-        corpus = args.corpus
-        if corpus is None:
-            corpus = work / "corpus"
-            subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus)],
-                           check=True)
+        corpus = corpus_or_make(args.corpus, work)
         refs = json.loads((corpus / "references.json").read_text())
         sets = {"calls": corpus / "calls", "clips": corpus / "clips"}
         variants = [("calls", "plain"), ("calls", "qm"), ("calls", "qm-batched")]

@@ -76,7 +76,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from run import AGENT_USER, CLOCK_TICKS, audio_seconds, machine_busy_ticks
+from run import AGENT_USER, CLOCK_TICKS, audio_seconds, corpus_or_make, machine_busy_ticks
+from run import wait_for_quiet as run_wait_for_quiet
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -174,14 +175,7 @@ class Meter:
 
 
 def wait_for_quiet(threshold: float, limit_s: float, roots: list[int]) -> float:
-    deadline = time.monotonic() + limit_s
-    meter = Meter(roots)
-    while True:
-        meter.start()
-        time.sleep(2.0)
-        _ours, other = meter.stop()
-        if other < threshold or time.monotonic() >= deadline:
-            return other
+    return run_wait_for_quiet(threshold, limit_s, Meter(roots))
 
 
 # --- database ------------------------------------------------------------------------------------
@@ -486,12 +480,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="qm-bench-scale-"))
     try:
-        corpus = args.corpus
-        if corpus is None:
-            corpus = work / "corpus"
-            subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus)],
-                           check=True)
-        folder = pick_files(corpus, args.limit, work)
+        folder = pick_files(corpus_or_make(args.corpus, work), args.limit, work)
         files = sorted(p.name for p in folder.glob("*.wav"))
         audio_s = audio_seconds(folder)
         print(f"{len(files)} files, {audio_s:.1f} s of audio, {cpus} CPUs, database "
