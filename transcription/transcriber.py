@@ -365,15 +365,7 @@ class Transcriber:
                 found[index][number] = segments
                 languages[index] = languages[index] or detected
         packed_with = dict.fromkeys(range(len(audios)), 0)
-        if len(packed) == 1:
-            index, number = packed[0]
-            speaker, samples = plans[index][number]
-            started = time.perf_counter()
-            found[index][number], detected = self._transcribe_track(
-                model, samples, speaker, audios[index].duration_s, short_batch)
-            elapsed[index] += time.perf_counter() - started
-            languages[index] = languages[index] or detected
-        elif packed:
+        if packed:
             started = time.perf_counter()
             tracks = [plans[i][n][1] for i, n in packed]
             pieces, detected = self._transcribe_packed(model, tracks, short_batch)
