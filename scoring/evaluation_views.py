@@ -51,7 +51,7 @@ from scoring.models import (
     SamplingRule,
     ScoringForm,
 )
-from transcription import texts
+from transcription import flagging, texts
 
 bp = Blueprint("evaluations", __name__)
 
@@ -125,6 +125,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     return render_template(
         "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
         transcript=texts.shown_transcript(db.session, evaluation.interaction),
+        review_flag=flagging.latest_flag(db.session, evaluation.interaction),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},
         result=result, comments=ev.can_read_comments(current_user, evaluation),

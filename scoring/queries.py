@@ -28,10 +28,12 @@ class InteractionFilters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     timezone: str = "UTC"
+    flagged: bool = False
+    """Only what the current flagging model flagged for review (transcription.flagging)."""
 
     def active(self) -> bool:
         return any([self.q, self.agent_id, self.team_id, self.channel, self.direction,
-                    self.queue, self.date_from, self.date_to])
+                    self.queue, self.date_from, self.date_to, self.flagged])
 
 
 @dataclass
@@ -84,6 +86,13 @@ def filtered(actor: Any, filters: InteractionFilters) -> Select[tuple[Interactio
     if filters.date_to:
         end = _day_start(filters.date_to + dt.timedelta(days=1), filters.timezone)
         stmt = stmt.where(Interaction.started_at < end)
+    if filters.flagged:
+        from transcription.models import FlaggingModel, ReviewFlag
+
+        newest = (select(FlaggingModel.version).order_by(FlaggingModel.id.desc()).limit(1)
+                  .scalar_subquery())
+        stmt = stmt.where(Interaction.id.in_(select(ReviewFlag.interaction_id).where(
+            ReviewFlag.flagged, ReviewFlag.model_version == newest)))
     return stmt
 
 

@@ -34,13 +34,13 @@ from scoring import queries, services
 from scoring.evaluations import visible
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Evaluation, Interaction
-from transcription import texts
+from transcription import flagging, texts
 
 bp = Blueprint("scoring", __name__)
 
 # The only query arguments carried from one list page to the next.
 FILTER_ARGS = ("q", "agent_id", "team_id", "channel", "direction", "queue", "date_from",
-               "date_to")
+               "date_to", "flagged")
 
 
 def _visible(interaction_id: int, permission: str = "interaction.view") -> Interaction:
@@ -69,6 +69,8 @@ def _filters_from(args: Any) -> queries.InteractionFilters:
         date_from=day("date_from"),
         date_to=day("date_to"),
         timezone=current_user.timezone or "UTC",
+        # a model's suspicion is for the people who choose what to evaluate
+        flagged=bool(args.get("flagged")) and can(current_user, "evaluation.score"),
     )
 
 
@@ -146,7 +148,8 @@ def interaction(interaction_id: int) -> Any:
     transcript = texts.shown_transcript(db.session, item)
     return render_template("scoring/interaction.html", interaction=item, history=history,
                            can_listen=can(current_user, "recording.listen", item),
-                           evaluations=evaluations, transcript=transcript)
+                           evaluations=evaluations, transcript=transcript,
+                           review_flag=flagging.latest_flag(db.session, item))
 
 
 @bp.post("/interactions/<int:interaction_id>/legal-hold")

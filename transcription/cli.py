@@ -324,4 +324,53 @@ def _line(number: int, total: int, result: Any) -> str:
     return head
 
 
-COMMANDS = [redact_texts, transcribe, worker]
+@click.group("flagging")
+def flagging_group() -> None:
+    """Flag interactions for review with a model learnt from evaluators' verdicts."""
+
+
+@flagging_group.command("train")
+@click.option("--score-below", type=click.FloatRange(0, 100), default=None,
+              help="An evaluation under this score found a problem (default: "
+                   "QM_FLAG_SCORE_BELOW, else 80); a critical fail always does.")
+@click.option("--min-examples", type=click.IntRange(min=10), default=40, show_default=True,
+              help="Refuse to train on fewer finished evaluations with a transcript.")
+@click.option("--apply/--no-apply", "then_apply", default=True, show_default=True,
+              help="Then score every transcript with the new model.")
+@pass_ctx
+def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int,
+                   then_apply: bool) -> None:
+    """Train a model on every finished evaluation (transcript and metrics in, the evaluator's
+    verdict out), measure it by cross-validation, and make it the current one. From then on
+    new transcripts (calls and texts) are flagged as they are stored."""
+    from transcription import flagging
+
+    with ctx.session() as session:
+        try:
+            report = flagging.train(session, below=score_below, min_examples=min_examples)
+        except (flagging.FlaggingError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        for line in report.lines():
+            click.echo(line)
+        if then_apply:
+            scored, flagged = flagging.apply(session)
+            click.echo(f"{scored} interaction(s) scored, {flagged} flagged for review.")
+
+
+@flagging_group.command("apply")
+@pass_ctx
+def flagging_apply(ctx: CliContext) -> None:
+    """Score the transcripts the current model has not scored yet (after a training, or for
+    interactions stored before it); a re-run does only what is left."""
+    from transcription import flagging
+
+    with ctx.session() as session:
+        try:
+            scored, flagged = flagging.apply(session)
+        except flagging.FlaggingError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{scored} interaction(s) scored, {flagged} flagged for review.")
+
+
+COMMANDS = [flagging_group, redact_texts, transcribe, worker]

@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.db import Base, UTCDateTime, utcnow
@@ -81,3 +91,40 @@ class Transcript(Base):
     @property
     def scope_team_id(self) -> int | None:
         return self.interaction.team_id
+
+
+class ReviewFlag(Base):
+    """A flagging model's verdict on one interaction: how likely its evaluation would find
+    something wrong (``flagging.py``). One row per interaction and model version, so every
+    prediction names the model that made it and an older verdict stays readable after a
+    retrain."""
+
+    __tablename__ = "review_flags"
+    __table_args__ = (Index("uq_review_flags_interaction_model", "interaction_id",
+                            "model_version", unique=True),
+                      Index("ix_review_flags_model_flagged", "model_version", "flagged"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    probability: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlaggingModel(Base):
+    """A trained flagging model, kept whole in the database (a scikit-learn Pipeline, pickled
+    with joblib): every worker that reaches the database can use it, with no shared model
+    folder to set up, and a retrain never overwrites the model an older flag came from.
+
+    The newest row is the one in use. ``report`` holds what training measured."""
+
+    __tablename__ = "flagging_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    examples: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,6 +39,7 @@ from qm.errors import QMError
 from qm.storage import AUDIO_TYPES, RecordingStore
 from scoring import services as scoring_services
 from scoring.models import Interaction
+from transcription import flagging
 from transcription import metrics as call_metrics
 from transcription.audio import AudioError, content_hash, decode, probe_duration
 from transcription.models import JobStatus, TranscriptionJob
@@ -392,6 +393,7 @@ def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
             "metrics": measured.as_dict(), "redactions": counts,
             "warnings": list(transcript.warnings),
             "processing_s": round(before + time.perf_counter() - started, 3)})
+        flagging.flag(session, stored)  # with the current model, if one was trained
         job = session.get(TranscriptionJob, item.job_id)
         assert job is not None
         job.status = JobStatus.DONE.value

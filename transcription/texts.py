@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from qm import audit
 from scoring.models import Interaction
+from transcription import flagging
 from transcription.models import Transcript
 from transcription.pipeline import ACTOR, store_transcript, transcript_audit_view
 from transcription.redaction import redact_segments
@@ -97,7 +98,14 @@ def process_text(session: Session, interaction: Interaction, *, keep_raw: bool =
     stored = _stored(session, interaction.id)
     if stored is not None and all(getattr(stored, k) == v for k, v in values.items()):
         return stored
-    return store_transcript(session, interaction.id, values)
+    return _store(session, interaction, values)
+
+
+def _store(session: Session, interaction: Interaction, values: dict[str, Any]) -> Transcript:
+    """Store a text's transcript and flag it with the current model, as calls are."""
+    stored = store_transcript(session, interaction.id, values)
+    flagging.flag(session, stored)
+    return stored
 
 
 def shown_transcript(session: Session, interaction: Interaction) -> Transcript | None:
@@ -126,7 +134,7 @@ def sync_text(session: Session, interaction: Interaction, *, keep_raw: bool | No
     if new and not is_text:
         return None
     if new:
-        return store_transcript(session, interaction.id, _values(interaction, keep))
+        return _store(session, interaction, _values(interaction, keep))
     stored = _stored(session, interaction.id)
     if stored is not None and stored.source != "text":
         return None
