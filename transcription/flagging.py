@@ -25,7 +25,6 @@ Never imports Flask; scikit-learn is imported only when a model is trained or fi
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import logging
@@ -183,8 +182,8 @@ def train(session: Session, actor: Any = ACTOR, *, below: float | None = None,
 
     Refuses (``FlaggingError``, nothing stored) with fewer than ``min_examples`` examples or
     fewer than ``MIN_PER_CLASS`` of either kind: a model trained on a handful of verdicts
-    would flag noise with confidence. Deterministic: the same evaluations give the same model
-    and the same version.
+    would flag noise with confidence. Deterministic: the same evaluations (and the same
+    scikit-learn) give the same model and the same version, stored once.
     """
     import joblib
     import numpy as np
@@ -209,7 +208,7 @@ def train(session: Session, actor: Any = ACTOR, *, below: float | None = None,
     top = np.argsort(-scores, kind="stable")[:max(1, len(rows) // 10)]
     pipeline = build_pipeline().fit(rows, y)
     digest = hashlib.sha256(repr((ids, labels, below, sklearn.__version__)).encode())
-    version = f"{dt.datetime.now(dt.UTC):%Y%m%d}-{digest.hexdigest()[:12]}"
+    version = f"m-{digest.hexdigest()[:16]}"  # when it was made is in created_at
     report = TrainReport(version=version, examples=len(rows), problems=problems,
                          score_below=below, folds=folds,
                          cv_roc_auc=round(float(roc_auc_score(y, scores)), 4),
@@ -310,19 +309,25 @@ def apply(session: Session, *, limit: int | None = None) -> tuple[int, int]:
     if model is None:
         raise FlaggingError("No flagging model yet: run `qm flagging train` first.")
     done = select(ReviewFlag.interaction_id).where(ReviewFlag.model_version == model.version)
-    stmt = (select(Transcript.id).where(~Transcript.interaction_id.in_(done))
-            .order_by(Transcript.id))
-    if limit:
-        stmt = stmt.limit(limit)
+    pending = (select(Transcript.id).where(~Transcript.interaction_id.in_(done))
+               .order_by(Transcript.id))
     scored = flagged = 0
-    for number, transcript_id in enumerate(list(session.scalars(stmt)), start=1):
-        verdict = flag(session, session.get(Transcript, transcript_id))
-        if verdict is not None:
-            scored += 1
-            flagged += verdict.flagged
-        if number % 200 == 0:
-            session.commit()
-    session.commit()
+    last = 0
+    while limit is None or scored < limit:
+        chunk = 200 if limit is None else min(200, limit - scored)
+        ids = session.scalars(pending.where(Transcript.id > last).limit(chunk)).all()
+        if not ids:
+            break
+        for transcript_id in ids:  # a chunk at a time: a year of a large centre is millions
+            verdict = flag(session, session.get(Transcript, transcript_id))
+            if verdict is not None:
+                scored += 1
+                flagged += verdict.flagged
+        last = ids[-1]
+        session.commit()
+        session.expunge_all()  # keep the identity map small
+        if scored == 0:  # the model failed on a whole chunk: stop rather than loop on
+            break
     return scored, flagged
 
 
