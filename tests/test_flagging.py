@@ -189,3 +189,18 @@ def test_evaluators_can_list_what_the_current_model_flagged(client, auth, sessio
     auth.login("agent.a")  # the filter is not theirs: ignored, and not offered
     page = client.get("/interactions?flagged=1").get_data(as_text=True)
     assert 'id="f-flagged"' not in page and "CALM-1" in page
+
+
+def test_training_is_for_those_who_decide_what_is_evaluated(runner, session, people):
+    factories.create_form(session)
+    _evaluated_chats(session, people, 48)
+    refused = runner.invoke("flagging", "train", "--as", "qa")
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert session.scalar(select(func.count(FlaggingModel.id))) == 0
+    admin = factories.create_user(session, "admin.f", roles=["admin"])
+    session.commit()
+    done = runner.invoke("flagging", "train", "--as", "admin.f", "--no-apply")
+    assert done.exit_code == 0, done.output
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "flagging.trained"))
+    assert entry.actor_id == admin.id
+    assert session.scalar(select(func.count(ReviewFlag.id))) == 0  # --no-apply: none scored

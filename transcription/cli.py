@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from qm.cli import CliContext, pass_ctx
+from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
 
 
 @click.command("transcribe")
@@ -330,6 +330,7 @@ def flagging_group() -> None:
 
 
 @flagging_group.command("train")
+@actor_option
 @click.option("--score-below", type=click.FloatRange(0, 100), default=None,
               help="An evaluation under this score found a problem (default: "
                    "QM_FLAG_SCORE_BELOW, else 80); a critical fail always does.")
@@ -339,15 +340,17 @@ def flagging_group() -> None:
               help="Then score every transcript with the new model.")
 @pass_ctx
 def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int,
-                   then_apply: bool) -> None:
+                   then_apply: bool, actor_name: str | None) -> None:
     """Train a model on every finished evaluation (transcript and metrics in, the evaluator's
     verdict out), measure it by cross-validation, and make it the current one. From then on
     new transcripts (calls and texts) are flagged as they are stored."""
     from transcription import flagging
 
-    with ctx.session() as session:
+    with ctx.session() as session, user_errors():
+        actor = resolve_actor(session, actor_name)
         try:
-            report = flagging.train(session, below=score_below, min_examples=min_examples)
+            report = flagging.train(session, actor, below=score_below,
+                                    min_examples=min_examples)
         except (flagging.FlaggingError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()

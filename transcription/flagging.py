@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qm import audit
-from qm.auth.permissions import SystemActor
+from qm.auth.permissions import SystemActor, require
 from qm.errors import QMError
 from scoring.models import Evaluation, EvaluationStatus, Interaction
 from transcription.models import FlaggingModel, ReviewFlag, Transcript
@@ -191,6 +191,7 @@ def train(session: Session, actor: Any = ACTOR, *, below: float | None = None,
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    require(actor, "sampling.manage")  # it decides what gets looked at: the sampling owners'
     below = score_below() if below is None else below
     ids, rows, labels = training_set(session, below)
     problems = sum(labels)
