@@ -204,3 +204,19 @@ def test_training_is_for_those_who_decide_what_is_evaluated(runner, session, peo
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "flagging.trained"))
     assert entry.actor_id == admin.id
     assert session.scalar(select(func.count(ReviewFlag.id))) == 0  # --no-apply: none scored
+
+
+def test_a_model_no_better_than_chance_is_refused(session, people):
+    """Verdicts that have nothing to do with the words (each chat text scored well three
+    times and poorly three times): cross-validation sees it, and nothing is stored."""
+    factories.create_form(session)
+    for n in range(48):
+        body = (ANGRY if n % 2 else CALM)[n // 2 % 4] + f"\nAgent: Reference {n}."
+        chat = factories.create_interaction(session, people["agent_a"], channel="chat",
+                                            body=body)
+        evaluation = ev.start_evaluation(session, people["qa"], chat)
+        ev.submit(session, people["qa"], evaluation.id, POOR if n // 8 % 2 else GOOD)
+    session.commit()
+    with pytest.raises(flagging.FlaggingError, match="would not tell problems apart"):
+        flagging.train(session)
+    assert session.scalar(select(func.count(FlaggingModel.id))) == 0

@@ -336,11 +336,13 @@ def flagging_group() -> None:
                    "QM_FLAG_SCORE_BELOW, else 80); a critical fail always does.")
 @click.option("--min-examples", type=click.IntRange(min=10), default=40, show_default=True,
               help="Refuse to train on fewer finished evaluations with a transcript.")
+@click.option("--min-auc", type=click.FloatRange(0.5, 1.0), default=0.6, show_default=True,
+              help="Refuse a model whose cross-validated ROC AUC is lower (0.5 is chance).")
 @click.option("--apply/--no-apply", "then_apply", default=True, show_default=True,
               help="Then score every transcript with the new model.")
 @pass_ctx
 def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int,
-                   then_apply: bool, actor_name: str | None) -> None:
+                   min_auc: float, then_apply: bool, actor_name: str | None) -> None:
     """Train a model on every finished evaluation (transcript and metrics in, the evaluator's
     verdict out), measure it by cross-validation, and make it the current one. From then on
     new transcripts (calls and texts) are flagged as they are stored."""
@@ -350,7 +352,7 @@ def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int
         actor = resolve_actor(session, actor_name)
         try:
             report = flagging.train(session, actor, below=score_below,
-                                    min_examples=min_examples)
+                                    min_examples=min_examples, min_auc=min_auc)
         except (flagging.FlaggingError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()

@@ -51,6 +51,10 @@ FINISHED = (EvaluationStatus.SUBMITTED.value, EvaluationStatus.RELEASED.value,
 DEFAULT_SCORE_BELOW = 80.0
 MIN_EXAMPLES = 40
 MIN_PER_CLASS = 8
+MIN_AUC = 0.6
+"""A model whose cross-validated ROC AUC is under this is refused: it ranks the verdicts little
+better than chance (the demo's evaluations, scored at random, give about 0.4), and flagging
+with it would send evaluators after noise."""
 THRESHOLD = 0.5
 """Flagged from this probability up. The classes are weighted to balance, so 0.5 is where the
 model thinks a problem as likely as not whatever the centre's share of problems."""
@@ -177,12 +181,13 @@ def training_set(session: Session, below: float) -> tuple[list[int], list[dict[s
 
 
 def train(session: Session, actor: Any = ACTOR, *, below: float | None = None,
-          min_examples: int = MIN_EXAMPLES) -> TrainReport:
+          min_examples: int = MIN_EXAMPLES, min_auc: float = MIN_AUC) -> TrainReport:
     """Fit a model on every finished evaluation, measure it, store it as the current one.
 
     Refuses (``FlaggingError``, nothing stored) with fewer than ``min_examples`` examples or
     fewer than ``MIN_PER_CLASS`` of either kind: a model trained on a handful of verdicts
-    would flag noise with confidence. Deterministic: the same evaluations (and the same
+    would flag noise with confidence. Refuses as well a model that, cross-validated, ranks
+    the verdicts with a ROC AUC under ``min_auc``. Deterministic: the same evaluations (and the same
     scikit-learn) give the same model and the same version, stored once.
     """
     import joblib
@@ -216,6 +221,13 @@ def train(session: Session, actor: Any = ACTOR, *, below: float | None = None,
                          prevalence=round(problems / len(rows), 4),
                          top_decile_precision=round(float(y[top].mean()), 4),
                          sklearn=sklearn.__version__)
+    if report.cv_roc_auc < min_auc:
+        raise FlaggingError(
+            f"Nothing stored: the model would not tell problems apart. Cross-validated, it "
+            f"ranks the {len(rows)} evaluations with a ROC AUC of {report.cv_roc_auc:.3f} "
+            f"(0.5 is chance; at least {min_auc:g} is needed). The transcripts may not show "
+            "what the evaluators mark down; more evaluations, or another QM_FLAG_SCORE_BELOW, "
+            "may help.")
     existing = session.scalar(select(FlaggingModel).where(FlaggingModel.version == version))
     if existing is not None:  # the same evaluations again: the same model, already stored
         return TrainReport(**existing.report)
