@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from transcription import tasks
+from transcription import tasks, transcriber
 from transcription.models import Transcript, TranscriptionJob
 from transcription.pipeline import FileResult, Options
-from transcription.transcriber import TranscriberSettings
+from transcription.transcriber import TranscriberSettings, available_cores
 
 AUDIO = Path(__file__).parent / "data" / "audio"
 FILES = ("mono_16k.flac", "agent_customer_8k.wav")
@@ -185,6 +185,74 @@ def test_workers_2_runs_local_processes_with_the_same_results(runner, session, p
         assert by_pool[name]["status"] == "done"
         assert by_pool[name]["text"] == in_process[name]["text"], name
         assert by_pool[name]["segments"] == in_process[name]["segments"], name
+
+
+def _threads_used(session) -> dict[str, int]:
+    return {Path(job.path).name: t.settings["cpu_threads_used"]
+            for job, t in session.execute(select(TranscriptionJob, Transcript).join(
+                Transcript, Transcript.audio_sha256 == TranscriptionJob.sha256))}
+
+
+@pytest.mark.skipif(available_cores() < 2 or bool(os.environ.get("OMP_NUM_THREADS")),
+                    reason="auto runs one process on a single core")
+def test_workers_auto_runs_a_process_a_core_for_a_big_batch_and_a_small_one_here(
+        runner, session, people, tmp_path, monkeypatch):
+    """The default, --workers auto: a batch of a few seconds runs in this process with every
+    core as a thread; a batch with enough audio a share gets one-thread processes, one a core
+    (here the share is made a second, so that two test files are enough)."""
+    monkeypatch.delenv("QM_WHISPER_CPU_THREADS", raising=False)
+    files = _copies(tmp_path)
+    cores = available_cores()
+    small = runner.invoke("transcribe", "--group-files", "1", *map(str, files), "--agent",
+                          "agent.a")
+    assert small.exit_code == 0, small.output
+    assert _threads_used(session) == {name: cores for name in FILES}
+
+    session.execute(delete(Transcript))
+    session.execute(delete(TranscriptionJob))
+    session.commit()
+    monkeypatch.setattr(transcriber, "AUDIO_PER_PROCESS_S", 1.0)
+    big = runner.invoke("transcribe", "--group-files", "1", *map(str, files), "--agent",
+                        "agent.a")
+    assert big.exit_code == 0, big.output
+    assert "2 file(s): 2 transcribed" in big.output
+    assert _threads_used(session) == {name: max(1, cores // 2) for name in FILES}
+
+
+def test_workers_and_concurrency_take_auto_or_a_count(runner):
+    for args in (["transcribe", "--workers", "0", "x.wav"],
+                 ["transcribe", "--workers", "two", "x.wav"],
+                 ["worker", "--concurrency", "-1"]):
+        result = runner.invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "is neither auto nor a whole number >= 1" in result.output
+
+
+def test_auto_processes_one_a_core_within_the_batch_the_memory_and_the_device(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = available_cores()
+    one_thread = TranscriberSettings(device="cpu", cpu_threads=1)
+    plenty = {"available_mb": 1e6}
+    assert transcriber.auto_processes(one_thread, **plenty) == cores
+    assert transcriber.auto_processes(TranscriberSettings(device="cpu", cpu_threads=2),
+                                      **plenty) == max(1, cores // 2)
+    assert transcriber.auto_processes(one_thread, units=1, **plenty) == 1
+    assert transcriber.auto_processes(one_thread, units=cores, audio_s=1e6, **plenty) == cores
+    # a share of at least AUDIO_PER_PROCESS_S of audio each
+    assert transcriber.auto_processes(one_thread, audio_s=119, **plenty) == 1
+    assert transcriber.auto_processes(one_thread, audio_s=240, **plenty) == min(cores, 2)
+    # each process holds a copy of the model: half the memory available is the limit
+    assert transcriber.auto_processes(one_thread, available_mb=500) == 1
+    assert transcriber.auto_processes(one_thread, available_mb=2 * 386 * 2 + 10) \
+        == min(cores, 2)
+    # a GPU is kept busy by batching in one process; a model not found loads (and fails) there
+    assert transcriber.auto_processes(TranscriberSettings(device="cuda"), **plenty) == 1
+    assert transcriber.auto_processes(TranscriberSettings(device="cpu", model="/no/model"),
+                                      **plenty) == 1
+    # qm worker asks a child process whether there is a GPU, then forks: the same answer here
+    assert transcriber.auto_processes(TranscriberSettings(cpu_threads=1), forks=True,
+                                      **plenty) == transcriber.auto_processes(
+        TranscriberSettings(cpu_threads=1), **plenty)
 
 
 def _tail(path: Path, lines: int = 40) -> str:

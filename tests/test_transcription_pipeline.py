@@ -198,6 +198,7 @@ def test_plan_groups_short_files_and_leaves_long_ones_alone(tmp_path):
     assert pipeline.plan(short, group_files=2) == [short[:2], short[2:4], short[4:]]
     assert pipeline.plan(short, group_s=25) == [short[:3], short[3:]]
     assert pipeline.plan([short[0], long], group_files=1) == [[short[0]], [long]]
+    assert pipeline.plan(paths).audio_s == pytest.approx(5 * 10 + 31)  # what --workers auto reads
 
 
 def test_a_group_keeps_each_file_to_itself(runner, session, people, tmp_path):

@@ -17,6 +17,20 @@ import click
 from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
 
 
+def _auto_or_count(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
+    """``auto`` (None: decided from the machine and the batch) or a whole number >= 1."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise click.BadParameter(f"{value!r} is neither auto nor a whole number >= 1.")
+    return count
+
+
 @click.command("transcribe")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -52,9 +66,11 @@ from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_error
               help="With --queue: give up waiting for a file's result after this many seconds "
                    "(default: wait as long as it takes). The tasks stay queued; a later run "
                    "of the same files collects what was done.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", default="auto", show_default=True, callback=_auto_or_count,
               help="Transcribe in N local processes. Each loads its own model and uses "
-                   "cores // N threads (unless QM_WHISPER_CPU_THREADS is set).")
+                   "cores // N threads (unless QM_WHISPER_CPU_THREADS is set). auto: on a "
+                   "CPU, one one-thread process per core, one per 2 minutes of audio at "
+                   "most (a small batch runs in this process); on a GPU, this process.")
 @click.option("--group-files", type=click.IntRange(min=1), default=64, show_default=True,
               help="Files under 30 s are transcribed in groups of up to this many (and about "
                    "4 minutes of audio), their speech packed into shared 30 s windows: many "
@@ -64,7 +80,8 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
                batch_size: str | None, vad: bool | None, channels: str, use_queue: bool,
-               wait: bool, timeout: float | None, workers: int, group_files: int) -> None:
+               wait: bool, timeout: float | None, workers: int | None,
+               group_files: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
 
     Each file is linked to its interaction (metadata CSV, a sidecar FILE.json, or the
@@ -97,7 +114,7 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     files = list(pipeline.audio_files(paths))
     if not files:
         raise click.ClickException("No audio files found in the paths given.")
-    if use_queue and workers > 1:
+    if use_queue and workers is not None and workers > 1:
         raise click.ClickException("--workers runs local processes; with --queue, start more "
                                    "`qm worker`s instead.")
     if use_queue:
@@ -110,6 +127,10 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     from qm.storage import RecordingStore
 
     groups = pipeline.plan(files, group_files=group_files)
+    if workers is None:
+        from transcription.transcriber import auto_processes
+
+        workers = auto_processes(settings, units=len(groups), audio_s=groups.audio_s)
     if workers > 1:
         _run_pool(groups, options, settings, jsonl_path, workers, ctx.settings.database_url,
                   str(ctx.settings.recordings_dir))
@@ -161,11 +182,11 @@ def _run_pool(groups: list[list[Path]], options: Any, settings: Any, jsonl_path:
     from concurrent.futures import ProcessPoolExecutor
 
     from transcription import tasks
+    from transcription.transcriber import available_cores
 
     if settings.cpu_threads == 0:  # not set by the user: share the cores, do not oversubscribe
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-        settings = dataclasses.replace(settings, cpu_threads=max(1, cores // workers))
+        settings = dataclasses.replace(settings,
+                                       cpu_threads=max(1, available_cores() // workers))
     opts, conf = tasks.options_to_dict(options), tasks.settings_to_dict(settings)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(groups)),
                                mp_context=multiprocessing.get_context("spawn"),
@@ -256,12 +277,14 @@ def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
 
 
 @click.command("worker")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Pool processes; each loads its own model and gets cores // N threads.")
+@click.option("--concurrency", default="auto", show_default=True, callback=_auto_or_count,
+              help="Pool processes; each loads its own model and gets cores // N threads. "
+                   "auto: one per core on a CPU (as many as half the memory holds), one on "
+                   "a GPU.")
 @click.option("--loglevel", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @pass_ctx
-def worker(ctx: CliContext, concurrency: int, loglevel: str) -> None:
+def worker(ctx: CliContext, concurrency: int | None, loglevel: str) -> None:
     """Run a Celery worker that transcribes the files `qm transcribe --queue` sends.
 
     It reads QM_BROKER_URL (default redis://127.0.0.1:6379/0), QM_RESULT_BACKEND,
@@ -271,16 +294,20 @@ def worker(ctx: CliContext, concurrency: int, loglevel: str) -> None:
     has its file redelivered to another; redoing a file is harmless.
     """
     from transcription import tasks
+    from transcription.transcriber import TranscriberSettings, auto_processes, available_cores
 
     with ctx.session():  # a worker on an old schema would fail every file: stop now instead
         pass
+    if concurrency is None:
+        try:
+            concurrency = auto_processes(TranscriberSettings.from_env(), forks=True)
+        except ValueError as exc:  # a malformed QM_WHISPER_* variable
+            raise click.ClickException(str(exc)) from None
     ctx.engine.dispose()  # the pool forks: no connection may cross into the children
     if not os.environ.get(tasks.CPU_THREADS_ENV) and os.environ.get("QM_WHISPER_CPU_THREADS"):
         os.environ[tasks.CPU_THREADS_ENV] = os.environ["QM_WHISPER_CPU_THREADS"].strip()
     if not os.environ.get(tasks.CPU_THREADS_ENV) and not os.environ.get("OMP_NUM_THREADS"):
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-        os.environ[tasks.CPU_THREADS_ENV] = str(max(1, cores // concurrency))
+        os.environ[tasks.CPU_THREADS_ENV] = str(max(1, available_cores() // concurrency))
     tasks.run_worker(concurrency=concurrency, loglevel=loglevel.upper())
 
 

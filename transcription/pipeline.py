@@ -228,8 +228,15 @@ worker killed mid-group) redoes only a few minutes of audio."""
 PACK_GROUP_FILES = 64
 
 
+class Plan(list[list[Path]]):
+    """The groups of a batch, in order, and ``audio_s``: their length in all, from the headers
+    (a file that cannot be probed counts 0)."""
+
+    audio_s: float = 0.0
+
+
 def plan(paths: Iterable[str | os.PathLike[str]], *, group_s: float = PACK_GROUP_S,
-         group_files: int = PACK_GROUP_FILES) -> list[list[Path]]:
+         group_files: int = PACK_GROUP_FILES) -> Plan:
     """The units of work: a file of ``PACK_MAX_S`` or longer alone, shorter files together.
 
     Why groups: a short file transcribed alone pays for a whole 30 s window; in a group its
@@ -240,12 +247,13 @@ def plan(paths: Iterable[str | os.PathLike[str]], *, group_s: float = PACK_GROUP
     probed goes alone, and fails there with its reason. Groups are in the order of their first
     file.
     """
-    groups: list[list[Path]] = []
+    groups = Plan()
     open_group: list[Path] | None = None
     open_s = 0.0
     for raw in paths:
         path = Path(raw)
         duration = probe_duration(path) if path.is_file() else None
+        groups.audio_s += duration or 0.0
         if duration is None or duration >= PACK_MAX_S:
             groups.append([path])
             continue

@@ -553,21 +553,100 @@ def _check_model_dir(path: Path, what: str) -> None:
         )
 
 
-def _resolve_device(device: str) -> str:
+def _resolve_device(device: str, *, isolated: bool = False) -> str:
+    """"cuda" or "cpu" for a setting. ``isolated``: ask in a child process, for a parent that
+    forks afterwards (``qm worker``'s prefork pool): CUDA initialised before a fork cannot be
+    used in the forked children."""
     if device != "auto":
         return device
+    if isolated:
+        import subprocess
+        import sys
+
+        try:
+            count = subprocess.run(
+                [sys.executable, "-c",
+                 "import ctranslate2; print(ctranslate2.get_cuda_device_count())"],
+                capture_output=True, text=True, timeout=120, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            count = ""
+        return "cuda" if count.isdigit() and int(count) > 0 else "cpu"
     import ctranslate2
 
     return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
 
-def _resolve_threads(settings: TranscriberSettings) -> int:
-    if settings.cpu_threads or os.environ.get("OMP_NUM_THREADS"):
-        return settings.cpu_threads  # 0 with OMP_NUM_THREADS: CTranslate2 reads it itself
+def available_cores() -> int:
+    """The CPUs this process may run on (its affinity, which a container's cpuset limits)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 0
+        return os.cpu_count() or 1
+
+
+def _resolve_threads(settings: TranscriberSettings) -> int:
+    if settings.cpu_threads or os.environ.get("OMP_NUM_THREADS"):
+        return settings.cpu_threads  # 0 with OMP_NUM_THREADS: CTranslate2 reads it itself
+    return available_cores()
+
+
+AUDIO_PER_PROCESS_S = 120.0
+"""``auto`` starts another process only for each 2 minutes of audio in the batch. A process
+costs about 1.3 s to start and load tiny.en, and one thread transcribes 2 minutes of calls
+in about 3.4 s (35.8x realtime; bench/README.md): with a smaller share, the start would cost
+about as much as the work."""
+PROCESS_BASE_MB = 200.0
+"""Resident memory (MiB) of a transcribing process besides its model. Measured: a one-thread
+process with tiny.en (74 MiB on disk) peaked at 276 MiB; the estimate per process is this plus
+2.5 times the model's size on disk, which over-estimates tiny.en's (386 MiB) on purpose."""
+
+
+def auto_processes(settings: TranscriberSettings, *, units: int | None = None,
+                   audio_s: float | None = None, available_mb: float | None = None,
+                   forks: bool = False) -> int:
+    """How many transcribing processes ``auto`` runs on this machine (``qm transcribe
+    --workers auto``, ``qm worker --concurrency auto``).
+
+    On a CPU, one process per core, each with one thread (or ``cores // cpu_threads`` when
+    ``QM_WHISPER_CPU_THREADS`` is set): measured on 2 cores, two one-thread processes ran 1.73x
+    as fast as one, and one process with two threads no faster than with one, because
+    CTranslate2 splits each small decoding step between its threads badly. Never more than
+    ``units`` (the groups of a batch), one per ``AUDIO_PER_PROCESS_S`` of ``audio_s``, or what
+    half of the memory available holds (``available_mb``, default: ``MemAvailable`` of
+    /proc/meminfo; each process loads its own copy of the model). On a GPU: one, which
+    batching keeps busy. A model that cannot be found gives 1, and its error comes from the
+    load, where it is reported. ``forks``: the caller forks afterwards (see
+    ``_resolve_device``).
+    """
+    try:
+        device = _resolve_device(settings.device, isolated=forks)
+        model_mb = sum(f.stat().st_size for f in resolve_model_path(settings.model).iterdir()
+                       if f.is_file()) / 2**20
+    except (TranscriberError, OSError):
+        return 1
+    if device != "cpu":
+        return 1
+    count = max(1, available_cores() // max(1, settings.cpu_threads))
+    if units is not None:
+        count = min(count, max(1, units))
+    if audio_s is not None:
+        count = min(count, max(1, int(audio_s // AUDIO_PER_PROCESS_S)))
+    if available_mb is None:
+        available_mb = _memory_available_mb()
+    if available_mb is not None:
+        count = min(count, max(1, int(available_mb / 2 // (PROCESS_BASE_MB + 2.5 * model_mb))))
+    return count
+
+
+def _memory_available_mb() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _load_model(key: _LoadKey) -> WhisperModel:

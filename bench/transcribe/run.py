@@ -20,8 +20,11 @@ CPU, beam 1, English, Silero VAD on, ``cpu_threads`` = the CPUs this process may
   SQLite database in a temp ``QM_DATA_DIR`` (``qm db upgrade`` and ``qm users create`` first,
   not timed), with ``QM_KEEP_RAW_TRANSCRIPTS=1`` so that the unredacted text is kept in
   ``transcripts.raw_text``, which is what is scored (the stored text has PII replaced by tags).
-  Also ``qm-batched`` on the calls (``--batch-size 8``: the batched pipeline for long channels
-  too, instead of the sequential decoder "auto" picks on a CPU) and ``qm-unpacked`` on the clips
+  Its default ``--workers auto`` runs one one-thread process per core when the batch has
+  2 minutes of audio a process. Also ``qm-1proc`` (``--workers 1``: this process alone, with
+  every core as a thread, like the plain loop), and, both with ``--workers 1``, ``qm-batched``
+  on the calls (``--batch-size 8``: the batched pipeline for long channels too, instead of the
+  sequential decoder "auto" picks on a CPU) and ``qm-unpacked`` on the clips
   (``--group-files 1``: every file on its own, no packing).
 
 Every variant runs as a child process and its wall time covers the interpreter start, imports,
@@ -212,8 +215,9 @@ def run_plain(folder: Path, mode: str, work: Path) -> dict[str, Any]:
             "texts": json.loads(out.read_text())}
 
 
-QM_VARIANTS = {"qm": [], "qm-batched": ["--batch-size", "8"],
-               "qm-unpacked": ["--group-files", "1"]}
+QM_VARIANTS = {"qm": [], "qm-1proc": ["--workers", "1"],
+               "qm-batched": ["--batch-size", "8", "--workers", "1"],
+               "qm-unpacked": ["--group-files", "1", "--workers", "1"]}
 """``qm transcribe`` with its defaults; with the batched pipeline for every channel (the
 default before it was measured here); with every file on its own (no packing)."""
 
@@ -277,10 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         corpus = corpus_or_make(args.corpus, work)
         refs = json.loads((corpus / "references.json").read_text())
         sets = {"calls": corpus / "calls", "clips": corpus / "clips"}
-        variants = [("calls", "plain"), ("calls", "qm"), ("calls", "qm-batched")]
+        variants = [("calls", "plain"), ("calls", "qm"), ("calls", "qm-1proc"),
+                    ("calls", "qm-batched")]
         if not args.no_mono:
             variants.append(("calls", "plain-mono"))
-        variants += [("clips", "plain"), ("clips", "qm"), ("clips", "qm-unpacked")]
+        variants += [("clips", "plain"), ("clips", "qm"), ("clips", "qm-1proc"),
+                     ("clips", "qm-unpacked")]
         wanted = {name.strip() for name in args.sets.split(",")}
         sets = {name: folder for name, folder in sets.items() if name in wanted}
         variants = [(s, v) for s, v in variants if s in wanted]
