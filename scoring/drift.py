@@ -57,7 +57,8 @@ def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
 
     scores = session.execute(
         select(Evaluation.evaluator_id, Evaluation.submitted_at, Evaluation.score)
-        .where(Evaluation.status.in_(RELEASED_STATUSES), Evaluation.score.is_not(None),
+        .where(Evaluation.status.in_(RELEASED_STATUSES), Evaluation.targeted.is_(False),
+               Evaluation.score.is_not(None),
                Evaluation.submitted_at >= since,
                scope_clause(actor, "report.view", Evaluation.agent_id, Evaluation.team_id))
     ).all()

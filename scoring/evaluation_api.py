@@ -36,7 +36,7 @@ def dump_evaluation(item: Evaluation, actor: Any, *, full: bool = True) -> dict[
         "form_version_id": item.form_version_id, "status": item.status,
         "score": _dec(item.score), "critical_fail": item.critical_fail,
         "critical_reasons": item.critical_reasons, "section_scores": item.section_scores,
-        "revision": item.revision, "sample_week": item.sample_week,
+        "revision": item.revision, "sample_week": item.sample_week, "targeted": item.targeted,
         "due_on": item.due_on.isoformat() if item.due_on else None,
         "submitted_at": item.submitted_at.isoformat() if item.submitted_at else None,
         "released_at": item.released_at.isoformat() if item.released_at else None,
@@ -123,6 +123,9 @@ class RuleSchema(Schema):
     queue = fields.Str(load_default="")
     channel = fields.Str(load_default="")
     per_agent = fields.Int(load_default=2)
+    flagged_per_agent = fields.Int(load_default=0, metadata={
+        "description": "on top of per_agent: the agent's interactions flagged for review, "
+                       "most likely problem first; their evaluations are targeted"})
     evaluator_daily_cap = fields.Int(load_default=20)
     form_id = fields.Int(required=True)
     active = fields.Bool(load_default=True)
@@ -268,7 +271,8 @@ def scorecard(user_id: int) -> Any:
     return {"agent_id": agent.id, "n": s.n, "mean": s.mean, "sd": s.sd,
             "ci95": [s.low, s.high] if s.low is not None else None,
             "conclusive": s.conclusive, "verdict": s.verdict, "peer_mean": card.peer_mean,
-            "critical_fails": card.critical_fails, "trend": card.trend,
+            "critical_fails": card.critical_fails, "targeted": card.targeted,
+            "trend": card.trend,
             "weakest_questions": card.weakest,
             "recent": [dump_evaluation(e, api_user(), full=False) for e in card.recent]}
 

@@ -366,12 +366,11 @@ def team_report(team_id: int) -> Any:
         abort(404)
     days, since = _since()
     where = [Evaluation.team_id == team.id, Evaluation.submitted_at >= since]
-    released = [*where, Evaluation.status.in_(reports.RELEASED_STATUSES)]
     return render_template(
         "scoring/team_report.html", team=team, days=days,
         agents=reports.agent_summaries(db.session, where),
         overall=reports.summary_of(db.session, where),
-        weakest=reports.weakest_questions(db.session, released),
+        weakest=reports.weakest_questions(db.session, [*where, *reports.COUNTED]),
         evaluators=reports.evaluator_distributions(db.session, where))
 
 

@@ -124,6 +124,12 @@ class SamplingRuleForm(FlaskForm):
     channel = SelectField("Channel", choices=[("", "Any"), *CHANNELS])
     per_agent = IntegerField("Interactions per agent per week", default=2,
                              validators=[NumberRange(1, 20)])
+    flagged_per_agent = IntegerField(
+        "Flagged for review, per agent per week, on top", default=0,
+        validators=[Optional(), NumberRange(0, 20)],
+        description="0: none. The agent's interactions that the flagging model rates most "
+                    "likely to have a problem, after the random draw. Their evaluations are "
+                    "marked targeted and left out of the averages, which stay random.")
     evaluator_daily_cap = IntegerField("At most per evaluator per day", default=20,
                                        validators=[NumberRange(1, 500)])
     form_id = SelectField("Scoring form", choices=[], coerce=int)
@@ -132,7 +138,8 @@ class SamplingRuleForm(FlaskForm):
     def values(self) -> dict[str, Any]:
         return {"name": self.name.data, "team_id": int(self.team_id.data) if self.team_id.data
                 else None, "queue": self.queue.data or "", "channel": self.channel.data or "",
-                "per_agent": self.per_agent.data, "evaluator_daily_cap":
+                "per_agent": self.per_agent.data,
+                "flagged_per_agent": self.flagged_per_agent.data or 0, "evaluator_daily_cap":
                 self.evaluator_daily_cap.data, "form_id": self.form_id.data,
                 "active": self.active.data}
 

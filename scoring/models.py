@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -179,6 +180,9 @@ class SamplingRule(TeamScoped, Base):
     queue: Mapped[str] = mapped_column(String(100), default="")
     channel: Mapped[str] = mapped_column(String(16), default="")
     per_agent: Mapped[int] = mapped_column(Integer, default=2)
+    # On top of the random ``per_agent``: this many of the agent's interactions flagged for
+    # review by the current flagging model, the most likely problems first (0: none).
+    flagged_per_agent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     evaluator_daily_cap: Mapped[int] = mapped_column(Integer, default=20)
     form_id: Mapped[int] = mapped_column(ForeignKey("scoring_forms.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -223,9 +227,9 @@ class Evaluation(AgentScoped, Base):
         # Scorecards and team averages read only these columns: on PostgreSQL an index-only
         # scan (bench/README.md measured the team average at 4-10 ms without, 0.6 ms with).
         Index("ix_evaluations_agent_submitted", "agent_id", "submitted_at",
-              postgresql_include=["status", "score", "critical_fail", "team_id"]),
+              postgresql_include=["status", "score", "critical_fail", "team_id", "targeted"]),
         Index("ix_evaluations_team_submitted", "team_id", "submitted_at",
-              postgresql_include=["agent_id", "status", "score"]),
+              postgresql_include=["agent_id", "status", "score", "targeted"]),
         Index("ix_evaluations_rule_week", "sampling_rule_id", "sample_week", "agent_id"),
         Index("ix_evaluations_status_submitted", "status", "submitted_at"),
     )
@@ -250,6 +254,10 @@ class Evaluation(AgentScoped, Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     sampling_rule_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_rules.id"))
     sample_week: Mapped[str | None] = mapped_column(String(8))
+    # Drawn because the flagging model flagged it (a rule's ``flagged_per_agent``), not at
+    # random: it shows where problems are, but an average over such picks would understate the
+    # agent, so the scorecards, team and evaluator reports and drift leave it out.
+    targeted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,7 +1,10 @@
 """Read-side reports on evaluations: the agent's scorecard, team and evaluator views.
 
 Reports count evaluations released to the agent (released, acknowledged, disputed), each with
-its latest revision's score: a dispute outcome replaces the score it revised.
+its latest revision's score: a dispute outcome replaces the score it revised. Means, trends,
+distributions and question shares leave out targeted evaluations (interactions drawn because
+the flagging model flagged them): those were picked for being likely problems, and an average
+over them would understate the agent. Counts of events (critical fails) and the lists keep them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from scoring.models import (
 )
 from scoring.queries import LIST_OPTIONS
 
+COUNTED = (Evaluation.status.in_(RELEASED_STATUSES), Evaluation.targeted.is_(False))
+"""What the averages read: released to the agent, and drawn at random or chosen by hand."""
 MIN_SAMPLE = 5  # fewer evaluations than this and a scorecard says it cannot conclude
 # Two-sided 95% quantiles of Student's t by degrees of freedom; beyond 30 the gaps are < 0.05.
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -110,6 +115,9 @@ class Scorecard:
     critical_fails: int
     peer_mean: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    targeted: int = 0
+    """Released targeted evaluations of the period: listed and counted in critical fails, not
+    in the mean."""
 
 
 def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
@@ -155,14 +163,16 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     months = months_back(now or utcnow(), tz)
     since = period_start(months, tz)
     scope = [visible] if visible is not None else []
-    where = [Evaluation.agent_id == agent.id, Evaluation.status.in_(RELEASED_STATUSES),
-             Evaluation.submitted_at >= since, *scope]
+    released = [Evaluation.agent_id == agent.id, Evaluation.status.in_(RELEASED_STATUSES),
+                Evaluation.submitted_at >= since, *scope]
+    where = [*released, *COUNTED]
     rows = session.execute(select(Evaluation.submitted_at, Evaluation.score,
-                                  Evaluation.critical_fail).where(*where)).all()
-    scores = [float(s) for _t, s, _c in rows if s is not None]
+                                  Evaluation.critical_fail, Evaluation.targeted)
+                           .where(*released)).all()
+    scores = [float(s) for _t, s, _c, targeted in rows if s is not None and not targeted]
     per_month: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for submitted_at, score, _c in rows:
-        if score is not None:
+    for submitted_at, score, _c, targeted in rows:
+        if score is not None and not targeted:
             local = submitted_at.astimezone(tz)
             per_month[(local.year, local.month)].append(float(score))
     trend = []
@@ -175,12 +185,13 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
                                  Evaluation.status.in_(RELEASED_STATUSES), *scope)
         .order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc()).limit(recent)).all()
     card = Scorecard(agent, summarise(scores), trend, weakest_questions(session, where),
-                     list(latest), sum(1 for r in rows if r[2]))
+                     list(latest), sum(1 for r in rows if r[2]),
+                     targeted=sum(1 for r in rows if r[3]))
     if agent.team_id is not None:
         team_scores = session.scalar(
             select(func.avg(Evaluation.score)).where(
                 Evaluation.team_id == agent.team_id, Evaluation.agent_id != agent.id,
-                Evaluation.status.in_(RELEASED_STATUSES), Evaluation.submitted_at >= since))
+                *COUNTED, Evaluation.submitted_at >= since))
         card.peer_mean = float(team_scores) if team_scores is not None else None
     return card
 
@@ -231,7 +242,7 @@ def evaluator_distributions(session: Session, where: list[Any]) -> list[Distribu
     rows = session.execute(
         select(Evaluation.evaluator_id, User.display_name, Evaluation.score)
         .join(User, User.id == Evaluation.evaluator_id)
-        .where(*where, Evaluation.status.in_(RELEASED_STATUSES), Evaluation.score.is_not(None))
+        .where(*where, *COUNTED, Evaluation.score.is_not(None))
     ).all()
     by_evaluator: dict[tuple[int, str], list[float]] = defaultdict(list)
     for evaluator_id, name, score in rows:
@@ -250,7 +261,7 @@ def evaluator_distributions(session: Session, where: list[Any]) -> list[Distribu
 def agent_summaries(session: Session, where: list[Any]) -> list[tuple[User, Summary]]:
     rows = session.execute(
         select(Evaluation.agent_id, Evaluation.score)
-        .where(*where, Evaluation.status.in_(RELEASED_STATUSES), Evaluation.score.is_not(None))
+        .where(*where, *COUNTED, Evaluation.score.is_not(None))
     ).all()
     by_agent: dict[int, list[float]] = defaultdict(list)
     for agent_id, score in rows:
@@ -262,5 +273,4 @@ def agent_summaries(session: Session, where: list[Any]) -> list[tuple[User, Summ
 
 def summary_of(session: Session, where: list[Any]) -> Summary:
     return summarise([float(s) for s in session.scalars(
-        select(Evaluation.score).where(*where, Evaluation.status.in_(RELEASED_STATUSES),
-                                       Evaluation.score.is_not(None)))])
+        select(Evaluation.score).where(*where, *COUNTED, Evaluation.score.is_not(None)))])

@@ -10,6 +10,11 @@ Assignments go to active QA evaluators, never to the agent themselves, the least
 spread over the working days (Monday to Friday) of the following week, at most the rule's daily
 cap per evaluator per day. What cannot be assigned is reported, not created; raise the cap or
 add evaluators and run again.
+
+A rule may add ``flagged_per_agent`` targeted picks on top of the random ones: the agent's
+candidates that the current flagging model flagged, the most likely problems first. They are
+assigned after every random pick of the rule (random work is never crowded out by a cap) and
+marked ``targeted``, which keeps them out of the averages (``reports.COUNTED``).
 """
 
 from __future__ import annotations
@@ -153,6 +158,9 @@ class RuleReport:
     already: int = 0
     unassigned: int = 0
     problem: str = ""
+    targeted: int = 0
+    """Of ``created``, how many were drawn because the flagging model flagged them."""
+    note: str = ""
 
 
 @dataclass
@@ -178,6 +186,10 @@ class SampleReport:
                 continue
             line = (f"{r.rule}: {r.created} assigned for {r.agents} agent(s) from "
                     f"{r.candidates} candidate interaction(s); {r.already} sampled before")
+            if r.targeted:
+                line += f"; {r.targeted} of them flagged for review, on top of the random draw"
+            if r.note:
+                line += f"; {r.note}"
             if r.unassigned:
                 line += (f"; {r.unassigned} could not be assigned (evaluator caps reached or "
                          "no evaluator other than the agent): raise the cap or add evaluators "
@@ -277,11 +289,14 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
         stmt = stmt.where(Interaction.queue == rule.queue)
     if rule.channel:
         stmt = stmt.where(Interaction.channel == rule.channel)
-    done = dict(session.execute(
-        select(Evaluation.agent_id, func.count()).where(
-            Evaluation.sampling_rule_id == rule.id, Evaluation.sample_week == report.week)
-        .group_by(Evaluation.agent_id)).all())
-    item.already = sum(done.values())
+    done: dict[int, int] = defaultdict(int)
+    done_targeted: dict[int, int] = defaultdict(int)
+    for agent_id, targeted, count in session.execute(
+            select(Evaluation.agent_id, Evaluation.targeted, func.count()).where(
+                Evaluation.sampling_rule_id == rule.id, Evaluation.sample_week == report.week)
+            .group_by(Evaluation.agent_id, Evaluation.targeted)):
+        (done_targeted if targeted else done)[agent_id] += count
+    item.already = sum(done.values()) + sum(done_targeted.values())
 
     def salt(agent_id: int) -> str:
         return f"{report.seed}|{report.week}|{rule.id}|{agent_id}"
@@ -296,40 +311,76 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
     by_agent = reservoir.by_agent()
     item.candidates = reservoir.seen
     item.agents = len(by_agent)
+
+    def assign(c: Candidate, targeted: bool) -> None:
+        placed = planner.place(c.agent_id, rule.evaluator_daily_cap)
+        if placed is None:
+            item.unassigned += 1
+            return
+        evaluator_id, day = placed
+        evaluation = Evaluation(
+            interaction_id=c.interaction_id, agent_id=c.agent_id, team_id=c.team_id,
+            evaluator_id=evaluator_id, form_version_id=version.id,
+            status=EvaluationStatus.ASSIGNED.value, sampling_rule_id=rule.id,
+            sample_week=report.week, due_on=day, created_by_id=getattr(actor, "id", None),
+            answers={}, notes={}, critical_reasons=[], section_scores={}, targeted=targeted,
+        )
+        session.add(evaluation)
+        session.flush()
+        taken.add(c.interaction_id)
+        audit.record(session, actor, "evaluation.assigned", evaluation,
+                     after=snapshot(evaluation))
+        report.created_ids.append(evaluation.id)
+        item.created += 1
+        item.targeted += targeted
+
     for agent_id in sorted(by_agent):
-        need = rule.per_agent - done.get(agent_id, 0)
+        need = rule.per_agent - done[agent_id]
         if need <= 0:
             continue
         for c in stratified_pick(by_agent[agent_id], need, salt(agent_id), stratum):
-            placed = planner.place(agent_id, rule.evaluator_daily_cap)
-            if placed is None:
-                item.unassigned += 1
-                continue
-            evaluator_id, day = placed
-            evaluation = Evaluation(
-                interaction_id=c.interaction_id, agent_id=agent_id, team_id=c.team_id,
-                evaluator_id=evaluator_id, form_version_id=version.id,
-                status=EvaluationStatus.ASSIGNED.value, sampling_rule_id=rule.id,
-                sample_week=report.week, due_on=day, created_by_id=getattr(actor, "id", None),
-                answers={}, notes={}, critical_reasons=[], section_scores={},
-            )
-            session.add(evaluation)
-            session.flush()
-            taken.add(c.interaction_id)
-            audit.record(session, actor, "evaluation.assigned", evaluation,
-                         after=snapshot(evaluation))
-            report.created_ids.append(evaluation.id)
-            item.created += 1
+            assign(c, targeted=False)
+    if rule.flagged_per_agent:
+        _sample_flagged(session, rule, stmt, done_targeted, taken, item, assign)
+
+
+def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
+                    done: dict[int, int], taken: set[int], item: RuleReport,
+                    assign: Callable[[Candidate, bool], None]) -> None:
+    """Up to ``rule.flagged_per_agent`` more per agent: the week's candidates that the current
+    flagging model flagged for review, the most likely problem first (ties by id, so a re-run
+    draws the same). After the random draw, so that a flagged interaction drawn at random stays
+    a random pick and the random sample stays the size the rule says."""
+    from transcription.models import FlaggingModel, ReviewFlag
+
+    version = session.scalar(select(FlaggingModel.version)
+                             .order_by(FlaggingModel.id.desc()).limit(1))
+    if version is None:
+        item.note = "no flagging model trained yet (qm flagging train): nothing flagged to add"
+        return
+    stmt = (candidates.join(ReviewFlag, ReviewFlag.interaction_id == Interaction.id)
+            .where(ReviewFlag.model_version == version, ReviewFlag.flagged)
+            .order_by(None)
+            .order_by(Interaction.agent_id, ReviewFlag.probability.desc(), Interaction.id))
+    picked: dict[int, list[Candidate]] = defaultdict(list)  # at most flagged_per_agent each
+    for row in session.execute(stmt.execution_options(yield_per=5000)):
+        c = Candidate(*row)
+        if c.interaction_id not in taken and \
+                done[c.agent_id] + len(picked[c.agent_id]) < rule.flagged_per_agent:
+            picked[c.agent_id].append(c)
+    for agent_id in sorted(picked):  # written once the cursor is read to the end
+        for c in picked[agent_id]:
+            assign(c, True)
 
 
 # --- sampling rules ----------------------------------------------------------------------------
 
-RULE_FIELDS = ("name", "team_id", "queue", "channel", "per_agent", "evaluator_daily_cap",
-               "form_id", "active")
+RULE_FIELDS = ("name", "team_id", "queue", "channel", "per_agent", "flagged_per_agent",
+               "evaluator_daily_cap", "form_id", "active")
 
 
 RULE_DEFAULTS = {"team_id": None, "queue": "", "channel": "", "per_agent": 2,
-                 "evaluator_daily_cap": 20, "active": True}
+                 "flagged_per_agent": 0, "evaluator_daily_cap": 20, "active": True}
 
 
 def _check_rule(values: dict[str, Any]) -> None:
@@ -337,6 +388,7 @@ def _check_rule(values: dict[str, Any]) -> None:
     if not str(values.get("name") or "").strip():
         errors["name"] = "required"
     for name, low, high, hint in (("per_agent", 1, 20, " (ISO practice: 1-3 a week)"),
+                                  ("flagged_per_agent", 0, 20, " (0: none)"),
                                   ("evaluator_daily_cap", 1, 500, "")):
         value = values.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

@@ -494,3 +494,53 @@ def test_an_ad_hoc_evaluation_uses_the_form_of_the_matching_rule(session, people
     voice = factories.create_interaction(session, people["agent_a"], channel="voice")
     assert ev.start_evaluation(session, people["qa"], chat).form_version_id == chat_form.id
     assert ev.start_evaluation(session, people["qa"], voice).form_version_id != chat_form.id
+
+
+def test_flagged_interactions_per_agent_through_the_web_and_the_targeted_mark(
+        client, auth, session, people):
+    from scoring.models import SamplingRule
+
+    version = factories.create_form(session, FORM)
+    session.commit()
+    auth.login("admin")
+    fields = {"name": "With flagged", "team_id": "", "channel": "", "queue": "",
+              "per_agent": "2", "evaluator_daily_cap": "5", "form_id": str(version.form_id),
+              "active": "y"}
+    refused = client.post_form("/sampling", {**fields, "flagged_per_agent": "21"},
+                               page="/sampling")
+    assert refused.status_code == 400
+    assert "between 0 and 20" in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count(SamplingRule.id))) == 0
+    response = client.post_form("/sampling", {**fields, "flagged_per_agent": "2"},
+                                page="/sampling")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    rule = session.scalar(select(SamplingRule))
+    assert rule.flagged_per_agent == 2
+    assert "Flagged, on top" in client.get("/sampling").get_data(as_text=True)
+    auth.logout()
+    admin_api = _token(session, people["admin"])
+    body = {"name": "API rule", "form_id": version.form_id, "flagged_per_agent": 25}
+    refused = client.post("/api/v1/sampling-rules", json=body, headers=admin_api)
+    assert refused.status_code == 400 and "flagged_per_agent" in refused.get_data(as_text=True)
+    created = client.post("/api/v1/sampling-rules", json={**body, "flagged_per_agent": 3},
+                          headers=admin_api)
+    assert created.status_code == 201 and created.json["flagged_per_agent"] == 3
+
+    item = ev.start_evaluation(session, people["qa"],
+                               factories.create_interaction(session, people["agent_a"]))
+    item.targeted = True
+    session.commit()
+    auth.login("qa")
+    page = client.get(f"/evaluations/{item.id}").get_data(as_text=True)
+    assert 'id="targeted"' in page and "not counted in averages" in page
+    api = client.get(f"/api/v1/evaluations/{item.id}", headers=_token(session, people["qa"]))
+    assert api.json["targeted"] is True
+    ev.submit(session, people["qa"], item.id, {"greet": "no", "verify": "no", "empathy": 1,
+                                               "reason": "question"})
+    session.commit()
+    agent_id = people["agent_a"].id
+    card = client.get(f"/scorecards/{agent_id}").get_data(as_text=True)
+    assert '<span id="scorecard-targeted">1</span> targeted' in card
+    assert '<span id="scorecard-n">0</span>' in card
+    api = client.get(f"/api/v1/scorecards/{agent_id}", headers=admin_api).json
+    assert (api["n"], api["targeted"], api["critical_fails"]) == (0, 1, 1)

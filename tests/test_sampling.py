@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from qm.errors import InvalidInput
 from scoring import evaluations as ev
 from scoring import reports, sampling
 from scoring.models import Evaluation
@@ -223,3 +224,97 @@ def test_qm_sample_command(runner, session, people, rule):
     assert result.exit_code == 1 and "not an ISO week" in result.output
     result = runner.invoke("sample", "--week", WEEK, "--rule", "Nope")
     assert result.exit_code == 1 and "No sampling rule named 'Nope'" in result.output
+
+
+def _model(session, version: str) -> None:
+    """A flagging model's row: sampling reads only its version and its verdicts (the pipeline
+    itself is trained and used in test_flagging.py)."""
+    from transcription.models import FlaggingModel
+
+    session.add(FlaggingModel(version=version, examples=50, report={}, payload=b"unused"))
+    session.flush()
+
+
+def _flag(session, interaction, version: str, probability: float) -> None:
+    from transcription.models import ReviewFlag
+
+    session.add(ReviewFlag(interaction_id=interaction.id, model_version=version,
+                           probability=probability, flagged=probability >= 0.5, reasons=[]))
+    session.flush()
+
+
+def test_flagged_interactions_are_drawn_on_top_of_the_random_sample(session, people, rule):
+    sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 2}, rule_id=rule.id)
+    contacts = _contacts(session, people["agent_a"], 16)
+    _contacts(session, people["agent_b"], 16)
+    session.commit()
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    assert report.created == 6 and report.rules[0].targeted == 0
+    assert "no flagging model trained yet" in report.lines()[0]
+    session.rollback()
+
+    _model(session, "model-1")
+    _flag(session, contacts[5], "model-1", 0.99)  # an older model's verdict: not used
+    _model(session, "model-2")
+    for contact, probability in zip(contacts, (0.95, 0.90, 0.80, 0.40), strict=False):
+        _flag(session, contact, "model-2", probability)
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    picks = {e.interaction_id: e for e in session.scalars(select(Evaluation))}
+    assert report.created == 8 and report.rules[0].targeted == 2
+    assert "2 of them flagged for review, on top of the random draw" in report.lines()[0]
+    random_a = [i for i, e in picks.items()
+                if e.agent_id == people["agent_a"].id and not e.targeted]
+    targeted = sorted(i for i, e in picks.items() if e.targeted)
+    assert len(random_a) == 3  # the random draw is the size the rule says, whatever is flagged
+    # the two most likely problems among the flagged (>= 0.5) that the random draw left
+    expected = [c.id for c in contacts[:3] if c.id not in random_a][:2]
+    assert targeted == sorted(expected)
+    assert contacts[3].id not in targeted and contacts[5].id not in targeted
+    assert all(picks[i].agent_id == people["agent_a"].id for i in targeted)
+    assert all(picks[i].status == "assigned" and picks[i].sample_week == WEEK
+               for i in targeted)
+    # a re-run tops up nothing: both kinds are counted per agent
+    again = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    assert again.created == 0 and again.rules[0].already == 8
+
+
+def test_a_rule_takes_0_to_20_flagged_interactions(session, people, rule):
+    for value in (-1, 21, "2"):
+        with pytest.raises(InvalidInput) as caught:
+            sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": value},
+                               rule_id=rule.id)
+        assert "flagged_per_agent" in caught.value.errors
+    saved = sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 4},
+                               rule_id=rule.id)
+    assert saved.flagged_per_agent == 4
+
+
+def test_targeted_evaluations_stay_out_of_the_averages(session, people):
+    """Picked as likely problems, they would drag an average down: the means, trends,
+    distributions and question shares leave them out; the lists and the count of critical
+    fails keep them."""
+    from scoring.drift import evaluator_drift
+
+    factories.create_form(session)
+    agent = people["agent_a"]
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    for i, (answers, targeted) in enumerate([({"greet": "yes", "verify": "yes"}, False)] * 5
+                                            + [({"greet": "no", "verify": "no"}, True)]):
+        item = ev.start_evaluation(session, people["qa"],
+                                   factories.create_interaction(session, agent))
+        item.targeted = targeted
+        ev.submit(session, people["qa"], item.id, answers, now=now - dt.timedelta(days=i))
+    session.commit()
+    card = reports.scorecard(session, agent, now=now)
+    assert card.summary.n == 5 and card.summary.mean == 100.0
+    assert sum(m["n"] for m in card.trend) == 5
+    assert all(q["percent"] == 100.0 for q in card.weakest)
+    assert card.critical_fails == 1  # the targeted one failed "verify", a critical question
+    assert len(card.recent) == 6 and sum(e.targeted for e in card.recent) == 1
+    assert card.targeted == 1
+    where = [Evaluation.agent_id == agent.id]
+    assert reports.summary_of(session, where).n == 5
+    assert [s.n for _u, s in reports.agent_summaries(session, where)] == [5]
+    assert [d.summary.n for d in reports.evaluator_distributions(session, where)] == [5]
+    drift = evaluator_drift(session, factories.SYSTEM, now=now)
+    assert sum(m["n"] for row in drift for m in row.months if m.get("n")) == 5
