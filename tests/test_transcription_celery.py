@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -156,6 +157,35 @@ def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
         assert by_worker[name]["text"] and by_worker[name]["segments"]
         assert _same(by_worker[name], in_process[name]) == {}, name
     assert session.scalar(select(func.count(Transcript.id))) == 2
+
+
+@pytest.mark.slow
+def test_qm_worker_runs_a_one_thread_process_per_core_by_default(runner, tmp_path):
+    """``--concurrency auto``: the pool has a process per core, each loads its model with
+    cores // N threads (here 1)."""
+    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    _redis_or_skip(broker)
+    env = {k: v for k, v in {**os.environ, **runner.env}.items()
+           if k not in ("QM_WHISPER_CPU_THREADS", "OMP_NUM_THREADS")}
+    env.update(PYTHONUNBUFFERED="1", QM_BROKER_URL=broker,
+               QM_TRANSCRIBE_QUEUE=f"qm-test-{uuid.uuid4().hex}")
+    expected = transcriber.auto_processes(TranscriberSettings())
+    path = tmp_path / "worker.log"
+    log = path.open("w")
+    worker = subprocess.Popen([*QM, "worker"], stdout=log, env=env, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while path.read_text().count("speech model loaded") < expected:
+            assert worker.poll() is None and time.monotonic() < deadline, _tail(path)
+            time.sleep(0.5)
+    finally:
+        _stop(worker)
+        log.close()
+    text = path.read_text()
+    assert f"concurrency: {expected} (prefork)" in text, _tail(path)
+    threads = max(1, available_cores() // expected)
+    assert text.count(f"{threads} thread(s)") >= expected, _tail(path)
 
 
 def test_workers_2_runs_local_processes_with_the_same_results(runner, session, people,
