@@ -23,7 +23,19 @@ CHAT_LINES = [
     "Customer: The internet drops every evening.\nAgent: I'm sorry to hear that; let's test "
     "your line together.",
     "Customer: I want to cancel my contract.\nAgent: I can help. May I ask what prompted it?",
+    "Customer: My payment failed this morning.\nAgent: Thank you for telling us. I have "
+    "resent the payment link and checked your card details with you.",
 ]
+POOR_CHAT_LINES = [
+    "Customer: Hi, my last invoice is higher than usual.\nAgent: That's not my department. "
+    "Call billing.",
+    "Customer: The internet drops every evening.\nAgent: Nothing wrong on our side. Anything "
+    "else?",
+    "Customer: I want to cancel my contract.\nAgent: Whatever. You have to phone for that.",
+    "Customer: My payment failed this morning.\nAgent: Not sure. Try again later I guess.",
+]
+"""Chats handled badly: the demo's evaluators score them low, so that the flagging model has
+something to learn from the words (``transcription.demo``)."""
 EMAIL_LINES = [
     "Subject: Refund request\n\nHello, I was charged twice this month. Please refund one "
     "payment.",
@@ -48,7 +60,7 @@ def rows(agents: list[User], now: dt.datetime, weeks: int = 12, seed: int = 42) 
                 channel = rng.choices(["voice", "chat", "email"], weights=[6, 3, 1])[0]
                 body = ""
                 if channel == "chat":
-                    body = rng.choice(CHAT_LINES)
+                    body = rng.choice(POOR_CHAT_LINES if rng.random() < 0.3 else CHAT_LINES)
                 elif channel == "email":
                     body = rng.choice(EMAIL_LINES)
                 out.append({
@@ -117,6 +129,16 @@ def _demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[st
     return answers
 
 
+def _chat_skill(body: str | None, skill: float) -> float:
+    """How well the chat went: badly in a poor chat, better than the agent's calls in the
+    others (a written chat leaves time to check), the same for calls and e-mails."""
+    if body in POOR_CHAT_LINES:
+        return skill * 0.4
+    if body in CHAT_LINES:
+        return min(0.98, skill + 0.1)
+    return skill
+
+
 def seed_evaluations(session: Session, actor: Any, settings: Any,
                      now: dt.datetime | None = None) -> str:
     """A sampling rule, eleven past weeks sampled and scored, this week's queue left open,
@@ -129,7 +151,10 @@ def seed_evaluations(session: Session, actor: Any, settings: Any,
     now = now or dt.datetime.now(dt.UTC)
     form = session.scalar(select(services.ScoringForm).where(
         services.ScoringForm.name == json.loads(FORM_FILE.read_text("utf-8"))["name"]))
+    # One flagged interaction per agent on top, once there is a flagging model to flag them:
+    # transcription.demo trains it on these evaluations and tops up this week's queue.
     rule = sampling.save_rule(session, actor, {"name": "Weekly, every team", "per_agent": 2,
+                                               "flagged_per_agent": 1,
                                                "evaluator_daily_cap": 10, "form_id": form.id})
     people = {u.username: u for u in session.scalars(select(User))}
     policy = evaluations.Policy.from_settings(settings)
@@ -152,7 +177,8 @@ def seed_evaluations(session: Session, actor: Any, settings: Any,
                 continue
             evaluator = people_by_id(session, item.evaluator_id)
             answers = _demo_answers(item.form_version.definition, rng,
-                                    skill[item.agent.username])
+                                    _chat_skill(item.interaction.body,
+                                                skill[item.agent.username]))
             evaluations.submit(session, evaluator, item.id, answers, policy=policy, now=at,
                                comment="Thank you for this call. See the notes per question.")
             submitted += 1

@@ -13,8 +13,9 @@ add evaluators and run again.
 
 A rule may add ``flagged_per_agent`` targeted picks on top of the random ones: the agent's
 candidates that the current flagging model flagged, the most likely problems first. They are
-assigned after every random pick of the rule (random work is never crowded out by a cap) and
-marked ``targeted``, which keeps them out of the averages (``reports.COUNTED``).
+drawn and assigned after the random picks of every rule of the run, so that no random draw
+loses a candidate or an evaluator's capacity to them, and marked ``targeted``, which keeps
+them out of the averages (``reports.COUNTED``).
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
     report = SampleReport(week_label(monday), seed)
     planner = _Planner(session, active_evaluators(session), days)
     taken: set[int] = set()
+    targeted: list[Callable[[], None]] = []
     for rule in rules_:
         item = RuleReport(rule.name)
         report.rules.append(item)
@@ -268,14 +270,20 @@ def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
         if version is None:
             item.problem = f"form {rule.form.name!r} has no published version"
             continue
-        _sample_rule(session, actor, rule, version, report, item, planner, taken,
-                     (start, end), tz)
+        later = _sample_rule(session, actor, rule, version, report, item, planner, taken,
+                             (start, end), tz)
+        if later is not None:
+            targeted.append(later)
+    for top_up in targeted:  # every rule's random draw first: none loses work or candidates
+        top_up()
     return report
 
 
 def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: FormVersion,
                  report: SampleReport, item: RuleReport, planner: _Planner, taken: set[int],
-                 bounds: tuple[dt.datetime, dt.datetime], tz: ZoneInfo) -> None:
+                 bounds: tuple[dt.datetime, dt.datetime],
+                 tz: ZoneInfo) -> Callable[[], None] | None:
+    """The rule's random draw; returns its targeted top-up, to run once every rule has drawn."""
     start, end = bounds
     stmt = (select(Interaction.id, Interaction.agent_id, Interaction.team_id,
                    Interaction.channel, Interaction.started_at)
@@ -340,8 +348,9 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
             continue
         for c in stratified_pick(by_agent[agent_id], need, salt(agent_id), stratum):
             assign(c, targeted=False)
-    if rule.flagged_per_agent:
-        _sample_flagged(session, rule, stmt, done_targeted, taken, item, assign)
+    if not rule.flagged_per_agent:
+        return None
+    return lambda: _sample_flagged(session, rule, stmt, done_targeted, taken, item, assign)
 
 
 def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
@@ -371,6 +380,13 @@ def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
     for agent_id in sorted(picked):  # written once the cursor is read to the end
         for c in picked[agent_id]:
             assign(c, True)
+    if not picked:
+        scored = session.scalar(select(func.count()).select_from(
+            candidates.join(ReviewFlag, ReviewFlag.interaction_id == Interaction.id)
+            .where(ReviewFlag.model_version == version).order_by(None).subquery()))
+        if not scored:
+            item.note = ("the current flagging model has not scored this week's interactions: "
+                         "run qm flagging apply, then sample again")
 
 
 # --- sampling rules ----------------------------------------------------------------------------

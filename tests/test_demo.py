@@ -43,6 +43,18 @@ def test_demo_builds_once_and_only_once(runner, session):
     sources = dict(session.execute(select(Transcript.source, func.count())
                                    .group_by(Transcript.source)).all())
     assert sources["audio"] == 3 and sources["text"] > 0  # calls transcribed, chats redacted
+    # A flagging model learnt from the demo's evaluations; what it flagged last week is in
+    # this week's queues, marked targeted.
+    from transcription.models import FlaggingModel, ReviewFlag
+
+    assert session.scalar(select(func.count(FlaggingModel.id))) == 1
+    assert "Flagging: a model learnt from" in first.output
+    assert session.scalar(select(func.count(ReviewFlag.id)).where(ReviewFlag.flagged)) > 0
+    targeted = session.scalars(select(Evaluation).where(Evaluation.targeted)).all()
+    assert targeted and all(e.status == "assigned" for e in targeted)
+    assert session.scalar(select(func.count(ReviewFlag.id)).where(
+        ReviewFlag.flagged,
+        ReviewFlag.interaction_id.in_([e.interaction_id for e in targeted]))) == len(targeted)
     # Each demo chat and e-mail redacted once, as it was imported: none missed, none replaced.
     texts = session.scalar(select(func.count(Interaction.id)).where(
         Interaction.channel.in_(("chat", "email")), Interaction.body.is_not(None)))

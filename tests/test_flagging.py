@@ -220,3 +220,19 @@ def test_a_model_no_better_than_chance_is_refused(session, people):
     with pytest.raises(flagging.FlaggingError, match="would not tell problems apart"):
         flagging.train(session)
     assert session.scalar(select(func.count(FlaggingModel.id))) == 0
+
+
+def test_targeted_evaluations_do_not_teach_the_model(session, people, trained):
+    """Evaluations drawn because a model flagged them would teach the next model its own
+    picks (more problems each round, more flags): training leaves them out."""
+    from scoring.models import Evaluation
+
+    extra = _evaluated_chats(session, people, 10)
+    ids = [c.id for c in extra]
+    for evaluation in session.scalars(select(Evaluation).where(
+            Evaluation.interaction_id.in_(ids))):
+        evaluation.targeted = True
+    session.commit()
+    ids_used, _rows, _labels = flagging.training_set(session, 80)
+    assert len(ids_used) == 48 and not set(ids) & set(ids_used)
+    assert flagging.train(session).version == trained.version  # the same examples, same model

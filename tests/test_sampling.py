@@ -235,11 +235,14 @@ def _model(session, version: str) -> None:
     session.flush()
 
 
-def _flag(session, interaction, version: str, probability: float) -> None:
+def _flag(session, interaction, version: str, probability: float,
+          flagged: bool | None = None) -> None:
     from transcription.models import ReviewFlag
 
     session.add(ReviewFlag(interaction_id=interaction.id, model_version=version,
-                           probability=probability, flagged=probability >= 0.5, reasons=[]))
+                           probability=probability,
+                           flagged=probability >= 0.5 if flagged is None else flagged,
+                           reasons=[]))
     session.flush()
 
 
@@ -251,31 +254,70 @@ def test_flagged_interactions_are_drawn_on_top_of_the_random_sample(session, peo
     report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
     assert report.created == 6 and report.rules[0].targeted == 0
     assert "no flagging model trained yet" in report.lines()[0]
-    session.rollback()
+    random_a = {e.interaction_id for e in session.scalars(select(Evaluation).where(
+        Evaluation.agent_id == people["agent_a"].id))}
+    session.rollback()  # the same seed draws the same random sample again below
 
+    left = [c for c in contacts if c.id not in random_a]
     _model(session, "model-1")
-    _flag(session, contacts[5], "model-1", 0.99)  # an older model's verdict: not used
+    _flag(session, left[0], "model-1", 0.99)  # an older model's verdict: not used
     _model(session, "model-2")
-    for contact, probability in zip(contacts, (0.95, 0.90, 0.80, 0.40), strict=False):
-        _flag(session, contact, "model-2", probability)
+    _flag(session, left[1], "model-2", 0.97, flagged=False)  # likely, but not flagged
+    _flag(session, left[2], "model-2", 0.95)
+    _flag(session, left[3], "model-2", 0.60)
+    _flag(session, left[4], "model-2", 0.90)
+    _flag(session, left[5], "model-2", 0.40)
+    random_pick = next(c for c in contacts if c.id in random_a)
+    _flag(session, random_pick, "model-2", 0.99)  # drawn at random: stays a random pick
     report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
     picks = {e.interaction_id: e for e in session.scalars(select(Evaluation))}
     assert report.created == 8 and report.rules[0].targeted == 2
     assert "2 of them flagged for review, on top of the random draw" in report.lines()[0]
-    random_a = [i for i, e in picks.items()
-                if e.agent_id == people["agent_a"].id and not e.targeted]
-    targeted = sorted(i for i, e in picks.items() if e.targeted)
-    assert len(random_a) == 3  # the random draw is the size the rule says, whatever is flagged
-    # the two most likely problems among the flagged (>= 0.5) that the random draw left
-    expected = [c.id for c in contacts[:3] if c.id not in random_a][:2]
-    assert targeted == sorted(expected)
-    assert contacts[3].id not in targeted and contacts[5].id not in targeted
-    assert all(picks[i].agent_id == people["agent_a"].id for i in targeted)
-    assert all(picks[i].status == "assigned" and picks[i].sample_week == WEEK
-               for i in targeted)
-    # a re-run tops up nothing: both kinds are counted per agent
+    assert {i for i, e in picks.items() if e.agent_id == people["agent_a"].id
+            and not e.targeted} == random_a
+    # the two most likely problems among the flagged that the random draw left
+    assert sorted(i for i, e in picks.items() if e.targeted) == sorted([left[2].id, left[4].id])
+    assert all(e.status == "assigned" and e.sample_week == WEEK for e in picks.values())
+    # a re-run tops up nothing: both kinds are counted per agent (left[3] is still there)
     again = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
     assert again.created == 0 and again.rules[0].already == 8
+    # raised by one: one more, the next most likely
+    sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 3}, rule_id=rule.id)
+    more = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    assert more.created == 1 and session.scalar(select(Evaluation).where(
+        Evaluation.interaction_id == left[3].id)).targeted
+
+
+def test_targeted_picks_come_after_every_rule_has_drawn_at_random(session, people, rule):
+    """A first rule's targeted picks take no candidate and no evaluator capacity from a second
+    rule's random draw."""
+    sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 5,
+                                                   "evaluator_daily_cap": 2}, rule_id=rule.id)
+    second = sampling.save_rule(session, factories.SYSTEM, {
+        "name": "Second", "per_agent": 3, "evaluator_daily_cap": 2, "form_id": rule.form_id})
+    contacts = _contacts(session, people["agent_a"], 16)
+    _model(session, "model-1")
+    for contact in contacts:
+        _flag(session, contact, "model-1", 0.9)
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    by_rule = {r.rule: r for r in report.rules}
+    # one evaluator, 5 working days, 2 a day: 10 places. The 6 random picks of both rules come
+    # first; the first rule's 5 targeted ones get the 4 places left. (Drawn rule by rule, the
+    # first rule would have taken 8 places and 8 candidates before the second drew at random.)
+    random = session.scalars(select(Evaluation).where(Evaluation.targeted.is_(False))).all()
+    assert len(random) == 6
+    assert {e.sampling_rule_id for e in random} == {rule.id, second.id}
+    assert by_rule["Second"].unassigned == 0 and by_rule["Second"].candidates == 16 - 3
+    assert (by_rule["Weekly"].targeted, by_rule["Weekly"].unassigned) == (4, 1)
+
+
+def test_a_model_that_has_not_scored_the_week_is_named(session, people, rule):
+    sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 1}, rule_id=rule.id)
+    _contacts(session, people["agent_a"], 6)
+    _model(session, "model-new")  # trained, not applied yet
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    assert report.rules[0].targeted == 0
+    assert "has not scored this week's interactions: run qm flagging apply" in report.lines()[0]
 
 
 def test_a_rule_takes_0_to_20_flagged_interactions(session, people, rule):

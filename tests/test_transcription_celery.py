@@ -169,7 +169,9 @@ def test_qm_worker_runs_a_one_thread_process_per_core_by_default(runner, tmp_pat
            if k not in ("QM_WHISPER_CPU_THREADS", "OMP_NUM_THREADS")}
     env.update(PYTHONUNBUFFERED="1", QM_BROKER_URL=broker,
                QM_TRANSCRIBE_QUEUE=f"qm-test-{uuid.uuid4().hex}")
-    expected = transcriber.auto_processes(TranscriberSettings())
+    expected = transcriber.auto_processes(TranscriberSettings.from_env(env))
+    if transcriber._memory_available_mb() > 8 * 1024:  # memory is no limit here: one a core
+        assert expected == available_cores()
     path = tmp_path / "worker.log"
     log = path.open("w")
     worker = subprocess.Popen([*QM, "worker"], stdout=log, env=env, stderr=subprocess.STDOUT,
@@ -279,10 +281,32 @@ def test_auto_processes_one_a_core_within_the_batch_the_memory_and_the_device(mo
     assert transcriber.auto_processes(TranscriberSettings(device="cuda"), **plenty) == 1
     assert transcriber.auto_processes(TranscriberSettings(device="cpu", model="/no/model"),
                                       **plenty) == 1
-    # qm worker asks a child process whether there is a GPU, then forks: the same answer here
-    assert transcriber.auto_processes(TranscriberSettings(cpu_threads=1), forks=True,
-                                      **plenty) == transcriber.auto_processes(
-        TranscriberSettings(cpu_threads=1), **plenty)
+    # OMP_NUM_THREADS sets the threads of each process when QM_WHISPER_CPU_THREADS does not
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert transcriber.auto_processes(TranscriberSettings(device="cpu"), **plenty) \
+        == max(1, cores // 2)
+
+
+def test_qm_worker_asks_a_child_process_about_the_gpu(monkeypatch, tmp_path):
+    """Before its prefork pool forks, ``qm worker`` must not initialise CUDA itself: the
+    question goes to a child process. No GPU here, so the child is a stand-in Python that
+    answers as CTranslate2 would on a machine with one GPU, or as a broken one."""
+    settings = TranscriberSettings(cpu_threads=1)
+    plenty = {"available_mb": 1e6}
+    gpu = tmp_path / "python-with-a-gpu"
+    gpu.write_text("#!/bin/sh\necho 1\n")
+    gpu.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(gpu))
+    assert transcriber._resolve_device("auto", isolated=True) == "cuda"
+    assert transcriber.auto_processes(settings, forks=True, **plenty) == 1
+    broken = tmp_path / "python-that-fails"
+    broken.write_text("#!/bin/sh\necho 'ImportError: ctranslate2' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken))
+    assert transcriber._resolve_device("auto", isolated=True) == "cpu"
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert transcriber._resolve_device("auto", isolated=True) == "cpu"
+    assert transcriber._resolve_device("cuda", isolated=True) == "cuda"  # no question asked
 
 
 def _tail(path: Path, lines: int = 40) -> str:

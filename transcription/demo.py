@@ -1,6 +1,8 @@
 """Demo calls: three short recorded calls (synthetic voices, made for the project and shipped in
 the package) transcribed, measured and redacted while the demo is built, so that the evaluation
-screen shows audio beside a transcript out of the box."""
+screen shows audio beside a transcript out of the box. Then flagging: a model trained on the
+demo's evaluations flags the interactions that look like problems, and the demo's sampling
+rule adds the flagged ones to this week's queues (targeted)."""
 
 from __future__ import annotations
 
@@ -65,7 +67,34 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
         Transcript.source == "text"))
     failed = [f"{Path(r.path).name}: {r.error}" for r in results if r.status == "failed"]
     audio = sum(r.duration_s for r in results)
-    return (f"Demo calls: {sum(r.status == 'done' for r in results)} transcribed "
-            f"({audio:.0f} s of audio), {queued} in the evaluators' queues; {redacted} chats "
-            "and e-mails redacted"
-            + (f"; failed: {'; '.join(failed)}" if failed else "."))
+    calls = (f"Demo calls: {sum(r.status == 'done' for r in results)} transcribed "
+             f"({audio:.0f} s of audio), {queued} in the evaluators' queues; {redacted} chats "
+             "and e-mails redacted" + (f"; failed: {'; '.join(failed)}" if failed else "."))
+    return "\n".join([calls, _flagging(session, actor, settings)])
+
+
+def _flagging(session: Session, actor: Any, settings: Any) -> str:
+    """Train on the demo's finished evaluations, flag every transcript, and let the demo's
+    sampling rule add the flagged interactions of last week to this week's queues."""
+    from scoring import sampling
+    from scoring.models import SamplingRule
+    from transcription import flagging
+
+    try:
+        trained = flagging.train(session, actor)
+    except flagging.FlaggingError as exc:
+        return f"Flagging: no model ({exc})"
+    session.commit()
+    scored, flagged = flagging.apply(session)
+    rules = list(session.scalars(select(SamplingRule.id).where(
+        SamplingRule.active, SamplingRule.flagged_per_agent > 0)))
+    added = 0
+    if rules:
+        week = sampling.week_label(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7))
+        report = sampling.run_sampling(session, actor, week, seed=1, rule_ids=rules,
+                                       timezone=settings.timezone)
+        added = sum(rule.targeted for rule in report.rules)
+        session.commit()
+    return (f"Flagging: a model learnt from {trained.examples} evaluations (cross-validated "
+            f"ROC AUC {trained.cv_roc_auc:.2f}); {flagged} of {scored} interactions flagged "
+            f"for review; {added} of them added to this week's queues (targeted).")

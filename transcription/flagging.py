@@ -166,11 +166,16 @@ class TrainReport:
 def training_set(session: Session, below: float) -> tuple[list[int], list[dict[str, Any]],
                                                            list[int]]:
     """(interaction ids, feature rows, labels) of every finished evaluation with a
-    transcript, oldest interaction first; label 1 where the evaluation found a problem."""
+    transcript, oldest interaction first; label 1 where the evaluation found a problem.
+
+    Targeted evaluations (drawn because a model flagged them) are left out: a model that
+    learnt from its own picks would see more problems each round, flag more, and be picked
+    from more: a loop that feeds itself. It learns from the random draw and hand-picked ones."""
     stmt = (select(Evaluation.interaction_id, Evaluation.score, Evaluation.critical_fail,
                    Transcript)
             .join(Transcript, Transcript.interaction_id == Evaluation.interaction_id)
-            .where(Evaluation.status.in_(FINISHED), Evaluation.score.is_not(None))
+            .where(Evaluation.status.in_(FINISHED), Evaluation.score.is_not(None),
+                   Evaluation.targeted.is_(False))
             .order_by(Evaluation.interaction_id))
     ids, rows, labels = [], [], []
     for interaction_id, score, critical, transcript in session.execute(stmt):

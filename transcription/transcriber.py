@@ -607,13 +607,14 @@ def auto_processes(settings: TranscriberSettings, *, units: int | None = None,
     """How many transcribing processes ``auto`` runs on this machine (``qm transcribe
     --workers auto``, ``qm worker --concurrency auto``).
 
-    On a CPU, one process per core, each with one thread (or ``cores // cpu_threads`` when
-    ``QM_WHISPER_CPU_THREADS`` is set): measured on 2 cores, two one-thread processes ran 1.73x
-    as fast as one, and one process with two threads no faster than with one, because
-    CTranslate2 splits each small decoding step between its threads badly. Never more than
+    On a CPU, one process per core, each with one thread (or ``cores // threads`` when
+    ``QM_WHISPER_CPU_THREADS`` or ``OMP_NUM_THREADS`` sets the threads): measured on 2 cores,
+    two one-thread processes ran 1.73x as fast as one, and one process with two threads no
+    faster than with one, because CTranslate2 splits each small decoding step between its
+    threads badly. Never more than
     ``units`` (the groups of a batch), one per ``AUDIO_PER_PROCESS_S`` of ``audio_s``, or what
-    half of the memory available holds (``available_mb``, default: ``MemAvailable`` of
-    /proc/meminfo; each process loads its own copy of the model). On a GPU: one, which
+    half of the memory available holds (``available_mb``, default: ``_memory_available_mb``;
+    each process loads its own copy of the model). On a GPU: one, which
     batching keeps busy. A model that cannot be found gives 1, and its error comes from the
     load, where it is reported. ``forks``: the caller forks afterwards (see
     ``_resolve_device``).
@@ -626,7 +627,8 @@ def auto_processes(settings: TranscriberSettings, *, units: int | None = None,
         return 1
     if device != "cpu":
         return 1
-    count = max(1, available_cores() // max(1, settings.cpu_threads))
+    threads = settings.cpu_threads or _omp_threads() or 1
+    count = max(1, available_cores() // threads)
     if units is not None:
         count = min(count, max(1, units))
     if audio_s is not None:
@@ -638,15 +640,32 @@ def auto_processes(settings: TranscriberSettings, *, units: int | None = None,
     return count
 
 
+def _omp_threads() -> int:
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "").strip() or 0))
+    except ValueError:
+        return 0
+
+
 def _memory_available_mb() -> float | None:
+    """The memory this process could still use, in MiB: the machine's ``MemAvailable``, or
+    less where a container's memory limit (cgroup v2) leaves less; None when neither says."""
+    found: list[float] = []
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
+                    found.append(int(line.split()[1]) / 1024)
     except (OSError, ValueError, IndexError):
         pass
-    return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+            found.append(max(0, int(limit) - used) / 2**20)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
 
 
 def _load_model(key: _LoadKey) -> WhisperModel:
