@@ -251,6 +251,58 @@ def test_workers_auto_runs_a_process_a_core_for_a_big_batch_and_a_small_one_here
     assert _threads_used(session) == {name: max(1, cores // 2) for name in FILES}
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_killing_qm_transcribe_ends_its_worker_processes_and_a_rerun_finishes(
+        runner, session, people, tmp_path):
+    """kill -9 of ``qm transcribe`` leaves no pool process waiting for work with its model
+    loaded; the next run does what is left, with no duplicate."""
+    files = _copies(tmp_path)
+    env = {**os.environ, **runner.env}
+    command = [*QM, "transcribe", "--workers", "2", "--group-files", "1", *map(str, files),
+               "--agent", "agent.a"]
+    parent = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(children := [c for c in _children(parent.pid)
+                           if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]) < 2:
+        assert parent.poll() is None and time.monotonic() < deadline, "no pool started"
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while any(map(_alive, children)):
+        assert time.monotonic() < deadline, f"pool processes outlived qm transcribe: {children}"
+        time.sleep(0.2)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 file(s)" in again.stdout and "0 failed" in again.stdout
+    session.expire_all()
+    assert session.scalar(select(func.count(Transcript.id))) == 2
+    assert {job.status for job in session.scalars(select(TranscriptionJob))} == {"done"}
+
+
 def test_workers_and_concurrency_take_auto_or_a_count(runner):
     for args in (["transcribe", "--workers", "0", "x.wav"],
                  ["transcribe", "--workers", "two", "x.wav"],

@@ -190,8 +190,9 @@ def _run_pool(groups: list[list[Path]], options: Any, settings: Any, jsonl_path:
     opts, conf = tasks.options_to_dict(options), tasks.settings_to_dict(settings)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(groups)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=tasks.init_worker,
-                               initargs=(database_url, recordings_dir, settings.cpu_threads))
+                               initializer=tasks.init_local_worker,
+                               initargs=(database_url, recordings_dir, settings.cpu_threads,
+                                         os.getpid()))
     try:
         futures = [pool.submit(tasks.transcribe_files, [str(p) for p in group], opts, conf)
                    for group in groups]

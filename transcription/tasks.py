@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -137,6 +138,24 @@ def init_worker(database_url: str | None = None, recordings_dir: str | None = No
     _STATE = WorkerState(pid=os.getpid(), session_factory=make_session_factory(make_engine(url)),
                          store=RecordingStore(Path(store_dir)), cpu_threads=cpu_threads)
     return _STATE
+
+
+def init_local_worker(database_url: str, recordings_dir: str, cpu_threads: int,
+                      parent_pid: int) -> WorkerState:
+    """``init_worker`` for a process of ``qm transcribe --workers``, which also ends the
+    process when ``qm transcribe`` is gone (killed with -9, say): a pool process outlives its
+    parent and would wait for work forever, holding its model. A file it was working on is
+    left as a kill leaves it: not done, and done by the next run."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="qm-parent-watch", daemon=True).start()
+    return init_worker(database_url, recordings_dir, cpu_threads)
 
 
 def worker_state() -> WorkerState:
