@@ -19,12 +19,11 @@ from qm.auth.permissions import scope_clause
 from qm.db import utcnow
 from scoring import calibration as cal
 from scoring.models import (
-    RELEASED_STATUSES,
     CalibrationItem,
     CalibrationSession,
     Evaluation,
 )
-from scoring.reports import MIN_SAMPLE, months_back, period_start
+from scoring.reports import COUNTED, MIN_SAMPLE, months_back, period_start
 
 MONTHS = 6
 SESSIONS = 10
@@ -57,8 +56,7 @@ def evaluator_drift(session: Session, actor: Any, *, threshold: float = 5.0,
 
     scores = session.execute(
         select(Evaluation.evaluator_id, Evaluation.submitted_at, Evaluation.score)
-        .where(Evaluation.status.in_(RELEASED_STATUSES), Evaluation.targeted.is_(False),
-               Evaluation.score.is_not(None),
+        .where(*COUNTED, Evaluation.score.is_not(None),
                Evaluation.submitted_at >= since,
                scope_clause(actor, "report.view", Evaluation.agent_id, Evaluation.team_id))
     ).all()
