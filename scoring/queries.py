@@ -87,12 +87,11 @@ def filtered(actor: Any, filters: InteractionFilters) -> Select[tuple[Interactio
         end = _day_start(filters.date_to + dt.timedelta(days=1), filters.timezone)
         stmt = stmt.where(Interaction.started_at < end)
     if filters.flagged:
-        from transcription.models import FlaggingModel, ReviewFlag
+        from transcription import flagging
+        from transcription.models import ReviewFlag
 
-        newest = (select(FlaggingModel.version).order_by(FlaggingModel.id.desc()).limit(1)
-                  .scalar_subquery())
         stmt = stmt.where(Interaction.id.in_(select(ReviewFlag.interaction_id).where(
-            ReviewFlag.flagged, ReviewFlag.model_version == newest)))
+            ReviewFlag.flagged, ReviewFlag.model_version == flagging.in_use().scalar_subquery())))
     return stmt
 
 

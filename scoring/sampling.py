@@ -360,10 +360,10 @@ def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
     flagging model flagged for review, the most likely problem first (ties by id, so a re-run
     draws the same). After the random draw, so that a flagged interaction drawn at random stays
     a random pick and the random sample stays the size the rule says."""
-    from transcription.models import FlaggingModel, ReviewFlag
+    from transcription import flagging
+    from transcription.models import ReviewFlag
 
-    version = session.scalar(select(FlaggingModel.version)
-                             .order_by(FlaggingModel.id.desc()).limit(1))
+    version = session.scalar(flagging.in_use())
     if version is None:
         item.note = "no flagging model trained yet (qm flagging train): nothing flagged to add"
         return

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -274,21 +274,26 @@ _CACHE: dict[str, Loaded] = {}
 _LOCK = threading.Lock()
 
 
+def in_use() -> Select[tuple[str]]:
+    """The version of the model in use, the newest trained, as a query: ``session.scalar``
+    it, or ``.scalar_subquery()`` it inside a filter. None before any training."""
+    return select(FlaggingModel.version).order_by(FlaggingModel.id.desc()).limit(1)
+
+
 def current(session: Session) -> Loaded | None:
-    """The newest model, unpickled once per process and version; None before any training."""
-    row = session.execute(select(FlaggingModel.id, FlaggingModel.version)
-                          .order_by(FlaggingModel.id.desc()).limit(1)).first()
-    if row is None:
+    """The model in use, unpickled once per process and version; None before any training."""
+    version = session.scalar(in_use())
+    if version is None:
         return None
     with _LOCK:
-        loaded = _CACHE.get(row.version)
+        loaded = _CACHE.get(version)
         if loaded is None:
             import joblib
 
             payload = session.scalar(select(FlaggingModel.payload)
-                                     .where(FlaggingModel.id == row.id))
+                                     .where(FlaggingModel.version == version))
             bundle = joblib.load(io.BytesIO(payload))
-            loaded = _CACHE[row.version] = Loaded(row.version, bundle["pipeline"])
+            loaded = _CACHE[version] = Loaded(version, bundle["pipeline"])
     return loaded
 
 
