@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError
+from flask_smorest.spec.plugins import integerconverter2paramschema
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -21,6 +22,7 @@ import qm
 from qm import migrations
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError
+from qm.inputs import BadInput, IdConverter, check_request, refuse_large_bodies
 from qm.web import api_error, csrf, db, limiter, localtime, login_manager, user_can
 
 log = logging.getLogger("qm")
@@ -47,6 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         static_folder=str(HERE / "static"),
         static_url_path="/static",
     )
+    # Before any route is added: every <int:...> in a path is an id within the database's range.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -85,6 +89,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
         # The client's address (for rate limits) and scheme come from the trusted proxies.
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # Outermost: a body declared too large is refused before sessions, CSRF or a view read it.
+    app.wsgi_app = refuse_large_bodies(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: app.config["MAX_CONTENT_LENGTH"])
 
     from qm.db import make_engine, make_session_factory
 
@@ -107,6 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
     limiter.init_app(app)
 
     api = Api(app)
+    api.register_converter(IdConverter, integerconverter2paramschema)
     from qm import views as core_views
     from qm.auth import api as auth_api
     from qm.auth import views as auth_views
@@ -128,6 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
     app.extensions["qm"]["public_endpoints"] = {"static", "api-docs.openapi_json"}
 
     _register_error_pages(app)
+    app.before_request(lambda: check_request(request))
     _register_template_helpers(app)
 
     @app.after_request
@@ -166,6 +175,7 @@ def _register_error_pages(app: Flask) -> None:
             return exc.response
         status = exc.code or 500
         message = ""
+        headers = {k: v for k, v in exc.get_headers() if k == "Allow"}  # 405 says what is
         data = getattr(exc, "data", None) or {}
         if status in (400, 422):
             message = _smorest_message(data) or (exc.description or "")
@@ -174,7 +184,13 @@ def _register_error_pages(app: Flask) -> None:
                 return api_error(status, message, errors=data["messages"])
         elif status == 429:
             message = "Too many attempts. Wait a minute, then try again."
-        return render_error(status, message)
+        response = app.make_response(render_error(status, message))
+        response.headers.update(headers)
+        return response
+
+    @app.errorhandler(BadInput)
+    def bad_input(exc: BadInput) -> Any:
+        return render_error(exc.status, str(exc))
 
     @app.errorhandler(QMError)
     def qm_error(exc: QMError) -> Any:
@@ -193,6 +209,22 @@ def _register_error_pages(app: Flask) -> None:
         if is_api_request():
             return api_error(409, message)
         return render_error(409, message)
+
+    @app.errorhandler(StatementError)
+    @app.errorhandler(OverflowError)
+    def unstorable(exc: Exception) -> Any:
+        # A value the checks before the database did not catch, and the database (or its
+        # driver) refused: a number past its range, a date it cannot hold. The request was
+        # wrong, not the server; the parameters stay out of the log (they may be personal).
+        orig = getattr(exc, "orig", exc)
+        if not isinstance(exc, DataError) and not isinstance(orig, OverflowError | ValueError):
+            return unexpected(exc)
+        db.session.rollback()
+        log.info("value refused by the database on %s %s: %s", request.method, request.path,
+                 type(orig).__name__)
+        return render_error(422, "A value in the request is out of the range this site can "
+                                 "store (a number or a date too large or too small, or text "
+                                 "with a NUL character); nothing was written.")
 
     @app.errorhandler(StaleDataError)
     def stale(exc: StaleDataError) -> Any:
@@ -234,6 +266,7 @@ def _default_message(status: int) -> str:
         405: "That action is not possible here.",
         409: "Someone else changed this first.",
         413: "The upload is larger than this site allows.",
+        422: "A value in the request cannot be used.",
         429: "Too many attempts. Wait a minute, then try again.",
         500: "Something went wrong on our side. It has been logged; please try again.",
     }.get(status, "Something went wrong.")

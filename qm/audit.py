@@ -149,6 +149,12 @@ def _forget_head_on_rollback(session: Session, previous_transaction: Any) -> Non
     session.info.pop(_HEAD_KEY, None)
 
 
+def forget_head(session: Session) -> None:
+    """After rolling back to a savepoint: the entries appended since are gone, so the next
+    append must read the head again."""
+    session.info.pop(_HEAD_KEY, None)
+
+
 def actor_identity(actor: Any) -> tuple[int | None, str]:
     if actor is None:
         return None, "system"

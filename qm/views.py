@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from qm.audit import AuditEntry
+from qm.inputs import id_arg
 from qm.web import db, login_required, permission_required, public
 
 bp = Blueprint("core", __name__)
@@ -42,7 +43,7 @@ def audit_log() -> Any:
     for field in AUDIT_FILTERS:
         if args.get(field):
             stmt = stmt.where(getattr(AuditEntry, field) == args[field].strip())
-    before = args.get("before", type=int)
+    before = id_arg(args, "before")
     if before:
         stmt = stmt.where(AuditEntry.seq < before)
     rows = db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(AUDIT_PAGE + 1)).all()

@@ -14,9 +14,12 @@ from sqlalchemy import select
 from qm import audit
 from qm.auth.api import AuditEntrySchema
 from qm.auth.permissions import can
+from qm.inputs import Count, Id
+from qm.timestamps import in_range
 from qm.web import api_error, api_permission, api_user, db, send_recording
 from scoring import queries, services
 from scoring.models import Channel, Direction, Interaction, ScoringForm
+from transcription import texts
 
 blp = Blueprint("api-interactions", __name__, url_prefix="/api/v1",
                 description="Interactions: calls, chats, e-mails")
@@ -35,10 +38,15 @@ class InteractionSchema(Schema):
     direction = fields.Str(load_default="inbound",
                            validate=validate.OneOf([d.value for d in Direction]))
     queue = fields.Str(load_default="")
-    started_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
-    duration_s = fields.Int(load_default=0, validate=validate.Range(min=0))
+    started_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC,
+                                      validate=in_range)
+    duration_s = Count(load_default=0, maximum=services.MAX_DURATION_S)
     customer_ref = fields.Str(allow_none=True, load_default=None)
-    body = fields.Str(allow_none=True, load_default=None)
+    body = fields.Str(allow_none=True, load_default=None, metadata={
+        "description": "a chat's or e-mail's text: sent as typed, always answered redacted"})
+    body_as_typed = fields.Str(dump_only=True, allow_none=True, metadata={
+        "description": "the text as typed: only for holders of transcript.read_raw, "
+                       "else null"})
     has_recording = fields.Method("_has_recording", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     version = fields.Int(dump_only=True)
@@ -47,10 +55,27 @@ class InteractionSchema(Schema):
         return bool(obj.recording_path)
 
 
+class Shown:
+    """An interaction as it leaves through the API: its body redacted (``texts.shown_bodies``,
+    as on the pages); the text as typed only for holders of ``transcript.read_raw``."""
+
+    def __init__(self, item: Interaction, body: str | None, as_typed: str | None) -> None:
+        self._item, self.body, self.body_as_typed = item, body, as_typed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)
+
+
+def shown(items: list[Interaction]) -> list[Shown]:
+    bodies = texts.shown_bodies(db.session, items)
+    raw = can(api_user(), "transcript.read_raw")
+    return [Shown(i, bodies[i.id], i.body if raw else None) for i in items]
+
+
 class InteractionQuerySchema(Schema):
     q = fields.Str(load_default="", metadata={"description": "external id or customer ref"})
-    agent_id = fields.Int()
-    team_id = fields.Int()
+    agent_id = Id()
+    team_id = Id()
     channel = fields.Str(load_default="")
     direction = fields.Str(load_default="")
     queue = fields.Str(load_default="")
@@ -91,7 +116,7 @@ def list_interactions(args: dict[str, Any]) -> Any:
     cursor, limit = args.pop("cursor", None), args.pop("limit")
     filters = queries.InteractionFilters(**args, timezone=api_user().timezone or "UTC")
     page = queries.list_interactions(db.session, api_user(), filters, cursor=cursor, limit=limit)
-    return {"items": page.rows, "next_cursor": page.next_cursor}
+    return {"items": shown(page.rows), "next_cursor": page.next_cursor}
 
 
 @blp.post("/interactions")
@@ -102,14 +127,14 @@ def create_interaction(data: dict[str, Any]) -> Any:
     """Create one interaction; a repeated (source, external_id) answers 409."""
     item = services.create_interaction(db.session, api_user(), data)
     db.session.commit()
-    return item
+    return shown([item])[0]
 
 
 @blp.get("/interactions/<int:interaction_id>")
 @api_permission("interaction.view")
 @blp.response(200, InteractionSchema)
 def get_interaction(interaction_id: int) -> Any:
-    return _visible(interaction_id)
+    return shown([_visible(interaction_id)])[0]
 
 
 @blp.get("/interactions/<int:interaction_id>/history")
@@ -181,7 +206,13 @@ def get_form_version(form_id: int, number: int) -> Any:
 @api_permission("form.manage")
 @forms_blp.arguments(FormImportQuerySchema, location="query")
 @forms_blp.response(201, description="the version created or found, as JSON")
-@forms_blp.doc(requestBody={"content": {"application/json": {"schema": {"type": "object"}}}})
+@forms_blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["name", "sections"],
+    "description": "a scoring form in the export format (see `qm forms export`)",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "pattern": r"[\s\S]*\S"},
+        "description": {"type": "string"},
+        "sections": {"type": "array", "minItems": 1, "items": {"type": "object"}}}}}}})
 def import_form(args: dict[str, Any]) -> Any:
     """Import a form (JSON body, the export format); same content twice changes nothing."""
     data = request.get_json(silent=True)

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from qm.errors import NotFound
+from qm.inputs import Count, Id, Text
 from qm.web import api_error, api_permission, api_user, db
 from scoring import calibration as cal
 from scoring.models import CalibrationMode, CalibrationSession
@@ -54,15 +55,15 @@ def dump_session(item: CalibrationSession, actor: Any) -> dict[str, Any]:
 
 
 class SessionSchema(Schema):
-    title = fields.Str(required=True)
-    form_id = fields.Int(load_default=None, allow_none=True)
-    team_id = fields.Int(load_default=None, allow_none=True)
+    title = Text(required=True)
+    form_id = Id(load_default=None, allow_none=True)
+    team_id = Id(load_default=None, allow_none=True)
     mode = fields.Str(load_default="blind",
                       validate=validate.OneOf([m.value for m in CalibrationMode]))
     due_on = fields.Date(load_default=None, allow_none=True)
-    interaction_ids = fields.List(fields.Int(), required=True)
-    participant_ids = fields.List(fields.Int(), required=True)
-    expert_id = fields.Int(load_default=None, allow_none=True)
+    interaction_ids = fields.List(Id(), required=True, validate=validate.Length(1, 20))
+    participant_ids = fields.List(Id(), required=True, validate=validate.Length(min=1))
+    expert_id = Id(load_default=None, allow_none=True)
 
 
 class ScoreSchema(Schema):
@@ -70,7 +71,7 @@ class ScoreSchema(Schema):
     notes = fields.Dict(load_default=dict)
     comment = fields.Str(load_default="")
     submit = fields.Bool(load_default=False)
-    version = fields.Int(load_default=None, allow_none=True,
+    version = Count(load_default=None, allow_none=True,
                          metadata={"description": "your draft's version; required once a "
                                                   "draft exists"})
 
@@ -78,7 +79,7 @@ class ScoreSchema(Schema):
 class ConsensusSchema(Schema):
     answers = fields.Dict(required=True)
     notes = fields.Dict(load_default=dict)
-    version = fields.Int(required=True)
+    version = Count(required=True)
 
 
 @blp.get("/calibration-sessions")

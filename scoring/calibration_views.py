@@ -178,7 +178,8 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
         editable=editable, form=form, definition=calibration.form_version.definition,
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
         errors=errors or {}, result=result, others=others,
-        transcript=texts.shown_transcript(db.session, item.interaction)), status
+        transcript=texts.shown_transcript(db.session, item.interaction),
+        shown_body=texts.shown_body(db.session, item.interaction)), status
 
 
 @bp.get("/calibration/items/<int:item_id>")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from qm.auth.models import User
 from qm.auth.permissions import can
 from qm.errors import NotFound
+from qm.inputs import Count, Id, Text
 from qm.web import api_error, api_permission, api_user, db
 from scoring import evaluations as ev
 from scoring import queries, reports, sampling
-from scoring.models import Dispute, DisputeStatus, Evaluation, Interaction, SamplingRule
+from scoring.models import Channel, Dispute, Evaluation, Interaction, SamplingRule
 
 blp = Blueprint("api-evaluations", __name__, url_prefix="/api/v1",
                 description="Evaluations, disputes, scorecards and sampling")
@@ -84,9 +85,9 @@ def _evaluation(evaluation_id: int) -> Evaluation:
 class ListQuery(Schema):
     queue = fields.Bool(load_default=False, metadata={"description": "my assignments to do"})
     status = fields.Str(load_default="")
-    agent_id = fields.Int()
-    evaluator_id = fields.Int()
-    before = fields.Int(metadata={"description": "the 'before' of the previous page"})
+    agent_id = Id()
+    evaluator_id = Id()
+    before = Id(metadata={"description": "the 'before' of the previous page"})
     limit = fields.Int(load_default=50, validate=validate.Range(1, 500))
 
 
@@ -95,7 +96,7 @@ class AnswersSchema(Schema):
                           "('yes'/'no', a number, an option value, a list, 'n/a')"})
     notes = fields.Dict(load_default=dict)
     comment = fields.Str(load_default="")
-    version = fields.Int(required=True, metadata={
+    version = Count(required=True, metadata={
         "description": "the evaluation's version as you read it; a newer one answers 409"})
 
 
@@ -104,37 +105,41 @@ class CommentSchema(Schema):
 
 
 class DisputeSchema(Schema):
-    reason = fields.Str(required=True)
+    reason = Text(required=True, min_length=ev.MIN_REASON,
+                  metadata={"description": "what the agent disagrees with, and why"})
 
 
 class DecisionSchema(Schema):
     outcome = fields.Str(required=True, validate=validate.OneOf(["upheld", "adjusted"]))
-    comment = fields.Str(required=True)
+    comment = Text(required=True, metadata={"description": "the decision, explained"})
     answers = fields.Dict(load_default=None, allow_none=True)
     notes = fields.Dict(load_default=dict)
-    version = fields.Int(required=True, metadata={
+    version = Count(required=True, metadata={
         "description": "the dispute's version as you read it; a newer one answers 409"})
 
 
 class RuleSchema(Schema):
     id = fields.Int(dump_only=True)
-    name = fields.Str(required=True)
-    team_id = fields.Int(load_default=None, allow_none=True)
+    name = Text(required=True)
+    team_id = Id(load_default=None, allow_none=True)
     queue = fields.Str(load_default="")
-    channel = fields.Str(load_default="")
-    per_agent = fields.Int(load_default=2)
-    flagged_per_agent = fields.Int(load_default=0, metadata={
+    channel = fields.Str(load_default="", validate=validate.OneOf(
+        ["", *(c.value for c in Channel)]))
+    per_agent = Count(1, 20, load_default=2)
+    flagged_per_agent = Count(0, 20, load_default=0, metadata={
         "description": "on top of per_agent: the agent's interactions flagged for review, "
                        "most likely problem first; their evaluations are targeted"})
-    evaluator_daily_cap = fields.Int(load_default=20)
-    form_id = fields.Int(required=True)
+    evaluator_daily_cap = Count(1, 500, load_default=20)
+    form_id = Id(required=True)
     active = fields.Bool(load_default=True)
     version = fields.Int(dump_only=True)
 
 
 class RunSchema(Schema):
-    week = fields.Str(required=True, metadata={"description": "ISO week, e.g. 2026-W47"})
-    seed = fields.Int(load_default=0)
+    week = fields.Str(required=True, validate=validate.Regexp(
+        r"^\d{4}-W\d{2}$", error="An ISO week, like 2026-W47."),
+        metadata={"description": "ISO week, e.g. 2026-W47"})
+    seed = Count(load_default=0)
 
 
 @blp.get("/evaluations")
@@ -235,14 +240,11 @@ def raise_dispute(data: dict[str, Any], evaluation_id: int) -> Any:
 
 
 @blp.get("/disputes")
-@api_permission("dispute.review")
-@blp.response(200, description="disputes the caller may decide, open first")
+@api_permission("dispute.view")
+@blp.response(200, description="disputes the caller may decide, open first (an auditor: "
+                               "every dispute)")
 def list_disputes() -> Any:
-    rows = db.session.scalars(
-        select(Dispute).join(Evaluation).where(ev.reviewable_clause(api_user()))
-        .order_by(Dispute.status != DisputeStatus.OPEN.value, Dispute.raised_at.desc())
-        .limit(500)).all()
-    return [dump_dispute(d) for d in rows]
+    return [dump_dispute(d) for d in ev.list_disputes(db.session, api_user(), limit=500)]
 
 
 @blp.post("/disputes/<int:dispute_id>/decision")
@@ -278,7 +280,7 @@ def scorecard(user_id: int) -> Any:
 
 
 @blp.get("/sampling-rules")
-@api_permission("sampling.manage")
+@api_permission("sampling.view")
 @blp.response(200, RuleSchema(many=True))
 def list_rules() -> Any:
     return db.session.scalars(select(SamplingRule).order_by(SamplingRule.name)).all()

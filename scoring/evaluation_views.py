@@ -23,6 +23,7 @@ from sqlalchemy import select
 from qm.auth.models import Team, User
 from qm.auth.permissions import can, scope_clause
 from qm.errors import NotFound, QMError, StaleEdit
+from qm.inputs import id_arg
 from qm.web import (
     commit_write,
     db,
@@ -44,7 +45,6 @@ from scoring.forms import (
     answers_from,
 )
 from scoring.models import (
-    Dispute,
     DisputeStatus,
     Evaluation,
     Interaction,
@@ -83,7 +83,7 @@ def evaluations() -> Any:
         page = queries.evaluator_queue(db.session, current_user)
     else:
         page = queries.list_evaluations(db.session, current_user, status=status,
-                                        before=request.args.get("before", type=int),
+                                        before=id_arg(request.args, "before"),
                                         limit=_settings().page_size)
     return render_template("scoring/evaluations.html", page=page, tab=tab, status=status,
                            policy=_policy(), open_disputes=ev.open_disputes_count(
@@ -125,6 +125,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     return render_template(
         "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
         transcript=texts.shown_transcript(db.session, evaluation.interaction),
+        shown_body=texts.shown_body(db.session, evaluation.interaction),
         review_flag=flagging.latest_flag(db.session, evaluation.interaction),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},
@@ -257,7 +258,7 @@ def reassign(evaluation_id: int) -> Any:
     form = AcknowledgeForm()
     if not form.validate_on_submit():
         abort(400)
-    evaluator_id = request.form.get("evaluator_id", type=int) or 0
+    evaluator_id = id_arg(request.form, "evaluator_id") or 0
     return _action(evaluation_id, lambda item: ev.reassign(db.session, current_user, item.id,
                                                            evaluator_id), "Reassigned.")
 
@@ -265,18 +266,26 @@ def reassign(evaluation_id: int) -> Any:
 # --- disputes ---------------------------------------------------------------------------------
 
 @bp.get("/disputes")
-@permission_required("dispute.review")
+@permission_required("dispute.view")
 def disputes() -> Any:
-    rows = db.session.scalars(
-        select(Dispute).join(Evaluation).where(ev.reviewable_clause(current_user))
-        .order_by((Dispute.status != DisputeStatus.OPEN.value), Dispute.raised_at.desc())
-        .limit(200)).all()
-    return render_template("scoring/disputes.html", disputes=rows)
+    reviewer = can(current_user, "dispute.review")
+    return render_template("scoring/disputes.html", reviewer=reviewer,
+                           disputes=ev.list_disputes(db.session, current_user))
 
 
-@bp.route("/disputes/<int:dispute_id>", methods=["GET", "POST"])
+@bp.get("/disputes/<int:dispute_id>")
+@permission_required("dispute.view")
+def dispute_page(dispute_id: int) -> Any:
+    return _dispute_page(dispute_id)
+
+
+@bp.post("/disputes/<int:dispute_id>")
 @permission_required("dispute.review")
 def dispute_decision(dispute_id: int) -> Any:
+    return _dispute_page(dispute_id)
+
+
+def _dispute_page(dispute_id: int) -> Any:
     try:
         item = ev.get_dispute(db.session, current_user, dispute_id)
     except NotFound:
@@ -346,7 +355,7 @@ def _since() -> tuple[int, dt.datetime]:
 @permission_required("report.view")
 def evaluator_report() -> Any:
     days, since = _since()
-    team_id = request.args.get("team_id", type=int)
+    team_id = id_arg(request.args, "team_id")
     where = [Evaluation.submitted_at >= since,
              scope_clause(current_user, "report.view", Evaluation.agent_id, Evaluation.team_id)]
     if team_id:
@@ -387,9 +396,19 @@ def _rule_form(rule: SamplingRule | None = None) -> SamplingRuleForm:
     return form
 
 
-@bp.route("/sampling", methods=["GET", "POST"])
-@permission_required("sampling.manage")
+@bp.get("/sampling")
+@permission_required("sampling.view")
 def sampling_rules() -> Any:
+    return _sampling_page()
+
+
+@bp.post("/sampling")
+@permission_required("sampling.manage")
+def add_sampling_rule() -> Any:
+    return _sampling_page()
+
+
+def _sampling_page() -> Any:
     form = _rule_form()
     outcome = save_form(form, lambda: sampling.save_rule(db.session, current_user,
                                                          form.values()),
@@ -404,9 +423,19 @@ def sampling_rules() -> Any:
                            report=None), outcome
 
 
-@bp.route("/sampling/rules/<int:rule_id>", methods=["GET", "POST"])
-@permission_required("sampling.manage")
+@bp.get("/sampling/rules/<int:rule_id>")
+@permission_required("sampling.view")
 def sampling_rule(rule_id: int) -> Any:
+    return _sampling_rule_page(rule_id)
+
+
+@bp.post("/sampling/rules/<int:rule_id>")
+@permission_required("sampling.manage")
+def save_sampling_rule(rule_id: int) -> Any:
+    return _sampling_rule_page(rule_id)
+
+
+def _sampling_rule_page(rule_id: int) -> Any:
     rule = db.session.get(SamplingRule, rule_id)
     if rule is None:
         abort(404)

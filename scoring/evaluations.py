@@ -423,6 +423,23 @@ def reviewable_clause(actor: Any) -> ColumnElement[bool]:
     return and_(clause, Evaluation.evaluator_id != actor.id, Evaluation.agent_id != actor.id)
 
 
+def disputes_clause(actor: Any) -> ColumnElement[bool]:
+    """The disputes a list shows ``actor``: a reviewer those they may decide; a reader who
+    decides none (an auditor) every dispute of the evaluations in their view scope."""
+    if can(actor, "dispute.review"):
+        return reviewable_clause(actor)
+    return and_(scope_clause(actor, "dispute.view", Evaluation.agent_id, Evaluation.team_id),
+                visible_clause(actor))
+
+
+def list_disputes(session: Session, actor: Any, limit: int = 200) -> list[Dispute]:
+    """Open disputes first, then the newest (``disputes_clause``); for the page and the API."""
+    return list(session.scalars(
+        select(Dispute).join(Evaluation).where(disputes_clause(actor))
+        .order_by(Dispute.status != DisputeStatus.OPEN.value, Dispute.raised_at.desc())
+        .limit(limit)))
+
+
 def get_dispute(session: Session, actor: Any, dispute_id: int) -> Dispute:
     item = session.get(Dispute, dispute_id)
     if item is None or not (visible(actor, item.evaluation) or may_review(actor, item)):
@@ -485,7 +502,7 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
 def open_disputes_count(session: Session, actor: Any) -> int:
     return session.scalar(
         select(func.count(Dispute.id)).join(Evaluation)
-        .where(Dispute.status == DisputeStatus.OPEN.value, reviewable_clause(actor))
+        .where(Dispute.status == DisputeStatus.OPEN.value, disputes_clause(actor))
     ) or 0
 
 

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from qm.errors import InvalidInput, NotFound
+from qm.inputs import id_arg
 from qm.web import db, permission_required, save_form
 from scoring import rules, services
 from scoring.models import FormStatus, FormVersion, ScoringForm
@@ -131,7 +132,7 @@ def forms_list() -> Any:
 @bp.get("/forms/<int:form_id>")
 @permission_required("form.view")
 def form_detail(form_id: int) -> Any:
-    version = services.form_version(db.session, form_id, request.args.get("number", type=int))
+    version = services.form_version(db.session, form_id, id_arg(request.args, "number"))
     draft = _draft(version.form)
     publish = PublishForm(formdata=None, number=draft.number,
                           version=draft.version) if draft is not None else None

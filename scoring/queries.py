@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from qm.auth.permissions import scope_clause
 from qm.db import UTCDateTime
+from qm.errors import InvalidInput
+from qm.inputs import MAX_ID
+from qm.timestamps import to_utc
 from scoring.evaluations import visible_clause
 from scoring.models import OPEN_STATUSES, Evaluation, Interaction
 
@@ -48,16 +51,20 @@ def encode_cursor(row: Interaction) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """The position a cursor of ``encode_cursor`` names; anything else is refused, in words
+    (a made-up cursor must neither fail on the database nor quietly restart the list)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, _, ident = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
         when = dt.datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
-            return None
-        return when, int(ident)
+        position = int(ident)
+        if when.tzinfo is None or not 0 < position <= MAX_ID:
+            raise ValueError("not a position")
+        return to_utc(when), position
     except (ValueError, UnicodeDecodeError):
-        return None  # a mangled cursor starts from the top rather than failing
+        raise InvalidInput("The page cursor is not one this site gave out; start again from "
+                           "the first page.", {"cursor": "Not a cursor of this list."}) from None
 
 
 def _day_start(day: dt.date, tz: str) -> dt.datetime:
@@ -105,9 +112,8 @@ def list_interactions(
 ) -> Page:
     """Newest first. Keyset pagination: page 1,000 costs what page 1 costs."""
     stmt = filtered(actor, filters)
-    position = decode_cursor(cursor) if cursor else None
-    if position is not None:
-        stamp, ident = position
+    if cursor:
+        stamp, ident = decode_cursor(cursor)
         stmt = stmt.where(tuple_(Interaction.started_at, Interaction.id)
                           < tuple_(literal(stamp, UTCDateTime()), literal(ident)))
     stmt = stmt.order_by(Interaction.started_at.desc(), Interaction.id.desc()).limit(limit + 1)

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -21,7 +22,9 @@ from qm.auth.models import User
 from qm.auth.permissions import Role, require
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
+from qm.inputs import NUL_MESSAGE
 from qm.storage import RecordingStore, StorageError
+from qm.timestamps import to_utc
 from scoring import rules
 from scoring.models import Channel, Direction, FormStatus, FormVersion, Interaction, ScoringForm
 
@@ -33,6 +36,7 @@ OPTIONAL_COLUMNS = ("source", "queue", "direction", "duration_s", "customer_ref"
 COLUMN_ALIASES = {"duration": "duration_s", "agent_username": "agent", "id": "external_id",
                   "start": "started_at", "started": "started_at", "text": "body"}
 _DURATION_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+MAX_DURATION_S = 7 * 24 * 3600
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
@@ -67,7 +71,7 @@ def parse_started_at(value: Any, tz: ZoneInfo) -> dt.datetime:
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(dt.UTC)
+    return to_utc(parsed, "started_at")
 
 
 def parse_duration(value: Any) -> int:
@@ -92,7 +96,7 @@ def parse_duration(value: Any) -> int:
                 ) from None
     if seconds < 0:
         raise ValueError("duration cannot be negative")
-    if seconds > 7 * 24 * 3600:
+    if seconds > MAX_DURATION_S:
         raise ValueError(f"duration {seconds} s is longer than a week")
     return seconds
 
@@ -144,6 +148,13 @@ def _clean(
     """Validated, normalised interaction fields; ``ValueError`` lists every problem at once."""
     problems: dict[str, str] = {}
     out: dict[str, Any] = {}
+    # Text no database stores alike (PostgreSQL refuses a NUL, SQLite keeps it): the row is
+    # refused here, named by field, on every database.
+    for name, value in raw.items():
+        if isinstance(value, str) and "\x00" in value:
+            problems[name] = f"{name}: {NUL_MESSAGE[0].lower()}{NUL_MESSAGE[1:]}"
+    if problems:
+        raise _RowInvalid(problems)
 
     def take(name: str, fn: Callable[[], Any]) -> None:
         try:
@@ -427,19 +438,9 @@ def import_csv(
     seen: dict[tuple[str, str], int] = {}
     pending: list[tuple[int, dict[str, Any]]] = []
 
-    def flush_pending() -> None:
-        if not pending:
-            return
-        keys = [(f["source"], f["external_id"]) for _, f in pending]
-        existing = {tuple(row) for row in session.execute(
-            select(Interaction.source, Interaction.external_id)
-            .where(tuple_(Interaction.source, Interaction.external_id).in_(keys))
-        )}
+    def insert(rows: list[tuple[int, dict[str, Any]]]) -> list[Interaction]:
         new = []
-        for _line, fields_ in pending:
-            if (fields_["source"], fields_["external_id"]) in existing:
-                report.already_imported += 1
-                continue
+        for _line, fields_ in rows:
             interaction = _new_interaction(actor, fields_)
             if fields_.get("stored") is not None:
                 _attach(interaction, fields_["stored"])
@@ -449,10 +450,38 @@ def import_csv(
         for interaction in new:
             audit.record(session, actor, "interaction.imported", interaction,
                          after=interaction_snapshot(interaction))
-            report.created_ids.append(interaction.id)
             if interaction.body:
                 _sync_text_transcript(session, interaction, new=True)
         session.flush()
+        return new
+
+    def flush_pending() -> None:
+        if not pending:
+            return
+        keys = [(f["source"], f["external_id"]) for _, f in pending]
+        existing = {tuple(row) for row in session.execute(
+            select(Interaction.source, Interaction.external_id)
+            .where(tuple_(Interaction.source, Interaction.external_id).in_(keys))
+        )}
+        fresh = [(line, f) for line, f in pending
+                 if (f["source"], f["external_id"]) not in existing]
+        report.already_imported += len(pending) - len(fresh)
+        try:
+            with session.begin_nested():
+                new = insert(fresh)
+        except DBAPIError:
+            # The database refused a row the checks above let through. Find it row by row,
+            # each in a savepoint of its own: it is reported by line, the others go in.
+            audit.forget_head(session)
+            new = []
+            for line, fields_ in fresh:
+                try:
+                    with session.begin_nested():
+                        new += insert([(line, fields_)])
+                except DBAPIError as exc:
+                    audit.forget_head(session)
+                    report.errors.append(RowError(line, refusal(exc), fields_["external_id"]))
+        report.created_ids.extend(i.id for i in new)
         report.created += len(new)
         pending.clear()
         if on_chunk is not None:
@@ -503,6 +532,19 @@ def import_csv(
             flush_pending()
     flush_pending()
     return report
+
+
+def refusal(exc: DBAPIError) -> str:
+    """Why the database refused a row, in words and without its values (a row's text is
+    personal data; the database's own message may quote it)."""
+    if isinstance(exc, IntegrityError):
+        return "the database refused this row: it breaks one of its rules (a duplicate or a " \
+               "missing reference); nothing of it was imported"
+    if isinstance(exc, DataError):
+        return "the database refused this row: a value is out of the range it can store; " \
+               "nothing of it was imported"
+    return f"the database refused this row ({type(exc.orig).__name__}); nothing of it was " \
+           "imported"
 
 
 def _store_row_recording(name: str, store: RecordingStore | None, base_dir: Path | None) -> Any:

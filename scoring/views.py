@@ -21,7 +21,8 @@ from sqlalchemy import select
 from qm import audit
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
-from qm.errors import QMError
+from qm.errors import InvalidInput, QMError
+from qm.inputs import id_arg
 from qm.web import (
     db,
     localtime,
@@ -61,8 +62,8 @@ def _filters_from(args: Any) -> queries.InteractionFilters:
 
     return queries.InteractionFilters(
         q=args.get("q", "").strip(),
-        agent_id=args.get("agent_id", type=int),
-        team_id=args.get("team_id", type=int),
+        agent_id=id_arg(args, "agent_id"),
+        team_id=id_arg(args, "team_id"),
         channel=args.get("channel", ""),
         direction=args.get("direction", ""),
         queue=args.get("queue", ""),
@@ -93,8 +94,14 @@ def _agent_choices() -> list[tuple[str, str]]:
 def interactions() -> Any:
     filters = _filters_from(request.args)
     page_size = current_app.extensions["qm"]["settings"].page_size
-    page = queries.list_interactions(db.session, current_user, filters,
-                                     cursor=request.args.get("cursor"), limit=page_size)
+    cursor = request.args.get("cursor")
+    try:
+        page = queries.list_interactions(db.session, current_user, filters, cursor=cursor,
+                                         limit=page_size)
+    except InvalidInput as exc:  # a mangled link: say so, and show the newest
+        flash(str(exc), "warning")
+        cursor = None
+        page = queries.list_interactions(db.session, current_user, filters, limit=page_size)
     # The filter lists offer only the people and teams this user may see.
     agents = [(i, label) for i, _username, label in _agents(visible_to=current_user)]
     teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
@@ -108,7 +115,7 @@ def interactions() -> Any:
     return render_template("scoring/interactions.html", page=page, filters=filters,
                            agents=agents, teams=teams, channels=CHANNELS,
                            directions=DIRECTIONS, next_args=next_args, newest_args=newest_args,
-                           first_page=not request.args.get("cursor"))
+                           first_page=not cursor)
 
 
 @bp.route("/interactions/new", methods=["GET", "POST"])
@@ -147,6 +154,7 @@ def interaction(interaction_id: int) -> Any:
         if visible(current_user, e)]
     transcript = texts.shown_transcript(db.session, item)
     return render_template("scoring/interaction.html", interaction=item, history=history,
+                           shown_body=texts.shown_body(db.session, item),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,
                            review_flag=flagging.latest_flag(db.session, item))
@@ -181,7 +189,7 @@ def edit_interaction(interaction_id: int) -> Any:
             "direction": item.direction, "queue": item.queue,
             "started_at": _local_input(item.started_at),
             "duration_s": str(item.duration_s), "customer_ref": item.customer_ref or "",
-            "body": item.body or "",
+            "body": _editable_body(item),
         }
     )
     form.agent.choices = _agent_choices()
@@ -198,6 +206,9 @@ def edit_interaction(interaction_id: int) -> Any:
             values.pop("started_at")
         if form.agent.data == item.agent.username:
             values.pop("agent")
+        sent = (values.get("body") or "").replace("\r\n", "\n").strip()
+        if sent == _editable_body(item).strip():
+            values.pop("body", None)  # the text as shown (redacted, for most) is no change
         return services.update_interaction(db.session, current_user, interaction_id, values,
                                            expected_version=int(form.version.data or 0),
                                            timezone=current_user.timezone or "UTC")
@@ -210,6 +221,14 @@ def edit_interaction(interaction_id: int) -> Any:
         return outcome
     return render_template("scoring/interaction_form.html", form=form,
                            interaction=item), outcome
+
+
+def _editable_body(item: Interaction) -> str:
+    """The text an editor starts from: as typed for holders of ``transcript.read_raw``, else
+    as everyone is shown it (redacted); sending it back unchanged changes nothing."""
+    if can(current_user, "transcript.read_raw"):
+        return item.body or ""
+    return texts.shown_body(db.session, item) or ""
 
 
 def _local_input(value: dt.datetime) -> str:

@@ -143,7 +143,10 @@ def test_crafted_list_arguments_do_not_break_the_page(client, auth, session, peo
     naive = base64.urlsafe_b64encode(b"2026-11-01T00:00:00|5").decode().rstrip("=")
     assert client.get(f"/interactions?cursor={naive}").status_code == 200
     assert client.get("/interactions?cursor=x&_method=PATCH&_anchor=a").status_code == 200
-    assert client.get("/audit?_external=1&before=x").status_code == 200
+    # A filter that is not a number is refused in words, never dropped silently.
+    response = client.get("/audit?_external=1&before=x")
+    assert response.status_code == 400
+    assert "must be a whole number" in response.get_data(as_text=True)
 
 
 def test_api_answers_404_for_a_recording_missing_from_the_store(client, session, people):

@@ -120,6 +120,40 @@ def shown_transcript(session: Session, interaction: Interaction) -> Transcript |
     return Transcript(interaction_id=interaction.id, **_values(interaction, keep_raw=False))
 
 
+_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
+
+
+def _as_lines(segments: list[dict[str, Any]]) -> str:
+    """Redacted segments back into the shape of a typed text: a line per message, with its
+    speaker's label where the text had labels."""
+    return "\n".join(f"{_LABELS[s['speaker']]}: {s['text']}" if s["speaker"] in _LABELS
+                     else s["text"] for s in segments if s["text"])
+
+
+def shown_bodies(session: Session, interactions: list[Interaction]) -> dict[int, str | None]:
+    """Each interaction's text (a chat, an e-mail, a call's notes) as anyone without
+    ``transcript.read_raw`` may see it: redacted. From the stored text transcript where there
+    is one (one query for all of them), else redacted now. This is the one way an interaction's
+    body leaves qm, on the pages and through the API alike."""
+    with_text = [i for i in interactions if (i.body or "").strip()]
+    stored: dict[int, list[dict[str, Any]]] = {}
+    if with_text:
+        stored = dict(session.execute(
+            select(Transcript.interaction_id, Transcript.segments).where(
+                Transcript.interaction_id.in_([i.id for i in with_text]),
+                Transcript.source == "text")).all())
+    out: dict[int, str | None] = {i.id: None for i in interactions}
+    for item in with_text:
+        segments = stored.get(item.id)
+        out[item.id] = _as_lines(segments if segments is not None
+                                 else _values(item, keep_raw=False)["segments"])
+    return out
+
+
+def shown_body(session: Session, interaction: Interaction) -> str | None:
+    return shown_bodies(session, [interaction])[interaction.id]
+
+
 def sync_text(session: Session, interaction: Interaction, *, keep_raw: bool | None = None,
               new: bool = False) -> Transcript | None:
     """Bring an interaction's text transcript in step with its channel and body, in the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import abort
@@ -37,6 +39,13 @@ class UserCreateSchema(UserSchema):
     password = fields.Str(load_only=True, required=True)
 
 
+class PasswordSchema(Schema):
+    password = fields.Str(load_only=True, required=True,
+                          metadata={"description": "the new password"})
+    current_password = fields.Str(load_only=True, load_default=None,
+                                  metadata={"description": "needed to change one's own"})
+
+
 class TeamSchema(Schema):
     id = fields.Int(dump_only=True)
     name = fields.Str(required=True)
@@ -66,6 +75,17 @@ class AuditQuerySchema(Schema):
     action = fields.Str()
     before = fields.Int(metadata={"description": "only entries with seq below this (paging)"})
     limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
+
+
+@contextmanager
+def _password_refusal_is_422(field: str = "password") -> Iterator[None]:
+    """The service's password rule refuses a field of the request body: answer as flask-smorest
+    answers any invalid field, 422 with ``errors.json.<field>``."""
+    try:
+        yield
+    except services.PasswordRefused as exc:
+        db.session.rollback()
+        abort(api_error(422, str(exc), errors={"json": {field: [exc.field_message]}}))
 
 
 def _team_dump(team: Team) -> dict[str, Any]:
@@ -98,7 +118,8 @@ def list_users() -> Any:
 @blp.response(201, UserSchema)
 def create_user(data: dict[str, Any]) -> Any:
     """Create a user (administrators)."""
-    user = services.create_user(db.session, api_user(), **data)
+    with _password_refusal_is_422():
+        user = services.create_user(db.session, api_user(), **data)
     db.session.commit()
     return user
 
@@ -111,6 +132,23 @@ def get_user(user_id: int) -> Any:
     if user is None or not can(api_user(), "user.view", user):
         abort(api_error(404, f"User {user_id} does not exist or is not visible to you."))
     return user
+
+
+@blp.post("/users/<int:user_id>/password")
+@api_permission("user.manage")
+@blp.arguments(PasswordSchema)
+@blp.response(204)
+def set_user_password(data: dict[str, Any], user_id: int) -> Any:
+    """Set a user's password (administrators): their sessions end and their API tokens are
+    revoked."""
+    user = db.session.get(User, user_id)
+    if user is None or not can(api_user(), "user.view", user):
+        abort(api_error(404, f"User {user_id} does not exist or is not visible to you."))
+    with _password_refusal_is_422():
+        services.set_password(db.session, api_user(), user.id, data["password"],
+                              current_password=data["current_password"])
+    db.session.commit()
+    return None
 
 
 @blp.get("/teams")

@@ -15,7 +15,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from qm.auth.permissions import GRANTABLE, ROLE_LABELS
-from qm.auth.services import MIN_PASSWORD
+
+# New passwords are checked by one rule, services.check_password_policy, for the web, the API and
+# the CLI alike: its refusal shows beside the field (qm.web.show_errors). The forms only ask that
+# a password be given.
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -31,9 +34,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)]
-    )
+    new_password = PasswordField("New password", validators=[DataRequired()])
     confirm = PasswordField(
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("new_password", message="The two do not match.")],
@@ -52,9 +53,7 @@ class TokenForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)]
-    )
+    new_password = PasswordField("New password", validators=[DataRequired()])
 
 
 class UserForm(FlaskForm):
@@ -70,16 +69,13 @@ class UserForm(FlaskForm):
     team_id = SelectField("Team (for agents)", coerce=str, choices=[])
     timezone = StringField("Time zone", default="UTC", validators=[DataRequired()])
     active = BooleanField("Active", default=True)
-    password = PasswordField(
-        "Initial password", validators=[Optional(), Length(min=MIN_PASSWORD, max=1024)]
-    )
+    password = PasswordField("Initial password", validators=[Optional()])
 
 
 class NewUserForm(UserForm):
     password = PasswordField(
         "Initial password",
-        validators=[DataRequired("Set an initial password; the user changes it later."),
-                    Length(min=MIN_PASSWORD, max=1024)],
+        validators=[DataRequired("Set an initial password; the user changes it later.")],
     )
 
 

@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "evaluation.release": {A: ALL, L: TEAM},
     "evaluation.respond": {G: OWN},  # acknowledge or dispute one's own evaluation
     "dispute.review": {A: ALL, Q: ALL, L: TEAM},
+    # reading disputes and sampling rules without acting on them: what an auditor does
+    "dispute.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
+    "sampling.view": {A: ALL, U: ALL},
     "sampling.manage": {A: ALL},
     # calibration sessions: leads run them for their teams; invited users score in them
     "calibration.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},

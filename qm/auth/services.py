@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import importlib.resources
 import re
 import secrets
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # hashing is slow on purpose: a megabyte of "password" is not one
 TOKEN_PREFIX = "qm_"  # noqa: S105 - a marker, not a secret
 # Checked against when the username is unknown, so that a miss costs as long as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
@@ -61,12 +64,58 @@ def find_user(session: Session, username_or_email: str) -> User | None:
     return session.scalar(select(User).where((User.username == key) | (User.email == key)))
 
 
-def check_password_policy(password: str) -> None:
+class PasswordRefused(InvalidInput):
+    """A new password that breaks the password rule; ``field`` is the form field it came in."""
+
+    def __init__(self, message: str, field: str, field_message: str) -> None:
+        super().__init__(message, {field: field_message})
+        self.field = field
+        self.field_message = field_message
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (qm/auth/data), lower-cased; read on first use."""
+    text = (importlib.resources.files("qm.auth") / "data" / "common_passwords.txt").read_text(
+        encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def check_password_policy(
+    password: str,
+    username: str | None = None,
+    email: str | None = None,
+    *,
+    field: str = "password",
+) -> None:
+    """The one password rule of qm, for the web, the API and the CLI alike.
+
+    At least MIN_PASSWORD characters; not the username, the e-mail address or its local part
+    (in any case); not one character repeated; not on the shipped list of common passwords.
+    Raises ``PasswordRefused`` naming ``field``.
+    """
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(
-            f"A password needs at least {MIN_PASSWORD} characters.",
-            {"password": f"At least {MIN_PASSWORD} characters."},
-        )
+        raise PasswordRefused(f"A password needs at least {MIN_PASSWORD} characters.",
+                              field, f"At least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise PasswordRefused(f"A password has at most {MAX_PASSWORD} characters.",
+                              field, f"At most {MAX_PASSWORD} characters.")
+    folded = password.strip().lower()
+    if len(set(password.lower())) == 1:
+        raise PasswordRefused("A password made of one character repeated is easy to guess; "
+                              "choose another.", field, "One character repeated; choose another.")
+    names = {(username or "").strip().lower()}
+    if email:
+        email = email.strip().lower()
+        names |= {email, email.split("@", 1)[0]}
+    if folded in names - {""}:
+        raise PasswordRefused("A password must not be the username or the e-mail address; "
+                              "choose another.", field,
+                              "Not the username or e-mail address; choose another.")
+    if folded in common_passwords():
+        raise PasswordRefused("This password is too common; choose another.",
+                              field, "Too common; choose another.")
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -139,7 +188,7 @@ def create_user(
     if team_id is not None:
         get_team(session, team_id)
     if password is not None:
-        check_password_policy(password)
+        check_password_policy(password, username, email)
         password_hash = generate_password_hash(password)
     user = User(
         username=username,
@@ -199,6 +248,7 @@ def update_user(
         user.team_id = team_id  # type: ignore[assignment]
     if timezone is not None:
         user.timezone = _check_timezone(timezone)
+    deactivated = False
     if active is not None and active != user.active:
         if not active:
             if user.id == getattr(actor, "id", None):
@@ -206,8 +256,12 @@ def update_user(
             if Role.ADMIN.value in user.roles:
                 _keep_an_admin(session, user)
             user.auth_generation += 1  # ends the user's sessions at once
+            deactivated = True
         user.active = active
     _flush_and_audit_update(session, actor, user, before, user_snapshot)
+    if deactivated:
+        # Revoked, not merely refused while inactive: reactivating must not revive them.
+        revoke_user_tokens(session, actor, user, reason="user deactivated")
     return user
 
 
@@ -263,12 +317,14 @@ def set_password(
                                {"current_password": "Not right."})
     else:
         require(actor, "user.manage")
-    check_password_policy(new_password)
+    check_password_policy(new_password, user.username, user.email, field="new_password")
     user.password_hash = generate_password_hash(new_password)
-    user.auth_generation += 1
+    user.auth_generation += 1  # ends the user's sessions at once
     session.flush()
+    revoked = revoke_user_tokens(session, actor, user, reason="password changed")
     audit.record(session, actor, "user.password_changed", user,
-                 after={"auth_generation": user.auth_generation})
+                 after={"auth_generation": user.auth_generation,
+                        "tokens_revoked": sorted(t.id for t in revoked)})
     return user
 
 
@@ -399,6 +455,29 @@ def revoke_token(session: Session, actor: Any, token_id: int) -> ApiToken:
         audit.record(session, actor, "token.revoked", token, before=before,
                      after=audit.snapshot(token))
     return token
+
+
+def revoke_user_tokens(session: Session, actor: Any, user: User, *, reason: str
+                       ) -> list[ApiToken]:
+    """Revoke every token of ``user`` not revoked yet: a password change or a deactivation
+    takes away what the old trust gave. Each is audited as ``token.revoked``, with the reason.
+
+    The caller has checked that ``actor`` may do what led here (reset, change, deactivate).
+    """
+    tokens = list(session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)))
+    if not tokens:
+        return tokens
+    befores = [audit.snapshot(token) for token in tokens]
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+    session.flush()
+    for token, before in zip(tokens, befores, strict=True):
+        audit.record(session, actor, "token.revoked", token, before=before,
+                     after={**audit.snapshot(token), "reason": reason})
+    return tokens
 
 
 def user_for_token(session: Session, plaintext: str) -> User | None:

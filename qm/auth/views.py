@@ -43,6 +43,7 @@ from qm.web import (
     permission_required,
     public,
     save_form,
+    show_errors,
 )
 
 bp = Blueprint("auth", __name__)
@@ -127,12 +128,13 @@ def account() -> Any:
                                       current_password=password.current_password.data)
                 db.session.commit()
                 login_user(current_user)  # keep this session; every other one ends
-                flash("Password changed. Your other sessions have been logged out.", "success")
+                flash("Password changed. Your other sessions have been logged out and your "
+                      "API tokens revoked.", "success")
                 return redirect(url_for("auth.account"))
             status = 400
         except QMError as exc:
             db.session.rollback()
-            flash(str(exc), "danger")
+            show_errors(password if "pw-new_password" in request.form else profile, exc)
             status = exc.status
     return render_template("auth/account.html", profile=profile, password=password), status
 
@@ -238,13 +240,15 @@ def new_user() -> Any:
     return render_template("auth/user_form.html", form=form, user=None), outcome
 
 
+def _user_page(target: User, reset_form: ResetPasswordForm) -> str:
+    entries = audit.history(db.session, "users", target.id)
+    return render_template("auth/user.html", user=target, history=entries, reset_form=reset_form)
+
+
 @bp.get("/users/<int:user_id>")
 @permission_required("user.view")
 def user(user_id: int) -> Any:
-    target = _visible_user(user_id)
-    entries = audit.history(db.session, "users", target.id)
-    return render_template("auth/user.html", user=target, history=entries,
-                           reset_form=ResetPasswordForm())
+    return _user_page(_visible_user(user_id), ResetPasswordForm())
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -276,18 +280,18 @@ def edit_user(user_id: int) -> Any:
 def reset_password(user_id: int) -> Any:
     target = _visible_user(user_id)
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.set_password(db.session, current_user, target.id, form.new_password.data)
-            db.session.commit()
-            flash(f"Password of {target.username} reset; their sessions were ended.", "success")
-        except QMError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-    else:
-        for errors in form.errors.values():
-            flash(" ".join(errors), "danger")
-    return redirect(url_for("auth.user", user_id=user_id))
+    outcome = save_form(
+        form,
+        lambda: services.set_password(db.session, current_user, target.id,
+                                      form.new_password.data),
+        lambda _user: redirect(url_for("auth.user", user_id=user_id)),
+        f"Password of {target.username} reset; their sessions were ended and their API tokens "
+        "revoked.",
+    )
+    if not isinstance(outcome, int):
+        return outcome
+    # Refused: the page again, the reason beside the field.
+    return _user_page(target, form), outcome
 
 
 # --- teams -----------------------------------------------------------------------------------
