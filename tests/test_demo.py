@@ -95,11 +95,22 @@ def test_demo_logins_work(runner, client, auth, session):
     from scoring.models import Evaluation as Ev
     from scoring.models import Interaction as It
 
-    call = session.scalar(select(Ev.id).join(It, It.id == Ev.interaction_id).where(
-        It.external_id == "DEMO-CALL-1"))
-    page = client.get(f"/evaluations/{call}").get_data(as_text=True)
-    assert 'id="transcript"' in page and 'id="player"' in page and "Billing" in page
-    assert "[DOB]" in page  # the customer's date of birth never reaches the screen
+    # Nothing here asserts the model's words or which tag it chose: both vary with the CPU.
+    def evaluation_page(external_id: str) -> str:
+        evaluation = session.scalar(select(Ev.id).join(It, It.id == Ev.interaction_id).where(
+            It.external_id == external_id))
+        return client.get(f"/evaluations/{evaluation}").get_data(as_text=True)
+
+    page = evaluation_page("DEMO-CALL-1")
+    assert 'id="transcript"' in page and 'id="player"' in page
+    assert 'class="qm-segment qm-agent"' in page and 'class="qm-segment qm-customer"' in page
+    # The card number read out in the third call never reaches the screen, however heard.
+    page = evaluation_page("DEMO-CALL-3")
+    stored = session.scalar(select(Transcript).join(It, It.id == Transcript.interaction_id)
+                            .where(It.external_id == "DEMO-CALL-3"))
+    assert sum(stored.redactions.values()) >= 1
+    assert re.search(r"\[(?:CARD|NUMBER|ACCOUNT|PHONE|DOB|IBAN|EMAIL)\]", page)
+    assert not re.search(r"\d(?:[\s,.-]*\d){5}", stored.text), stored.text  # no 6 digits left
 
 
 def _free_port() -> int:

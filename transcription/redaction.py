@@ -26,8 +26,13 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
    not a zero. A run of at least ``MIN_DIGITS`` (6) digits is redacted, whatever it is; only
    the tag depends on what it looks like, first match wins:
 
+   * ``[CARD]``: 13-19 digits, not starting with 0, Luhn-valid, whatever comes before it: no
+     context word is needed (a recogniser hears "my card number" as "my car number"), and
+     neither a "+" nor the shape of an amount (``4,556,732,109,876,548``) makes it anything
+     else. One digit string in ten passes Luhn by chance, so a phone or account number of
+     that length may be tagged ``[CARD]``: the tag errs towards the graver kind, and the digits
+     are redacted either way;
    * ``[PHONE]``: a "+" or spoken "plus" before it and 7-15 digits;
-   * ``[CARD]``: 13-19 digits, not starting with 0, Luhn-valid;
    * the nearest context word in the ``CONTEXT_WINDOW`` characters before it (stopping at the
      previous run of 3+ digits or redaction) whose kind fits the length: card/visa/debit...
      -> ``[CARD]`` (12-19 digits, so a misheard digit that breaks Luhn is still a card);
@@ -42,8 +47,9 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
 
    Not redacted, although six digits or more: a run wholly inside a date (``12/03/2024``,
    ``March 12 2025``: rule 5 decides about dates; a date must hold whole every run it touches,
-   so "1985" in "1985 4111 1111" is not one), an amount (``1500.00``, ``£250000``,
-   ``1,250,000``, at most nine digits before the point), a pair of years (``2023-2024``).
+   so "1985" in "1985 4111 1111" is not one), an amount (``1500.00``, ``£250000``, at most nine
+   digits before the point; ``1,250,000``, at most twelve: never the length of a card), a pair
+   of years (``2023-2024``).
    Shorter runs stay (``ticket 12345``, ``10:30``, ``£45.99``, ``in 2024``), except 3-4 digits
    right after "CVV", "security code" or "digits on the back", which are ``[CARD]``.
 5. **Dates of birth** ``[DOB]``: a date (``12/03/1985``, ``1985-03-12``, ``12th March 1985``,
@@ -260,7 +266,7 @@ _AT = re.compile(r"[ \t]at[ \t]|@", re.IGNORECASE)
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ \t]?[A-Za-z0-9])")
 _EXISTING_TAG = re.compile(r"\[(?:" + "|".join(TAGS) + r")\]")
 
-_AMOUNT = re.compile(r"\d{1,9}\.\d{2}|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
+_AMOUNT = re.compile(r"\d{1,9}\.\d{2}|\d{1,3}(?:,\d{3}){1,3}(?:\.\d{1,2})?")
 _PLAIN_AMOUNT = re.compile(r"\d{1,9}(?:\.\d{1,2})?")
 _CURRENCY_BEFORE = re.compile(r"[£$€][ \t]?$")
 _CURRENCY_AFTER = re.compile(r"[ \t]*(?:pounds?|dollars?|euros?|quid|pence)\b", re.IGNORECASE)
@@ -558,15 +564,18 @@ def _digit_runs(work: _Work, dates: list[tuple[int, int]]) -> None:
             if 3 <= len(digits) <= 4 and _CVV.search(masked, window_start, start):
                 work.add(start, end, CARD)
             continue
-        if _exempt(masked, start, end, dates):
+        paren = start > 0 and masked[start - 1] == "("
+        if paren and len(run) > 1 and ")" in masked[run[0].end:run[1].start]:
+            start -= 1  # "(555) 123-4567": the bracket goes with the number
+        if _card_number(digits):  # before any exemption or context: see rule 4
+            work.add(start, end, CARD)
             continue
-        plus = _PLUS_BEFORE.search(masked, max(0, start - 8), start)
+        if _exempt(masked, run[0].start, end, dates):
+            continue
+        plus = _PLUS_BEFORE.search(masked, max(0, run[0].start - 8), run[0].start)
         if plus and 7 <= len(digits) <= 15:
             work.add(plus.start(), end, PHONE)
             continue
-        paren = start > 0 and masked[start - 1] == "("
-        if paren and len(run) > 1 and ")" in masked[run[0].end:run[1].start]:
-            start -= 1
         work.add(start, end, _classify(run, digits, masked, window_start, paren))
 
 
@@ -583,10 +592,14 @@ def _exempt(masked: str, start: int, end: int, dates: list[tuple[int, int]]) -> 
     return bool(currency and _PLAIN_AMOUNT.fullmatch(raw))
 
 
+def _card_number(digits: str) -> bool:
+    """A payment card number, whatever is said around it: 13-19 digits, not starting with 0,
+    Luhn-valid."""
+    return 13 <= len(digits) <= 19 and digits[0] != "0" and luhn_valid(digits)
+
+
 def _classify(run: list[_Token], digits: str, masked: str, window_start: int, paren: bool) -> str:
     n = len(digits)
-    if 13 <= n <= 19 and digits[0] != "0" and luhn_valid(digits):
-        return CARD
     start = run[0].start
     hits = [
         (m.end(), tag, low, high)
