@@ -312,6 +312,9 @@ def form_from_dict(data: dict[str, Any]) -> Form:
                 ))
             sections.append(Section(str(s["key"]), str(s.get("title", s["key"])),
                                     Decimal(str(s.get("weight", 1))), tuple(questions)))
+    except AttributeError:  # a list or a number where an object belongs
+        raise FormError("The form JSON is not valid: the form, each section, question, option "
+                        "and condition must be a JSON object ({...}).") from None
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise FormError(f"The form JSON is not valid: {exc!r}") from None
     form = Form(tuple(sections))

@@ -397,3 +397,52 @@ def test_the_auditor_reads_disputes_and_sampling_and_changes_neither(client, aut
     assert client.get("/api/v1/sampling-rules", headers=headers).status_code == 200
     assert client.post("/api/v1/sampling/runs", headers=headers,
                        json={"week": "2026-W47"}).status_code == 403
+
+
+@pytest.mark.parametrize("sections", [[[1]], "abc", [{"key": "s", "questions": [7]}],
+                                      [{"key": "s", "questions": [{"key": "q", "text": "Q",
+                                                                   "condition": [1]}]}]])
+def test_a_form_of_the_wrong_shape_answers_400_in_words(client, token, people, sections):
+    # Found by the API fuzzing run: a list where an object belongs was a 500.
+    response = client.post("/api/v1/forms", headers=bearer(token("admin")),
+                           json={"name": "Odd", "sections": sections})
+    assert response.status_code == 400
+    assert "not valid" in response.get_json()["message"]
+
+
+def test_qm_serve_refuses_a_large_body_before_it_arrives(tmp_path, database_url):
+    """Through the real server: the 413 comes back while the client has sent only the headers
+    and a few bytes of a body it says is 210 MB (waitress would otherwise buffer it all)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QM_DATA_DIR": str(tmp_path / "serve"), "QM_DATABASE_URL": database_url,
+           "QM_SECRET_KEY": "test-secret-key"}
+    qm = os.path.join(os.path.dirname(sys.executable), "qm")
+    proc = subprocess.Popen([qm, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "qm serve died"
+                time.sleep(0.2)
+        with conn:
+            conn.settimeout(10)
+            conn.sendall(b"POST /api/v1/interactions/import HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: text/csv\r\nContent-Length: 220200960\r\n\r\n"
+                         b"external_id,agent\r\n")
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -15,6 +15,7 @@ from qm.audit import AuditEntry
 from qm.auth import services
 from qm.auth.models import WITH_ACCESS, Team, User
 from qm.auth.permissions import GRANTABLE, Role, can, scope_clause
+from qm.inputs import Id, Text
 from qm.web import api_error, api_permission, api_user, db
 
 blp = Blueprint("api-auth", __name__, url_prefix="/api/v1", description="People and access")
@@ -23,13 +24,13 @@ audit_blp = Blueprint("api-audit", __name__, url_prefix="/api/v1", description="
 
 class UserSchema(Schema):
     id = fields.Int(dump_only=True)
-    username = fields.Str(required=True)
+    username = Text(required=True)
     display_name = fields.Str(required=True)
     email = fields.Email(allow_none=True)
     roles = fields.List(fields.Str(validate=validate.OneOf([r.value for r in Role])),
                         required=True)
     grants = fields.List(fields.Str(validate=validate.OneOf(GRANTABLE)), load_default=list)
-    team_id = fields.Int(allow_none=True)
+    team_id = Id(allow_none=True)
     timezone = fields.Str(load_default="UTC")
     active = fields.Bool(dump_only=True)
     version = fields.Int(dump_only=True)
@@ -48,10 +49,10 @@ class PasswordSchema(Schema):
 
 class TeamSchema(Schema):
     id = fields.Int(dump_only=True)
-    name = fields.Str(required=True)
+    name = Text(required=True)
     description = fields.Str(load_default="")
     active = fields.Bool(dump_only=True)
-    lead_ids = fields.List(fields.Int(), load_default=list)
+    lead_ids = fields.List(Id(), load_default=list)
     version = fields.Int(dump_only=True)
 
 
@@ -73,7 +74,7 @@ class AuditQuerySchema(Schema):
     entity_type = fields.Str()
     entity_id = fields.Str()
     action = fields.Str()
-    before = fields.Int(metadata={"description": "only entries with seq below this (paging)"})
+    before = Id(metadata={"description": "only entries with seq below this (paging)"})
     limit = fields.Int(load_default=100, validate=validate.Range(1, 1000))
 
 
