@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,8 +15,10 @@ from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from qm import cli_types
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError, SchemaNotCurrent
 
@@ -41,10 +45,7 @@ class CliContext:
         from qm.db import make_session_factory
 
         if check and not self.schema_checked:
-            try:
-                migrations.check_schema(self.engine)
-            except SchemaNotCurrent as exc:
-                raise click.ClickException(str(exc)) from None
+            migrations.check_schema(self.engine)  # SchemaNotCurrent: one line, from QMGroup
             self.schema_checked = True
         session = make_session_factory(self.engine)()
         try:
@@ -84,14 +85,66 @@ def resolve_actor(session: Session, name: str | None) -> Any:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Errors a user caused become one line and exit status 1, not a traceback."""
+    """Errors a user caused become one line and exit status 1, not a traceback. Every command
+    under `qm` gets this from ``QMGroup`` already; kept for callers outside the group."""
     try:
         yield
     except QMError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class UnexpectedError(Exception):
+    """A bug (or an outage) that reached the top of `qm`. Its traceback shows where, but its
+    message is only the original exception's type: a message can quote stored data (an
+    INSERT's parameters hold chat bodies). ``QM_DEBUG=1`` lets the original through."""
+
+
+# Raised by click itself to end a command, or turned into words by click's main.
+_CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.Abort, EOFError)
+
+
+class QMGroup(click.Group):
+    """The `qm` group: what any command raises, core or domain, ends here in one place.
+
+    A user error (``QMError``), a schema that is not current, a database that cannot be
+    used (down, refused, locked) or the system refusing a file or a port (``OSError``) is one
+    line on stderr, ``Error: <sentence>``, and exit status 1. Anything else still raises, as a
+    bug should, but without its message (see ``UnexpectedError``). ``QM_DEBUG=1``: everything
+    but the user errors raises as it is.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (QMError, SchemaNotCurrent) as exc:
+            raise click.ClickException(str(exc)) from None
+        except _CLICK_OWN:
+            raise
+        except Exception as exc:
+            if os.environ.get("QM_DEBUG") == "1":
+                raise
+            if isinstance(exc, OperationalError):  # only the driver's first line: no rows
+                first = str(exc.orig).strip().splitlines()[:1] or [type(exc.orig).__name__]
+                raise click.ClickException(f"The database could not be used: {first[0]}") \
+                    from None
+            if isinstance(exc, OSError):
+                if exc.errno == errno.EPIPE:  # click's main ends quietly on a closed pipe
+                    raise
+                raise click.ClickException(str(exc)) from None
+            raise _withheld(exc) from None
+
+
+def _withheld(exc: Exception) -> UnexpectedError:
+    kind = type(exc)
+    what = f"{kind.__module__}.{kind.__qualname__}"
+    orig = getattr(exc, "orig", None)  # a database error: say which driver error it wraps
+    if isinstance(orig, BaseException):
+        what += f" ({type(orig).__module__}.{type(orig).__qualname__})"
+    return UnexpectedError(f"{what}; its message is withheld because it can quote stored data "
+                           "(set QM_DEBUG=1 to see it).").with_traceback(exc.__traceback__)
+
+
+@click.group(cls=QMGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qm")
 def main() -> None:
     """qm: quality monitoring and agent competency for contact centres.
@@ -108,6 +161,19 @@ def db() -> None:
     """Create and migrate the database schema."""
 
 
+@contextmanager
+def _revision_errors() -> Iterator[None]:
+    """Alembic's answer to a revision it cannot find or reach, as a usage error."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as exc:
+        ctx = click.get_current_context()
+        param = next(p for p in ctx.command.params if p.name == "revision")
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @pass_ctx
@@ -116,7 +182,8 @@ def db_upgrade(ctx: CliContext, revision: str) -> None:
     from qm import migrations
 
     before = migrations.current_revision(ctx.engine)
-    migrations.upgrade(ctx.engine, revision)
+    with _revision_errors():
+        migrations.upgrade(ctx.engine, revision)
     after = migrations.current_revision(ctx.engine)
     where = ctx.engine.url.render_as_string(hide_password=True)
     if before == after:
@@ -132,7 +199,8 @@ def db_downgrade(ctx: CliContext, revision: str) -> None:
     """Undo migrations down to REVISION ('base' removes every table)."""
     from qm import migrations
 
-    migrations.downgrade(ctx.engine, revision)
+    with _revision_errors():
+        migrations.downgrade(ctx.engine, revision)
     click.echo(f"Now at {migrations.current_revision(ctx.engine) or 'base'}.")
 
 
@@ -171,7 +239,8 @@ def _read_password(from_stdin: bool, prompt: bool = True) -> str | None:
               type=click.Choice(["admin", "qa_evaluator", "team_lead", "agent", "hr", "auditor"]),
               help="Repeat for several roles.")
 @click.option("--team", help="The agent's team, by name.")
-@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True, type=cli_types.TimeZone,
+              help="The user's IANA time zone, e.g. Europe/Paris.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @actor_option
 @pass_ctx
@@ -183,7 +252,7 @@ def users_create(ctx: CliContext, username: str, display_name: str | None, email
     from qm.auth.models import Team
 
     password = _read_password(password_stdin)
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         team_id = None
         if team:
@@ -226,7 +295,7 @@ def users_set_password(ctx: CliContext, username: str, password_stdin: bool,
     from qm.auth import services
 
     password = _read_password(password_stdin)
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         user = services.find_user(session, username)
         if user is None:
             raise click.ClickException(f"No user {username!r}.")
@@ -252,7 +321,7 @@ def teams_create(ctx: CliContext, name: str, description: str, leads: tuple[str,
     """Create team NAME, optionally with its leads."""
     from qm.auth import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         lead_ids = []
         for lead in leads:
             user = services.find_user(session, lead)
@@ -286,7 +355,8 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="What will use the token (e.g. 'dialler sync').")
-@click.option("--expires-days", type=int, help="Lifetime in days (default: until revoked).")
+@click.option("--expires-days", type=cli_types.Days,
+              help="Lifetime in days (default: until revoked).")
 @actor_option
 @pass_ctx
 def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int | None,
@@ -294,7 +364,7 @@ def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int |
     """Issue a token for USERNAME and print it once (only its hash is kept)."""
     from qm.auth import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         user = services.find_user(session, username)
         if user is None:
             raise click.ClickException(f"No user {username!r}.")
@@ -307,14 +377,14 @@ def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int |
 
 
 @tokens.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=cli_types.RowId)
 @actor_option
 @pass_ctx
 def tokens_revoke(ctx: CliContext, token_id: int, actor_name: str | None) -> None:
     """Revoke token TOKEN_ID at once."""
     from qm.auth import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         services.revoke_token(session, resolve_actor(session, actor_name), token_id)
         session.commit()
         click.echo(f"Token {token_id} revoked.")
@@ -328,23 +398,16 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--anchor", metavar="SEQ:HASH",
+@click.option("--anchor", type=cli_types.AuditAnchor,
               help="A head published earlier (see `qm audit head`); proves that nothing was cut "
                    "from the end since.")
 @pass_ctx
-def audit_verify(ctx: CliContext, anchor: str | None) -> None:
+def audit_verify(ctx: CliContext, anchor: tuple[int, str] | None) -> None:
     """Walk the whole chain; exit 1 naming the first entry that was altered or removed."""
     from qm import audit
 
-    anchor_pair = None
-    if anchor:
-        seq, _, digest = anchor.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise click.BadParameter("use SEQ:HASH as printed by `qm audit head`",
-                                     param_hint="--anchor")
-        anchor_pair = (int(seq), digest)
     with ctx.session() as session:
-        result = audit.verify(session, anchor_pair)
+        result = audit.verify(session, anchor)
     if result.ok:
         head = f"; head {result.head[0]}:{result.head[1]}" if result.head else ""
         click.echo(f"Audit log intact: {result.checked} entries verified{head}.")
@@ -380,27 +443,29 @@ def serve_app(app: Any, host: str, port: int, threads: int) -> None:
     gc.collect()
     gc.freeze()
     click.echo(f"qm is serving on http://{host}:{port}/  (Ctrl+C stops it)")
-    serve(app, host=host, port=port, threads=threads, ident="qm")
+    # waitress reads a whole body before it calls the app: it must refuse one declared too
+    # large itself, from the headers (the app's own check, refuse_large_bodies, comes too late).
+    serve(app, host=host, port=port, threads=threads, ident="qm",
+          max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=cli_types.Port,
+              help="0: any free port.")
+@click.option("--threads", default=8, show_default=True, type=cli_types.Threads,
+              help="Worker threads.")
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the web app and API with waitress (a production WSGI server)."""
     from qm.app import create_app
 
-    try:
-        app = create_app()
-    except SchemaNotCurrent as exc:
-        raise click.ClickException(str(exc)) from None
-    serve_app(app, host, port, threads)
+    serve_app(create_app(), host, port, threads)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=cli_types.Port,
+              help="0: any free port.")
 @click.option("--no-serve", is_flag=True, help="Only build the demo data, do not serve.")
 @pass_ctx
 def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
+from qm import cli_types
+from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor
 from scoring.reliability_cli import reliability
 
 
@@ -19,13 +20,14 @@ def interactions() -> None:
 
 
 @interactions.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("csv_file", type=cli_types.InputFile)
 @click.option("--source", default="csv", show_default=True,
               help="The system the file comes from; with each row's external_id it is the key "
                    "that makes a re-import skip what is there already. A 'source' column wins.")
-@click.option("--timezone", default="UTC", show_default=True,
-              help="Time zone of started_at values that carry no offset.")
-@click.option("--chunk-size", default=1000, show_default=True, type=int,
+@click.option("--timezone", default="UTC", show_default=True, type=cli_types.TimeZone,
+              help="Time zone (IANA name, e.g. Europe/Paris) of started_at values that carry "
+                   "no offset.")
+@click.option("--chunk-size", default=1000, show_default=True, type=cli_types.ChunkSize,
               help="Rows per transaction.")
 @actor_option
 @pass_ctx
@@ -41,7 +43,7 @@ def import_(ctx: CliContext, csv_file: Path, source: str, timezone: str, chunk_s
     from qm.storage import RecordingStore
     from scoring import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
 
         def progress(report: services.ImportReport) -> None:
@@ -83,7 +85,7 @@ def _form_named(session: Any, name: str) -> Any:
 
 
 @forms.command("import")
-@click.argument("json_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("json_file", type=cli_types.InputFile)
 @click.option("--publish", is_flag=True, help="Publish the version at once (freezes it).")
 @actor_option
 @pass_ctx
@@ -100,7 +102,7 @@ def forms_import(ctx: CliContext, json_file: Path, publish: bool, actor_name: st
         data = json.loads(json_file.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{json_file.name} is not JSON: {exc}") from None
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         version = services.import_form(session, resolve_actor(session, actor_name), data,
                                        publish=publish)
         session.commit()
@@ -115,7 +117,7 @@ def forms_publish(ctx: CliContext, name: str, actor_name: str | None) -> None:
     """Publish the draft of form NAME; the version it replaces is retired."""
     from scoring import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         form = _form_named(session, name)
         version = services.publish_form(session, resolve_actor(session, actor_name), form.id)
         session.commit()
@@ -124,7 +126,8 @@ def forms_publish(ctx: CliContext, name: str, actor_name: str | None) -> None:
 
 @forms.command("export")
 @click.argument("name")
-@click.option("--version", "number", type=int, help="Version number (default: the published).")
+@click.option("--version", "number", type=cli_types.Version,
+              help="Version number (default: the published).")
 @pass_ctx
 def forms_export(ctx: CliContext, name: str, number: int | None) -> None:
     """Print form NAME as JSON (the format `qm forms import` reads)."""
@@ -132,7 +135,7 @@ def forms_export(ctx: CliContext, name: str, number: int | None) -> None:
 
     from scoring import services
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         form = _form_named(session, name)
         data = services.export_form(services.form_version(session, form.id, number))
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -153,10 +156,10 @@ def forms_list(ctx: CliContext) -> None:
 
 
 @click.command("sample")
-@click.option("--week", required=True, metavar="YYYY-Www",
+@click.option("--week", required=True, type=cli_types.Week,
               help="The ISO week whose interactions are sampled, e.g. 2026-W47. The work is "
                    "spread over the working days of the week after.")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=cli_types.Seed,
               help="The same seed (and data) draws the same sample.")
 @click.option("--rule", "rule_names", multiple=True, metavar="NAME",
               help="Only this sampling rule (repeatable). Default: every active rule.")
@@ -175,7 +178,7 @@ def sample(ctx: CliContext, week: str, seed: int, rule_names: tuple[str, ...],
     from scoring import sampling
     from scoring.models import SamplingRule
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         rule_ids = []
         for name in rule_names:
             rule = session.scalar(select(SamplingRule).where(SamplingRule.name == name))
@@ -201,8 +204,8 @@ def retention() -> None:
 
 
 @retention.command("apply")
-@click.option("--days", type=int, default=None,
-              help="Keep recordings of contacts younger than this (default: "
+@click.option("--days", type=cli_types.Days, default=None,
+              help="Keep recordings of contacts younger than this many days (default: "
                    "QM_RETENTION_DAYS, else 365).")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @actor_option
@@ -217,9 +220,14 @@ def retention_apply(ctx: CliContext, days: int | None, dry_run: bool,
     from qm.storage import RecordingStore
     from scoring.retention import apply_retention
 
-    days = days if days is not None else int(os.environ.get("QM_RETENTION_DAYS") or 365)
+    if days is None:
+        raw = os.environ.get("QM_RETENTION_DAYS") or "365"
+        try:
+            days = cli_types.Days.convert(raw, None, None)
+        except click.BadParameter as exc:
+            raise click.ClickException(f"QM_RETENTION_DAYS: {exc.message}") from None
     store = RecordingStore(ctx.settings.recordings_dir)
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         report = apply_retention(session, resolve_actor(session, actor_name), store, days,
                                  dry_run=dry_run)
         if dry_run:

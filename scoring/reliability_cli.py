@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from qm import cli_types
+
 _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -121,7 +123,7 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 
 
 @click.command("reliability")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("csv_file", type=cli_types.InputFile)
 @click.option("--metric", required=True,
               type=click.Choice(["alpha", "fleiss", "cohen", "icc", "agreement"]),
               help="alpha: Krippendorff's alpha (any raters, gaps allowed); fleiss: Fleiss' kappa "
@@ -141,9 +143,9 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--no-ci", is_flag=True,
               help="Skip the bootstrap confidence interval (it is the slow part).")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=1),
+@click.option("--resamples", default=1000, show_default=True, type=cli_types.Resamples,
               help="Bootstrap resamples of the units.")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=cli_types.Seed,
               help="The same seed and file give the same interval.")
 @click.pass_context
 def reliability(ctx: click.Context, csv_file: Path, metric: str, level: str | None,

@@ -14,30 +14,17 @@ from typing import Any
 
 import click
 
-from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor, user_errors
-
-
-def _auto_or_count(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
-    """``auto`` (None: decided from the machine and the batch) or a whole number >= 1."""
-    text = str(value).strip().lower()
-    if text == "auto":
-        return None
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise click.BadParameter(f"{value!r} is neither auto nor a whole number >= 1.")
-    return count
+from qm import cli_types
+from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor
 
 
 @click.command("transcribe")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--jsonl", "jsonl_path", type=cli_types.OutputFile(),
               help="Also write one JSON line per input file (path, status, error, duration_s, "
                    "language, text, model, segments, metrics).")
 @click.option("--metadata", "metadata_path",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=cli_types.InputFile,
               help="A CSV with a 'file' column and the interaction's columns (external_id, "
                    "agent, channel, started_at, queue, direction, customer_ref, source).")
 @click.option("--agent", help="The agent (username) of interactions made for files that match "
@@ -46,10 +33,12 @@ def _auto_or_count(ctx: click.Context, param: click.Parameter, value: Any) -> in
                               "(default: QM_WHISPER_MODEL, else the bundled tiny.en).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Default: auto.")
 @click.option("--compute-type", help="CTranslate2 compute type (default: int8 on CPU).")
-@click.option("--beam-size", type=int, help="Default 1 (measured: as accurate as 5 here).")
-@click.option("--batch-size", help="Windows decoded together; 0: the sequential decoder; "
-                                   "auto (default): sequential for long channels on a CPU, "
-                                   "batched (8) for short ones and on a GPU.")
+@click.option("--beam-size", type=cli_types.BeamSize,
+              help="Default 1 (measured: as accurate as 5 here).")
+@click.option("--batch-size", type=cli_types.BatchSize,
+              help="Windows decoded together, 0 to 256; 0: the sequential decoder; "
+                   "auto (default): sequential for long channels on a CPU, "
+                   "batched (8) for short ones and on a GPU.")
 @click.option("--vad/--no-vad", default=None, help="Skip non-speech (default: on).")
 @click.option("--channels", default="agent,customer", show_default=True,
               help="Speaker of each channel of a stereo recording, in channel order.")
@@ -62,16 +51,16 @@ def _auto_or_count(ctx: click.Context, param: click.Parameter, value: Any) -> in
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="With --queue: wait for the results (same output as a local run), or just "
                    "enqueue and print each task id and path.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
-              help="With --queue: give up waiting for a file's result after this many seconds "
-                   "(default: wait as long as it takes). The tasks stay queued; a later run "
-                   "of the same files collects what was done.")
-@click.option("--workers", default="auto", show_default=True, callback=_auto_or_count,
-              help="Transcribe in N local processes. Each loads its own model and uses "
+@click.option("--timeout", type=cli_types.Timeout, default=None,
+              help="With --queue: give up waiting for a file's result after this many "
+                   "seconds, a week at most (default: wait as long as it takes). The tasks "
+                   "stay queued; a later run of the same files collects what was done.")
+@click.option("--workers", default="auto", show_default=True, type=cli_types.Processes,
+              help="Transcribe in N local processes (1 to 1024). Each loads its own model and uses "
                    "cores // N threads (unless QM_WHISPER_CPU_THREADS is set). auto: on a "
                    "CPU, one one-thread process per core, one per 2 minutes of audio at "
                    "most (a small batch runs in this process); on a GPU, this process.")
-@click.option("--group-files", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--group-files", type=cli_types.GroupFiles, default=64, show_default=True,
               help="Files under 30 s are transcribed in groups of up to this many (and about "
                    "4 minutes of audio), their speech packed into shared 30 s windows: many "
                    "times faster than one window per file. 1: each file on its own.")
@@ -79,7 +68,7 @@ def _auto_or_count(ctx: click.Context, param: click.Parameter, value: Any) -> in
 def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                metadata_path: Path | None, agent: str | None, model: str | None,
                device: str | None, compute_type: str | None, beam_size: int | None,
-               batch_size: str | None, vad: bool | None, channels: str, use_queue: bool,
+               batch_size: int | None, vad: bool | None, channels: str, use_queue: bool,
                wait: bool, timeout: float | None, workers: int | None,
                group_files: int) -> None:
     """Transcribe audio files and folders (wav, mp3, m4a, ogg/opus, flac, ...).
@@ -92,13 +81,12 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     failed.
     """
     from transcription import pipeline, texts
-    from transcription.transcriber import Transcriber, TranscriberSettings, parse_batch_size
+    from transcription.transcriber import Transcriber, TranscriberSettings
 
     try:
         settings = TranscriberSettings.from_env()
-        if batch_size is not None:
-            settings = dataclasses.replace(
-                settings, batch_size=parse_batch_size("--batch-size", batch_size))
+        if _given("batch_size"):  # "auto" (None) too: it overrides QM_WHISPER_BATCH_SIZE
+            settings = dataclasses.replace(settings, batch_size=batch_size)
         overrides = {k: v for k, v in {"model": model, "device": device,
                                        "compute_type": compute_type, "beam_size": beam_size,
                                        "vad_filter": vad}.items()
@@ -144,6 +132,12 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
             yield from pipeline.process_group(factory, group, transcriber, options, store)
 
     _report(len(files), results(), jsonl_path)
+
+
+def _given(name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or by a default map)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _report(total: int, results: Iterator[Any], jsonl_path: Path | None) -> None:
@@ -278,10 +272,10 @@ def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
 
 
 @click.command("worker")
-@click.option("--concurrency", default="auto", show_default=True, callback=_auto_or_count,
-              help="Pool processes; each loads its own model and gets cores // N threads. "
-                   "auto: one per core on a CPU (as many as half the memory holds), one on "
-                   "a GPU.")
+@click.option("--concurrency", default="auto", show_default=True, type=cli_types.Processes,
+              help="Pool processes, 1 to 1024; each loads its own model and gets cores // N "
+                   "threads. auto: one per core on a CPU (as many as half the memory holds), "
+                   "one on a GPU.")
 @click.option("--loglevel", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @pass_ctx
@@ -359,12 +353,12 @@ def flagging_group() -> None:
 
 @flagging_group.command("train")
 @actor_option
-@click.option("--score-below", type=click.FloatRange(0, 100), default=None,
+@click.option("--score-below", type=cli_types.Score, default=None,
               help="An evaluation under this score found a problem (default: "
                    "QM_FLAG_SCORE_BELOW, else 80); a critical fail always does.")
-@click.option("--min-examples", type=click.IntRange(min=10), default=40, show_default=True,
+@click.option("--min-examples", type=cli_types.MinExamples, default=40, show_default=True,
               help="Refuse to train on fewer finished evaluations with a transcript.")
-@click.option("--min-auc", type=click.FloatRange(0.5, 1.0), default=0.6, show_default=True,
+@click.option("--min-auc", type=cli_types.AUC, default=0.6, show_default=True,
               help="Refuse a model whose cross-validated ROC AUC is lower (0.5 is chance).")
 @click.option("--apply/--no-apply", "then_apply", default=True, show_default=True,
               help="Then score every transcript with the new model.")
@@ -376,7 +370,7 @@ def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int
     new transcripts (calls and texts) are flagged as they are stored."""
     from transcription import flagging
 
-    with ctx.session() as session, user_errors():
+    with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         try:
             report = flagging.train(session, actor, below=score_below,
