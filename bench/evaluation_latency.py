@@ -61,6 +61,8 @@ from list_latency import (  # noqa: E402
     run_metadata,
     run_pass,
     served,
+    smoke_defaults,
+    smoke_json,
     table,
 )
 
@@ -315,6 +317,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path,
                         help="Write a cProfile of each scenario's in-process requests here")
     parser.add_argument("--profile-requests", type=int, default=50)
+    # --smoke: also the in-process pass, on one page per scenario, and a profile (to a temp dir)
+    smoke_defaults(parser, argv, explain_pages=1, explain_repeats=1, profile_requests=2)
     args = parser.parse_args(argv)
     check_load_options(parser, args)
     return args
@@ -322,6 +326,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with smoke_json(args), tempfile.TemporaryDirectory(prefix="qm-bench-profile-") as folder:
+        if args.smoke and args.profile is None and not args.skip_in_process:
+            args.profile = Path(folder)
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
     engine = local_engine(args.database_url)
     s = samples(engine, args.samples)
     meta = run_metadata(engine, args, **s.counts)

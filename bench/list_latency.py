@@ -68,6 +68,11 @@ LIST_INDEXES = ("ix_interactions_started", "ix_interactions_agent_started",
 LIST_MARKER = b'id="interactions"'  # the results table: not the login page, not an error page
 EMPTY_MARKER = b"No interactions"
 PAGE_SIZE = int(os.environ.get("QM_PAGE_SIZE") or 50)  # what the server's Settings will use
+# --smoke: CI's run (bench/smoke.sh) on seed.py --smoke's database: every scenario and both
+# passes, but a couple of seconds of load, no wait for a quiet machine, and the JSON written to
+# a temp file (and removed) so that its writing is exercised too.
+LOAD_SMOKE = {"requests": 20, "warmup": 2, "concurrency": 2, "threads": 2, "max_seconds": 10.0,
+              "samples": 5, "quiet_wait": 0.0}
 
 
 # --- the HTTP client -----------------------------------------------------------------------
@@ -213,7 +218,9 @@ class CpuMeter:
 
 def wait_for_quiet(meter: CpuMeter, threshold: float, limit_s: float) -> float:
     """Wait (at most ``limit_s``) until the rest of the machine uses under ``threshold`` cores;
-    returns the last reading."""
+    returns the last reading (NaN when ``limit_s`` is 0: no wait, no reading)."""
+    if limit_s <= 0:
+        return math.nan
     deadline = time.monotonic() + limit_s
     while True:
         meter.start()
@@ -739,11 +746,32 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
                         help="... but at most this many seconds")
     parser.add_argument("--only", default="", help="Comma-separated scenario names to run")
     parser.add_argument("--json", type=Path, help="Also write every figure to this file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke run, on seed.py --smoke's database: the smallest load "
+                             "that takes every path (options given still win)")
+
+
+def smoke_defaults(parser: argparse.ArgumentParser, argv: list[str] | None,
+                   **more: Any) -> None:
+    """With --smoke on the command line: LOAD_SMOKE and ``more`` become the defaults."""
+    if "--smoke" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**LOAD_SMOKE, **more)
 
 
 def check_load_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if min(args.requests, args.concurrency, args.rounds) < 1 or args.max_seconds <= 0:
         parser.error("--requests, --concurrency, --rounds and --max-seconds must be positive")
+
+
+@contextmanager
+def smoke_json(args: argparse.Namespace) -> Iterator[None]:
+    """In a smoke run without --json, the JSON goes to a temp file, removed afterwards."""
+    if not args.smoke or args.json is not None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="qm-bench-smoke-") as folder:
+        args.json = Path(folder) / "results.json"
+        yield
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -756,6 +784,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="... this many times each (the median is reported)")
     parser.add_argument("--skip-no-index", action="store_true",
                         help="Leave out the pass without the list indexes")
+    # 1,000 smoke interactions are 20 pages: page 5 still follows "Older" several times.
+    smoke_defaults(parser, argv, page=5, explain_values=2, explain_repeats=1)
     args = parser.parse_args(argv)
     check_load_options(parser, args)
     return args
@@ -833,6 +863,11 @@ def run_metadata(engine: Engine, args: argparse.Namespace, **data: Any) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with smoke_json(args):
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
     engine = local_engine(args.database_url)
     if present_indexes(engine) & set(LIST_INDEXES) != set(LIST_INDEXES):
         print("some list indexes are missing (an interrupted run?): recreating them")

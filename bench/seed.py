@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -60,6 +61,11 @@ CHAT_BODY = ("Customer: Hi, my last invoice is higher than usual.\n"
 EMAIL_BODY = "Subject: Refund request\n\nHello, I was charged twice this month."
 # Contacts cluster in opening hours, as they do in a real centre.
 HOURS = [8, 9, 9, 10, 10, 10, 11, 11, 12, 13, 14, 14, 15, 15, 16, 16, 17, 18, 19, 20]
+# --smoke: CI's run (bench/smoke.sh). 1,000 interactions, not fewer: list_latency.py's scenarios
+# need every 30-day window of every channel to hold a row (email is 12 % of the contacts), and
+# teams <= agents so that every team has contacts. Several insert batches; then the evaluations.
+SMOKE = {"interactions": 1000, "agents": 10, "teams": 5, "batch": 300,
+         "evaluations_per_agent": 30}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,6 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--evaluations-per-agent", type=int, default=0,
                         help="Then run bench/seed_evaluations.py with --per-agent N (165 gives "
                              "a million answer rows at 500 agents); 0: no evaluations")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke run: defaults of " + ", ".join(
+                            f"--{k.replace('_', '-')} {v}" for k, v in SMOKE.items())
+                        + ", and seed_evaluations.py --smoke (options given still win)")
+    if "--smoke" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**SMOKE)
     return parser.parse_args(argv)
 
 
@@ -243,8 +255,10 @@ def seed(args: argparse.Namespace) -> None:
     total_s = time.perf_counter() - started
 
     with engine.connect() as conn:
-        counted = conn.scalar(select(func.count()).select_from(Interaction.__table__))
+        counted = conn.scalar(select(func.count()).select_from(Interaction.__table__)) or 0
     engine.dispose()
+    if counted != args.interactions:
+        sys.exit(f"the database holds {counted:,} interactions, not {args.interactions:,}")
     total_rows = len(teams) + len(users) + len(roles) + len(leads) + len(rows)
     print(f"  schema (drop + migrations.upgrade): {schema_s:6.2f} s")
     print(f"  generating rows in Python:          {generate_s:6.2f} s")
@@ -260,12 +274,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     seed(args)
     if args.evaluations_per_agent > 0:
-        import seed_evaluations  # bench/ is on sys.path when this file runs as a script
-
-        seed_evaluations.main(["--database-url", args.database_url,
-                               "--per-agent", str(args.evaluations_per_agent),
-                               "--batch", str(args.batch), "--seed", str(args.seed),
-                               *(["--force"] if args.force else [])])
+        # A child process, not an import: seed_evaluations.py imports this module (the lower
+        # one), so importing it back would make a cycle.
+        done = subprocess.run([
+            sys.executable, str(Path(__file__).resolve().with_name("seed_evaluations.py")),
+            "--database-url", args.database_url, "--per-agent", str(args.evaluations_per_agent),
+            "--batch", str(args.batch), "--seed", str(args.seed),
+            *(["--force"] if args.force else []), *(["--smoke"] if args.smoke else [])])
+        if done.returncode:
+            sys.exit(f"bench/seed_evaluations.py failed (exit {done.returncode})")
 
 
 if __name__ == "__main__":

@@ -55,9 +55,10 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from qm import migrations
 from qm.auth.models import User, UserRole, team_leads
 from qm.auth.permissions import SystemActor
-from qm.db import make_engine
+from qm.db import Base, make_engine
 from scoring import rules, services
 from scoring.demo import FORM_FILE, _demo_answers
 from scoring.models import (
@@ -83,6 +84,10 @@ NOTES = ("Listen again from 2:10: the customer asked twice.",
          "Check the knowledge base article before promising a date.",
          "Good recovery after the hold; keep the customer informed while you look.")
 REASON = "I did verify the customer's identity before the account change; listen at 1:10."
+# --smoke: CI's run (bench/smoke.sh), the smallest sizes that still take every path (open
+# queues and drafts, disputes, several batches per table) in a second or two.
+SMOKE = {"per_agent": 30, "evaluators": 3, "queue_min": 2, "queue_max": 5, "patterns": 22,
+         "batch": 300}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -102,6 +107,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=18295)
     parser.add_argument("--force", action="store_true",
                         help="Allow a database whose name does not contain 'bench'")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke run: defaults of " + ", ".join(
+                            f"--{k.replace('_', '-')} {v}" for k, v in SMOKE.items())
+                        + " (options given still win)")
+    if "--smoke" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**SMOKE)
     args = parser.parse_args(argv)
     if args.per_agent < 0 or args.evaluators < 1 or not 0 <= args.queue_min <= args.queue_max:
         parser.error("need --per-agent >= 0, --evaluators >= 1, 0 <= --queue-min <= --queue-max")
@@ -360,16 +371,45 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 EVALUATION_TABLES = ("evaluation_answers", "evaluation_revisions", "disputes", "evaluations",
                      "sampling_rules", "form_versions", "scoring_forms")
+# What seed.py loaded: clearing the evaluations must never reach these.
+SEEDED_TABLES = ("interactions", "users", "teams", "user_roles", "team_leads")
+
+
+def tables_to_clear() -> list[str]:
+    """EVALUATION_TABLES and every table that points at them, directly or not (calibration
+    sessions point at form versions, their items and scores at the sessions, ...), dependents
+    first. Read from the models' metadata, so that a table added later is cleared too instead
+    of making TRUNCATE fail."""
+    migrations.load_models()  # every model module, so that the metadata knows every table
+    unknown = set(EVALUATION_TABLES) - set(Base.metadata.tables)
+    if unknown:
+        raise SystemExit(f"no such tables in the models: {sorted(unknown)}: update "
+                         "EVALUATION_TABLES in bench/seed_evaluations.py")
+    doomed = set(EVALUATION_TABLES)
+    grew = True
+    while grew:
+        more = {t.name for t in Base.metadata.sorted_tables
+                if t.name not in doomed and any(fk.column.table.name in doomed
+                                                for fk in t.foreign_keys)}
+        doomed |= more
+        grew = bool(more)
+    seeded = sorted(doomed & set(SEEDED_TABLES))
+    if seeded:
+        raise SystemExit(f"clearing the evaluations would clear {seeded}, which seed.py filled "
+                         "(one of them now points at an evaluation table): rerun bench/seed.py")
+    return [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in doomed]
 
 
 def clear(engine: Engine) -> None:
-    """Remove what an earlier run added: evaluations, the form, the rule, the evaluators."""
+    """Remove what an earlier run added: evaluations, the form, the rule, the evaluators (and
+    whatever points at them, such as calibration sessions on the form)."""
+    tables = tables_to_clear()
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(EVALUATION_TABLES)} RESTART IDENTITY"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
         else:
-            for table in EVALUATION_TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+            for table in tables:  # dependents first, for the foreign keys
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names of the models
         conn.execute(User.__table__.delete().where(
             User.username.like(f"{EVALUATOR_PREFIX}%"), User.email.like("%@bench.example")))
 

@@ -49,6 +49,14 @@ def Text(min_length: int = 1, **kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(validate=rules + ([extra] if extra else []), **kwargs)
 
 
+class BadInput(ValueError):
+    """Input no route could use; ``status`` is the answer (400 unreadable, 422 unstorable)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def id_arg(args: Any, name: str, maximum: int = MAX_ID) -> int | None:
     """A whole number from a page's query string (an id, a version): None when absent, a 400
     naming the parameter when it is not one (never silently dropped, never sent to the
@@ -63,14 +71,6 @@ def id_arg(args: Any, name: str, maximum: int = MAX_ID) -> int | None:
     if not 0 < value <= maximum:
         raise BadInput(f"The parameter {name!r} must be a whole number from 1 to {maximum}.")
     return value
-
-
-class BadInput(ValueError):
-    """Input no route could use; ``status`` is the answer (400 unreadable, 422 unstorable)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 NUL_MESSAGE = ("The text holds a NUL character (\\u0000), which cannot be stored; "

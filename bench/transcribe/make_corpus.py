@@ -19,6 +19,13 @@ Voices are flite's (awb, slt for agents; rms, kal16 for customers): tiny.en hear
 on an 8 kHz line, where espeak-ng's were misheard (see tests/data/audio/make.sh). Numbers are
 written as digits in the texts ("4 7 2 9") and spoken digit by digit by flite.
 Needs flite and sox on PATH; nothing is downloaded.
+
+``--smoke`` (what CI runs, see bench/README.md) needs neither: it writes one call of about 8 s
+(``calls/call-01.wav``: digits read by two real speakers, one per channel, with a 1 s hold) and
+one clip of a single digit (``clips/clip-01.wav``), cut from the real recordings of spoken
+digits in ``../shared/speech/fsdd-dev`` (the Free Spoken Digit Dataset, Jakobovski et al.,
+CC BY-SA 4.0; ``--speech DIR`` to read them from elsewhere), with the same references.json.
+The calls are put together by the same code as the full corpus's.
 """
 
 from __future__ import annotations
@@ -30,11 +37,14 @@ import subprocess
 import sys
 import tempfile
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 RATE = 8000
+ROOT = Path(__file__).resolve().parents[2]
+FSDD = ROOT.parent / "shared" / "speech" / "fsdd-dev"  # {digit}_{speaker}_{take}.wav, 8 kHz mono
 AGENT_VOICES = ("awb", "slt")
 CUSTOMER_VOICES = ("rms", "kal16")
 
@@ -208,6 +218,73 @@ def write_wav(path: Path, channels: list[np.ndarray]) -> None:
         w.writeframes(np.ascontiguousarray(frames).tobytes())
 
 
+def recorded(speech: Path, speaker: str, text: str, rng: random.Random) -> np.ndarray:
+    """``text`` ("4 7 2"), each digit a real recording of ``speaker`` (a random take of it),
+    0.15 s apart; 8 kHz mono int16, as ``synth`` returns."""
+    parts: list[np.ndarray] = []
+    for digit in text.split():
+        takes = sorted(speech.glob(f"{digit}_{speaker}_*.wav"))
+        if not takes:
+            raise SystemExit(f"no recording of {digit!r} by {speaker!r} in {speech}")
+        with wave.open(str(rng.choice(takes)), "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (RATE, 1, 2):
+                raise SystemExit(f"{speech}: expected {RATE} Hz 16-bit mono recordings")
+            parts += [np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16), zeros(0.15)]
+    return np.concatenate(parts[:-1])
+
+
+def assemble_call(turns: list[tuple[str, str]], say: Callable[[str, str], np.ndarray],
+                  rng: random.Random, gaps: tuple[float, float] = (0.5, 3.0)) -> tuple[
+        list[np.ndarray], list[np.ndarray], dict[str, list[str]], list[str]]:
+    """(left, right, what each party said, the turns' text in time order) of one call: each
+    turn on its speaker's channel, the other channel silent meanwhile, a pause of ``gaps``
+    seconds (0.5-3) after each turn, and a hold ("p", seconds) silent on both."""
+    left, right = [zeros(0.3)], [zeros(0.3)]
+    said: dict[str, list[str]] = {"a": [], "c": []}
+    whole: list[str] = []
+    for who, text in turns:
+        if who == "p":
+            left.append(zeros(float(text)))
+            right.append(zeros(float(text)))
+            continue
+        utt = say(who, text)
+        silent = np.zeros_like(utt)
+        gap = zeros(rng.uniform(*gaps))
+        left += [utt if who == "a" else silent, gap]
+        right += [silent if who == "a" else utt, gap]
+        said[who].append(text)
+        whole.append(text)
+    return left, right, said, whole
+
+
+def smoke_corpus(out: Path, speech: Path, seed: int) -> int:
+    """Two short files from real recordings: what CI's smoke run transcribes (a few seconds)."""
+    if not speech.is_dir():
+        raise SystemExit(f"--smoke reads real recordings of digits from {speech}, which is "
+                         "missing: pass --speech DIR (the FSDD recordings, "
+                         "{digit}_{speaker}_{take}.wav)")
+    rng = random.Random(seed)
+    calls_dir, clips_dir = out / "calls", out / "clips"
+    calls_dir.mkdir(parents=True, exist_ok=True)
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    voices = {"a": "george", "c": "jackson"}
+    turns = [("a", "4 7 2"), ("c", "9 1 5"), ("p", "1.00"), ("a", "3 8"), ("c", "6")]
+    left, right, said, whole = assemble_call(
+        turns, lambda who, text: recorded(speech, voices[who], text, rng), rng, gaps=(0.3, 0.6))
+    write_wav(calls_dir / "call-01.wav", [np.concatenate(left), np.concatenate(right)])
+    call_s = sum(len(x) for x in left) / RATE
+    clip = np.concatenate([zeros(0.1), recorded(speech, "lucas", "5", rng), zeros(0.1)])
+    write_wav(clips_dir / "clip-01.wav", [clip])
+    refs = {"calls": {"call-01.wav": {"agent": " ".join(said["a"]),
+                                      "customer": " ".join(said["c"]),
+                                      "whole": " ".join(whole)}},
+            "clips": {"clip-01.wav": {"whole": "5"}}}
+    (out / "references.json").write_text(json.dumps(refs, indent=1) + "\n")
+    print(f"smoke corpus: 1 call file, {call_s:.1f} s; 1 clip, {len(clip) / RATE:.1f} s "
+          f"(real recordings from {speech}) -> {out}")
+    return 0
+
+
 def call_script(rng: random.Random, hold: bool, body_turns: int) -> list[tuple[str, str]]:
     """Turns of one call: ("a"|"c", text) or ("p", seconds) for a hold."""
     turns: list[tuple[str, str]] = [("a", rng.choice(GREETINGS)),
@@ -234,7 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--calls", type=int, default=15)
     parser.add_argument("--clips", type=int, default=32)
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke corpus: 1 call of about 8 s and 1 clip, cut from real "
+                             "recordings of digits (no flite, no sox)")
+    parser.add_argument("--speech", type=Path, default=FSDD,
+                        help="with --smoke: the recordings of digits (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        return smoke_corpus(args.out, args.speech, args.seed)
     rng = random.Random(args.seed)
     calls_dir, clips_dir = args.out / "calls", args.out / "clips"
     calls_dir.mkdir(parents=True, exist_ok=True)
@@ -247,21 +331,12 @@ def main(argv: list[str] | None = None) -> int:
             agent_voice = AGENT_VOICES[n % 2]
             customer_voice = CUSTOMER_VOICES[(n // 2) % 2]
             turns = call_script(rng, hold=n % 4 == 0, body_turns=rng.randint(0, 3))
-            left, right = [zeros(0.3)], [zeros(0.3)]
-            said: dict[str, list[str]] = {"a": [], "c": []}
-            whole: list[str] = []
-            for who, text in turns:
-                if who == "p":
-                    left.append(zeros(float(text)))
-                    right.append(zeros(float(text)))
-                    continue
-                utt = synth(agent_voice if who == "a" else customer_voice, text, work)
-                silent = np.zeros_like(utt)
-                gap = zeros(rng.uniform(0.5, 3.0))
-                left += [utt if who == "a" else silent, gap]
-                right += [silent if who == "a" else utt, gap]
-                said[who].append(text)
-                whole.append(text)
+
+            def say(who: str, text: str, agent: str = agent_voice,
+                    customer: str = customer_voice) -> np.ndarray:
+                return synth(agent if who == "a" else customer, text, work)
+
+            left, right, said, whole = assemble_call(turns, say, rng)
             name = f"call-{n:02d}.wav"
             write_wav(calls_dir / name, [np.concatenate(left), np.concatenate(right)])
             total += sum(len(x) for x in left) / RATE

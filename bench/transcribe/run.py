@@ -44,6 +44,12 @@ single digits ("47" and "four seven" both become "4 7"), "£35" as "35 pounds".
 Quiet machine: before each round it waits (up to ``--quiet-wait`` s) until the rest of the
 machine uses under ``--quiet-threshold`` CPUs, and every measurement records the CPUs the rest
 of the machine used meanwhile (/proc/stat minus this script and its children).
+
+A variant that hears no word at all in a set, or fails, makes the exit status 1.
+
+``--smoke`` (what CI runs, see bench/README.md): every variant once, on ``make_corpus.py
+--smoke``'s two short files (about 9 s of real speech), with no wait for a quiet machine and
+the JSON written to a temp file, so that a change that breaks one of them fails CI.
 """
 
 from __future__ import annotations
@@ -99,7 +105,10 @@ class CpuMeter:
 
 def wait_for_quiet(threshold: float, limit_s: float, meter: Any = None) -> float:
     """Wait until the rest of the machine (as ``meter``, a CpuMeter by default, sees it) uses
-    under ``threshold`` CPUs, or ``limit_s`` passed; the last measure of that load."""
+    under ``threshold`` CPUs, or ``limit_s`` passed; the last measure of that load (NaN when
+    ``limit_s`` is 0: no wait, no measure)."""
+    if limit_s <= 0:
+        return math.nan
     deadline = time.monotonic() + limit_s
     meter = meter or CpuMeter()
     while True:
@@ -244,11 +253,13 @@ def run_qm(folder: Path, work: Path, extra: list[str] | None = None) -> dict[str
     return {"wall_s": wall, "cpus": ours, "other_cpus": other, "texts": texts}
 
 
-def corpus_or_make(corpus: Path | None, work: Path) -> Path:
-    """The corpus given, or a new one made by make_corpus.py under ``work``."""
+def corpus_or_make(corpus: Path | None, work: Path, smoke: bool = False) -> Path:
+    """The corpus given, or a new one made by make_corpus.py under ``work`` (its smoke corpus,
+    two short files, with ``smoke``)."""
     if corpus is None:
         corpus = work / "corpus"
-        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus)], check=True)
+        subprocess.run([sys.executable, str(HERE / "make_corpus.py"), str(corpus),
+                        *(["--smoke"] if smoke else [])], check=True)
     return corpus
 
 
@@ -274,11 +285,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--sets", default="calls,clips",
                         help="which sets to run, comma-separated (default: calls,clips)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke run: make_corpus.py --smoke's two short files (unless "
+                             "--corpus), --runs 1, --quiet-wait 0, the JSON to a temp file")
+    if "--smoke" in argv:
+        parser.set_defaults(runs=1, quiet_wait=0.0)
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="qm-bench-transcribe-"))
+    if args.smoke and args.json is None:
+        args.json = work / "results.json"
     try:
-        corpus = corpus_or_make(args.corpus, work)
+        corpus = corpus_or_make(args.corpus, work, args.smoke)
         refs = json.loads((corpus / "references.json").read_text())
         sets = {"calls": corpus / "calls", "clips": corpus / "clips"}
         variants = [("calls", "plain"), ("calls", "qm"), ("calls", "qm-1proc"),
@@ -339,11 +357,16 @@ def main(argv: list[str] | None = None) -> int:
                 if name in v:
                     ratio = s[f"{name}_over_plain_speed"] = v["plain"]["wall_s"] / v[name]["wall_s"]
                     print(f"{set_name}: {name} speed / plain loop speed = {ratio:.2f}")
+        deaf = [key for key, runs in results.items()
+                if not any(normalise(text) for r in runs for text in r["texts"].values())]
+        summary["problems"] = [f"{key}: not a word heard" for key in deaf]
+        for problem in summary["problems"]:
+            print(f"- {problem}")
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 1 if summary["problems"] else 0
 
 
 if __name__ == "__main__":

@@ -53,6 +53,12 @@ Quiet machine, as ``run.py``: before each timed variant it waits (up to ``--quie
 the rest of the machine uses under ``--quiet-threshold`` CPUs, and each measurement records the
 CPUs the rest of the machine used meanwhile (/proc/stat minus this script, its children and the
 workers' process trees).
+
+``--smoke`` (what CI runs, see bench/README.md): ``make_corpus.py --smoke``'s call (one file
+of about 8 s, unless ``--corpus``), one run of two variants, the baseline (one Celery worker:
+start, readiness probe, queue, warm shutdown) and ``local --workers N``, with no wait for a
+quiet machine, shorter time limits and the JSON written to a temp file; every check above
+still applies. ``--only`` picks variants by key for any run.
 """
 
 from __future__ import annotations
@@ -467,10 +473,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-grace", type=float, default=60.0,
                         help="s after SIGTERM before a worker's process group is killed")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", default="",
+                        help="comma-separated variant keys (w1t1, wNt1, w1tN, localN; "
+                             "default: all); the baseline w1t1 always runs")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's smoke run: make_corpus.py --smoke's call (unless --corpus), "
+                             "--runs 1, the variants w1t1 and localN (unless --only), "
+                             "--quiet-wait 0, shorter time limits, the JSON to a temp file")
+    if "--smoke" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(runs=1, quiet_wait=0.0, ready_timeout=120.0, file_timeout=120.0,
+                            stop_grace=30.0)
     args = parser.parse_args(argv)
     check_url(args.database_url)
     if args.runs < 1 or args.workers < 2 or (args.limit is not None and args.limit < 1):
         parser.error("--runs must be 1 or more, --workers 2 or more, --limit 1 or more")
+    order = variants(args.workers)
+    wanted = [k for k in args.only.split(",") if k] or (
+        [order[0].key, order[-1].key] if args.smoke else [v.key for v in order])
+    unknown = set(wanted) - {v.key for v in order}
+    if unknown:
+        parser.error(f"--only: no variant {', '.join(sorted(unknown))}; with --workers "
+                     f"{args.workers} they are {', '.join(v.key for v in order)}")
+    order = [v for v in order if v.key in wanted or v is order[0]]  # the baseline always runs
     cpus = len(os.sched_getaffinity(0))
     if args.workers > cpus:
         print(f"warning: {args.workers} workers on {cpus} CPUs cannot scale linearly",
@@ -479,13 +503,14 @@ def main(argv: list[str] | None = None) -> int:
     app = celery_client()
 
     work = Path(tempfile.mkdtemp(prefix="qm-bench-scale-"))
+    if args.smoke and args.json is None:
+        args.json = work / "results.json"
     try:
-        folder = pick_files(corpus_or_make(args.corpus, work), args.limit, work)
+        folder = pick_files(corpus_or_make(args.corpus, work, args.smoke), args.limit, work)
         files = sorted(p.name for p in folder.glob("*.wav"))
         audio_s = audio_seconds(folder)
         print(f"{len(files)} files, {audio_s:.1f} s of audio, {cpus} CPUs, database "
               f"{args.database_url.split('://')[0]}", flush=True)
-        order = variants(args.workers)
         results: dict[str, list[dict[str, Any]]] = {v.key: [] for v in order}
         for run in range(1, args.runs + 1):
             print(f"run {run}:", flush=True)
