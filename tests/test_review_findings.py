@@ -13,7 +13,7 @@ from qm import audit
 from qm.audit import AuditEntry
 from qm.auth import services as auth_services
 from qm.db import make_session_factory
-from scoring import services
+from qm.interactions import services as interactions
 from scoring.models import Interaction
 
 
@@ -22,7 +22,7 @@ def test_a_username_of_digits_is_never_taken_for_an_id(session, people):
     session.commit()
     assert digits.id != 3
     data = "external_id,agent,channel,started_at\nD1,003,voice,2026-11-20T09:00:00Z\n"
-    report = services.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     assert report.ok
     row = session.scalar(select(Interaction).where(Interaction.external_id == "D1"))
     assert row.agent_id == digits.id
@@ -81,7 +81,8 @@ def test_no_typed_secret_or_customer_text_enters_the_log(client, session, people
     session.commit()
     for entry in session.scalars(select(AuditEntry)):
         text = f"{entry.entity_id} {entry.before} {entry.after}"
-        assert "hunter2" not in text and "4111" not in text
+        # The whole typed values: a bare "4111" once matched a timestamp's microseconds.
+        assert "hunter2-password" not in text and "4111 1111 1111 1111" not in text
     created = audit.history(session, "interactions", item.id)[0]
     assert created.after["body"]["chars"] == len(item.body)
 
@@ -132,7 +133,7 @@ def test_a_long_email_body_is_a_legal_cell(session, people):
     body = "x" * (200 * 1024)
     data = ("external_id,agent,channel,started_at,body\n"
             f"L1,agent.a,email,2026-11-20T09:00:00Z,{body}\n")
-    report = services.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     assert report.ok and report.created == 1
 
 
