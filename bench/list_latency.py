@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from qm.auth.models import User
 from qm.db import make_engine
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 from scoring.queries import InteractionFilters, list_interactions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -38,7 +38,7 @@ from werkzeug.security import generate_password_hash
 from qm import migrations
 from qm.auth.models import Team, User, UserRole, team_leads
 from qm.db import make_engine
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qm_bench"
 # Every seeded user (admin, leads, agents) shares this password; list_latency.py logs in with it.

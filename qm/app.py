@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import qm
-from qm import migrations
+from qm import domains, migrations
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError
 from qm.inputs import BadInput, IdConverter, check_request, refuse_large_bodies
@@ -122,6 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(auth_views.bp)
     auth_api.register(api)
+    domains.load()
     for name in DOMAINS:
         module = importlib.import_module(name)
         init = getattr(module, "init_app", None)

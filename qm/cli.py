@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from qm import cli_types
+from qm import cli_types, domains
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError, SchemaNotCurrent
 
@@ -488,6 +488,7 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
 
 
 def _add_domain_commands() -> None:
+    domains.load()  # their receivers: a chat imported from the shell is redacted too
     for name in DOMAINS:
         if importlib.util.find_spec(f"{name}.cli") is not None:
             module = importlib.import_module(f"{name}.cli")

@@ -11,7 +11,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DOMAINS = ("scoring", "competencies", "transcription")
+# In layer order, lowest first (see "How the code is laid out" in the README): the demo builds
+# each domain's part in this order, so a layer finds what the ones below it made.
+DOMAINS = ("transcription", "scoring", "competencies")
 
 
 def _env_int(name: str, default: int) -> int:

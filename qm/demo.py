@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from werkzeug.security import generate_password_hash
 
-from qm import migrations
+from qm import domains, migrations
 from qm.auth import services
 from qm.auth.models import Team, User
 from qm.auth.permissions import SystemActor
@@ -50,6 +50,7 @@ def build(settings: Settings, engine: Engine,
     where = engine.url.render_as_string(hide_password=True)
     echo(f"Database: {where}")
     migrations.upgrade(engine)
+    domains.load()
     actor = SystemActor("demo")
     session = make_session_factory(engine)()
     try:

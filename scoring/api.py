@@ -15,6 +15,7 @@ from qm import audit
 from qm.auth.api import AuditEntrySchema
 from qm.auth.permissions import can
 from qm.inputs import Count, Id
+from qm.interactions import services as interactions
 from qm.timestamps import in_range
 from qm.web import api_error, api_permission, api_user, db, send_recording
 from scoring import queries, services
@@ -40,7 +41,7 @@ class InteractionSchema(Schema):
     queue = fields.Str(load_default="")
     started_at = fields.AwareDateTime(required=True, default_timezone=dt.UTC,
                                       validate=in_range)
-    duration_s = Count(load_default=0, maximum=services.MAX_DURATION_S)
+    duration_s = Count(load_default=0, maximum=interactions.MAX_DURATION_S)
     customer_ref = fields.Str(allow_none=True, load_default=None)
     body = fields.Str(allow_none=True, load_default=None, metadata={
         "description": "a chat's or e-mail's text: sent as typed, always answered redacted"})
@@ -125,7 +126,7 @@ def list_interactions(args: dict[str, Any]) -> Any:
 @blp.response(201, InteractionSchema)
 def create_interaction(data: dict[str, Any]) -> Any:
     """Create one interaction; a repeated (source, external_id) answers 409."""
-    item = services.create_interaction(db.session, api_user(), data)
+    item = interactions.create_interaction(db.session, api_user(), data)
     db.session.commit()
     return shown([item])[0]
 
@@ -161,7 +162,7 @@ def interaction_recording(interaction_id: int) -> Any:
                      {"in": "query", "name": "timezone", "schema": {"type": "string"}}])
 def import_interactions() -> Any:
     """Import a CSV sent as the request body (text/csv). Bad rows come back with line numbers."""
-    report = services.import_csv(
+    report = interactions.import_csv(
         db.session, api_user(), io.BytesIO(request.get_data()),
         source=request.args.get("source", "csv"), timezone=request.args.get("timezone", "UTC"),
         on_chunk=lambda _report: db.session.commit(),  # short transactions; a retry resumes

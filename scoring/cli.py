@@ -11,6 +11,7 @@ import click
 
 from qm import cli_types
 from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.interactions import services as interaction_services
 from scoring.reliability_cli import reliability
 
 
@@ -41,17 +42,16 @@ def import_(ctx: CliContext, csv_file: Path, source: str, timezone: str, chunk_s
     when any row failed.
     """
     from qm.storage import RecordingStore
-    from scoring import services
 
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
 
-        def progress(report: services.ImportReport) -> None:
+        def progress(report: interaction_services.ImportReport) -> None:
             session.commit()
             click.echo(f"  ... {report.rows} rows read, {report.created} imported", err=True)
 
         with csv_file.open("rb") as stream:
-            report = services.import_csv(
+            report = interaction_services.import_csv(
                 session, actor, stream, source=source, timezone=timezone,
                 store=RecordingStore(ctx.settings.recordings_dir),
                 base_dir=csv_file.resolve().parent, chunk_size=chunk_size, on_chunk=progress,
@@ -217,8 +217,8 @@ def retention_apply(ctx: CliContext, days: int | None, dry_run: bool,
     Transcripts and evaluations stay; each deletion is audited. Run it daily (cron, a systemd
     timer or a Celery beat).
     """
+    from qm.interactions.retention import apply_retention
     from qm.storage import RecordingStore
-    from scoring.retention import apply_retention
 
     if days is None:
         raw = os.environ.get("QM_RETENTION_DAYS") or "365"

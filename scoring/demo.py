@@ -10,10 +10,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import User, UserRole
+from qm.interactions import services as interactions
 from scoring import services
 
 QUEUES = {"Billing": ["billing", "refunds", "payments"],
@@ -35,7 +36,7 @@ POOR_CHAT_LINES = [
     "Customer: My payment failed this morning.\nAgent: Not sure. Try again later I guess.",
 ]
 """Chats handled badly: the demo's evaluators score them low, so that the flagging model has
-something to learn from the words (``transcription.demo``)."""
+something to learn from the words (``seed_flagging``)."""
 EMAIL_LINES = [
     "Subject: Refund request\n\nHello, I was charged twice this month. Please refund one "
     "payment.",
@@ -92,12 +93,65 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     writer.writeheader()
     writer.writerows(data)
     buffer.seek(0)
-    report = services.import_csv(session, actor, buffer, source="demo")
+    report = interactions.import_csv(session, actor, buffer, source="demo")
     message = (f"Interactions: {report.created} created, {report.already_imported} were there "
                f"already. Scoring form: {form.form.name}, version {form.number} "
                f"({form.status}).")
     return "\n".join([message, seed_evaluations(session, actor, settings),
-                      seed_calibration(session, settings)])
+                      seed_calibration(session, settings), seed_call_queue(session),
+                      seed_flagging(session, actor, settings)])
+
+
+def seed_call_queue(session: Session) -> str:
+    """The demo calls (transcribed by ``transcription.demo``, a layer below) into the
+    evaluators' queues, and a count of the chats and e-mails redacted as they were imported."""
+    from scoring import evaluations
+    from scoring.models import Evaluation, Interaction
+    from transcription.demo import METADATA
+    from transcription.models import Transcript
+
+    users = {u.username: u for u in session.scalars(select(User))}
+    queued = 0
+    for meta in METADATA.values():
+        interaction = session.scalar(select(Interaction).where(
+            Interaction.external_id == meta["external_id"]))
+        evaluator = users.get(meta["evaluator"])
+        if interaction is None or evaluator is None or session.scalar(
+                select(Evaluation.id).where(Evaluation.interaction_id == interaction.id)):
+            continue
+        evaluations.start_evaluation(session, evaluator, interaction)
+        queued += 1
+    redacted = session.scalar(select(func.count(Transcript.id)).where(
+        Transcript.source == "text"))
+    return (f"Demo calls: {queued} in the evaluators' queues; {redacted} chats and e-mails "
+            "redacted.")
+
+
+def seed_flagging(session: Session, actor: Any, settings: Any) -> str:
+    """Train on the demo's finished evaluations, flag every transcript, and let the demo's
+    sampling rule add the flagged interactions of last week to this week's queues."""
+    from scoring import sampling
+    from scoring.models import SamplingRule
+    from transcription import flagging
+
+    try:
+        trained = flagging.train(session, actor)
+    except flagging.FlaggingError as exc:
+        return f"Flagging: no model ({exc})"
+    session.commit()
+    scored, flagged = flagging.apply(session)
+    rules = list(session.scalars(select(SamplingRule.id).where(
+        SamplingRule.active, SamplingRule.flagged_per_agent > 0)))
+    added = 0
+    if rules:
+        week = sampling.week_label(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7))
+        report = sampling.run_sampling(session, actor, week, seed=1, rule_ids=rules,
+                                       timezone=settings.timezone)
+        added = sum(rule.targeted for rule in report.rules)
+        session.commit()
+    return (f"Flagging: a model learnt from {trained.examples} evaluations (cross-validated "
+            f"ROC AUC {trained.cv_roc_auc:.2f}); {flagged} of {scored} interactions flagged "
+            f"for review; {added} of them added to this week's queues (targeted).")
 
 
 def _demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[str, Any]:
@@ -152,7 +206,7 @@ def seed_evaluations(session: Session, actor: Any, settings: Any,
     form = session.scalar(select(services.ScoringForm).where(
         services.ScoringForm.name == json.loads(FORM_FILE.read_text("utf-8"))["name"]))
     # One flagged interaction per agent on top, once there is a flagging model to flag them:
-    # transcription.demo trains it on these evaluations and tops up this week's queue.
+    # seed_flagging trains it on these evaluations and tops up this week's queue.
     rule = sampling.save_rule(session, actor, {"name": "Weekly, every team", "per_agent": 2,
                                                "flagged_per_agent": 1,
                                                "evaluator_daily_cap": 10, "form_id": form.id})

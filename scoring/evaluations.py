@@ -20,8 +20,10 @@ from qm import audit
 from qm.auth.permissions import Scope, can, require, scope_clause, scope_for
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
+from qm.signals import Verdict
 from scoring import rules
 from scoring.models import (
+    FINISHED_STATUSES,
     OPEN_STATUSES,
     RELEASED_STATUSES,
     Dispute,
@@ -430,6 +432,21 @@ def disputes_clause(actor: Any) -> ColumnElement[bool]:
         return reviewable_clause(actor)
     return and_(scope_clause(actor, "dispute.view", Evaluation.agent_id, Evaluation.team_id),
                 visible_clause(actor))
+
+
+# --- what evaluators found, for flagging (it asks through a signal: scoring.receivers) -------
+
+def verdicts(session: Session) -> list[Verdict]:
+    """Every finished evaluation with a score, oldest interaction first. Targeted evaluations
+    (drawn because a model flagged them) are left out: a model that learnt from its own picks
+    would see more problems each round, flag more, and be picked from more: a loop that feeds
+    itself. It learns from the random draw and hand-picked ones."""
+    rows = session.execute(
+        select(Evaluation.interaction_id, Evaluation.score, Evaluation.critical_fail)
+        .where(Evaluation.status.in_(FINISHED_STATUSES), Evaluation.score.is_not(None),
+               Evaluation.targeted.is_(False))
+        .order_by(Evaluation.interaction_id))
+    return [Verdict(i, float(score), bool(critical)) for i, score, critical in rows]
 
 
 def list_disputes(session: Session, actor: Any, limit: int = 200) -> list[Dispute]:

@@ -23,6 +23,7 @@ from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import InvalidInput, QMError
 from qm.inputs import id_arg
+from qm.interactions import services as interaction_services
 from qm.web import (
     db,
     localtime,
@@ -31,7 +32,7 @@ from qm.web import (
     save_form,
     send_recording,
 )
-from scoring import queries, services
+from scoring import queries
 from scoring.evaluations import visible
 from scoring.forms import CHANNELS, DIRECTIONS, ImportForm, InteractionForm
 from scoring.models import Evaluation, Interaction
@@ -126,7 +127,7 @@ def new_interaction() -> Any:
 
     def create() -> Interaction:
         upload = form.recording.data
-        return services.create_interaction(
+        return interaction_services.create_interaction(
             db.session, current_user, form.values(), store=recording_store(),
             recording=upload.stream if upload else None,
             recording_name=upload.filename if upload else None,
@@ -165,7 +166,7 @@ def interaction(interaction_id: int) -> Any:
 def legal_hold(interaction_id: int) -> Any:
     from flask_wtf import FlaskForm
 
-    from scoring.retention import set_legal_hold
+    from qm.interactions.retention import set_legal_hold
 
     _visible(interaction_id, "interaction.edit")
     if not FlaskForm().validate_on_submit():
@@ -209,9 +210,9 @@ def edit_interaction(interaction_id: int) -> Any:
         sent = (values.get("body") or "").replace("\r\n", "\n").strip()
         if sent == _editable_body(item).strip():
             values.pop("body", None)  # the text as shown (redacted, for most) is no change
-        return services.update_interaction(db.session, current_user, interaction_id, values,
-                                           expected_version=int(form.version.data or 0),
-                                           timezone=current_user.timezone or "UTC")
+        return interaction_services.update_interaction(
+            db.session, current_user, interaction_id, values,
+            expected_version=int(form.version.data or 0), timezone=current_user.timezone or "UTC")
 
     outcome = save_form(
         form, correct,
@@ -249,7 +250,7 @@ def import_interactions() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            report = services.import_csv(
+            report = interaction_services.import_csv(
                 db.session, current_user, form.file.data.stream,
                 source=form.source.data.strip(), timezone=form.timezone.data.strip(),
                 on_chunk=lambda _report: db.session.commit(),

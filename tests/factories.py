@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from qm.auth import services as auth_services
 from qm.auth.models import Team, User
 from qm.auth.permissions import SystemActor
+from qm.interactions import services as interactions
 from scoring import services as scoring_services
 from scoring.models import Interaction
 
@@ -62,7 +63,7 @@ def create_interaction(session: Session, agent: User, **fields: Any) -> Interact
         "customer_ref": f"C-{n}",
     }
     data.update(fields)
-    return scoring_services.create_interaction(session, SYSTEM, data)
+    return interactions.create_interaction(session, SYSTEM, data)
 
 
 SIMPLE_FORM = {

@@ -236,3 +236,22 @@ def test_targeted_evaluations_do_not_teach_the_model(session, people, trained):
     ids_used, _rows, _labels = flagging.training_set(session, 80)
     assert len(ids_used) == 48 and not set(ids) & set(ids_used)
     assert flagging.train(session).version == trained.version  # the same examples, same model
+
+
+def test_a_model_pickled_before_the_restructure_still_loads_and_flags(session, people):
+    """A site's stored models name module paths (transcription.flagging's feature functions):
+    this one was pickled by the code before the layers were reshaped (qm.interactions, the
+    verdicts signal), and must load and score with the code of today."""
+    payload = (Path(__file__).parent / "data" / "flagging_model_before_restructure.joblib"
+               ).read_bytes()
+    session.add(FlaggingModel(version="m-before-the-move", examples=60, report={},
+                              payload=payload))
+    chat = factories.create_interaction(session, people["agent_a"], channel="chat",
+                                        body="Customer: you were rude, I want a manager\n"
+                                             "Agent: wait")
+    session.commit()
+    loaded = flagging.current(session)
+    assert loaded is not None and loaded.version == "m-before-the-move"
+    transcript = session.scalar(select(Transcript).where(Transcript.interaction_id == chat.id))
+    probability, reasons = loaded.verdict(flagging.row_of(transcript))
+    assert 0.5 < probability <= 1 and reasons  # it learnt that "rude ... manager" is a problem

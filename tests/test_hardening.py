@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from qm import audit
 from qm.auth import services as auth_services
-from scoring import services
+from qm.interactions import services as interactions
 from scoring.models import Interaction
 from transcription.models import Transcript
 
@@ -116,7 +116,7 @@ def _check_report(report: dict) -> None:
 
 
 def test_bad_rows_are_reported_by_line_and_the_rest_imported(session, people):
-    report = services.import_csv(session, factories.SYSTEM, io.BytesIO(BAD_ROWS.encode()))
+    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(BAD_ROWS.encode()))
     session.commit()
     _check_report(report.as_dict())
     assert sorted(session.scalars(select(Interaction.external_id))) == ["G-1", "G-2"]
@@ -194,7 +194,7 @@ def test_a_row_the_database_refuses_is_reported_and_the_others_go_in(session, pe
             "A-1,agent.a,chat,2026-11-20T09:00:00Z,card 4111 1111 1111 1111\n"
             "BOOM,agent.a,chat,2026-11-20T09:00:00Z,private words of the customer\n"
             "A-2,agent.a,chat,2026-11-20T09:00:00Z,fine\n")
-    report = services.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     session.commit()
     assert report.created == 2
     assert [(e.line, e.external_id) for e in report.errors] == [(3, "BOOM")]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
-from scoring import services
+from qm.interactions import services as interactions
 from scoring.models import Interaction
 
 HEADER = ("external_id,agent,channel,started_at,duration_s,queue,direction,customer_ref,"
@@ -117,13 +117,13 @@ def test_not_utf8_is_a_clear_error(session, people):
     data = ("external_id,agent,channel,started_at,queue\n"
             "X1,agent.a,voice,2026-11-20T09:00:00Z,caf\xe9\n").encode("latin-1")
     with pytest.raises(InvalidInput, match="not UTF-8"):
-        services.import_csv(session, factories.SYSTEM, io.BytesIO(data))
+        interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data))
     assert count(session) == 0
 
 
 def test_naive_times_use_the_given_time_zone(session, people):
     data = "external_id,agent,channel,started_at\nTZ1,agent.a,voice,2026-07-01 09:00\n"
-    services.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()),
+    interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()),
                         timezone="Europe/Paris")
     row = session.scalar(select(Interaction).where(Interaction.external_id == "TZ1"))
     assert row.started_at.isoformat() == "2026-07-01T07:00:00+00:00"
@@ -262,10 +262,10 @@ def test_paging_walks_every_row_once(app, client, auth, session, people):
 @pytest.mark.parametrize("value,expected", [
     ("90", 90), ("1:30", 90), ("1:02:03", 3723), ("", 0), (12.6, 13)])
 def test_durations(value, expected):
-    assert services.parse_duration(value) == expected
+    assert interactions.parse_duration(value) == expected
 
 
 @pytest.mark.parametrize("value", ["abc", "1:99", "-1", str(8 * 24 * 3600)])
 def test_bad_durations(value):
     with pytest.raises(ValueError):
-        services.parse_duration(value)
+        interactions.parse_duration(value)

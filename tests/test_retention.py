@@ -10,15 +10,15 @@ import factories
 from sqlalchemy import select
 
 from qm.audit import AuditEntry
+from qm.interactions import services as interactions
 from qm.storage import RecordingStore
-from scoring import services
 from scoring.models import Interaction
 
 WAV = b"RIFF" + b"\0" * 60
 
 
 def _with_recording(session, store, agent, started_at, content=WAV):
-    return services.create_interaction(
+    return interactions.create_interaction(
         session, factories.SYSTEM,
         {"agent": agent.username, "channel": "voice", "started_at": started_at.isoformat()},
         store=store, recording=io.BytesIO(content), recording_name="call.wav")

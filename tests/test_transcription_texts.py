@@ -13,7 +13,7 @@ from qm import audit
 from qm.audit import AuditEntry
 from qm.auth import services as auth_services
 from qm.errors import InvalidInput
-from scoring import services as scoring_services
+from qm.interactions import services as interactions
 from scoring.models import Interaction
 from transcription import texts
 from transcription.models import Transcript
@@ -164,7 +164,7 @@ def test_correcting_the_body_replaces_the_transcript_and_nothing_else_does(sessi
 
     def correct(**data):
         item = session.get(Interaction, chat.id)
-        scoring_services.update_interaction(session, factories.SYSTEM, chat.id, data,
+        interactions.update_interaction(session, factories.SYSTEM, chat.id, data,
                                             expected_version=item.version)
         session.commit()
 
@@ -187,7 +187,7 @@ def test_correcting_the_body_replaces_the_transcript_and_nothing_else_does(sessi
 def test_clearing_the_body_or_making_it_a_call_deletes_the_text_transcript(session, people):
     def correct(item_id, **data):
         item = session.get(Interaction, item_id)
-        scoring_services.update_interaction(session, factories.SYSTEM, item_id, data,
+        interactions.update_interaction(session, factories.SYSTEM, item_id, data,
                                             expected_version=item.version)
         session.commit()
 
@@ -217,10 +217,10 @@ def test_a_calls_transcript_from_audio_is_never_touched_by_its_body(session, peo
                                         "segments": [], "redactions": {}})
     session.commit()
     item = session.get(Interaction, call.id)
-    scoring_services.update_interaction(session, factories.SYSTEM, call.id,
+    interactions.update_interaction(session, factories.SYSTEM, call.id,
                                         {"body": CARD_CHAT}, expected_version=item.version)
     item = session.get(Interaction, call.id)
-    scoring_services.update_interaction(session, factories.SYSTEM, call.id,
+    interactions.update_interaction(session, factories.SYSTEM, call.id,
                                         {"channel": "chat"}, expected_version=item.version)
     session.commit()
     stored = transcript_of(session, call.id)
@@ -232,7 +232,7 @@ def test_a_rejected_correction_leaves_the_transcript_as_it_was(session, people):
     chat = factories.create_interaction(session, people["agent_a"], channel="chat", body=CHAT)
     session.commit()
     with pytest.raises(InvalidInput):
-        scoring_services.update_interaction(session, factories.SYSTEM, chat.id,
+        interactions.update_interaction(session, factories.SYSTEM, chat.id,
                                             {"body": CARD_CHAT, "started_at": "someday"},
                                             expected_version=chat.version)
     session.rollback()
@@ -339,3 +339,21 @@ def test_a_chat_never_shows_its_typed_text_even_before_it_is_backfilled(client, 
     assert "[CARD]" in page and "4111" not in page
     assert transcript_of(session, chat.id) is None  # shown, not stored
     assert texts.pending(session) == [chat.id]
+
+
+def test_the_qm_command_alone_redacts_imported_chats(runner, session, people, tmp_path):
+    """In a process of its own, as an operator runs it: nothing but `qm` has loaded the
+    domains, so the receiver that redacts a chat must be connected by the command itself."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "contacts.csv"
+    path.write_text(IMPORT, encoding="utf-8")
+    qm = os.path.join(os.path.dirname(sys.executable), "qm")
+    result = subprocess.run([qm, "interactions", "import", str(path), "--source", "crm"],
+                            env={**os.environ, **runner.env}, capture_output=True, text=True,
+                            timeout=120)
+    assert "3 imported" in result.stdout, result.stdout + result.stderr
+    [stored] = session.scalars(select(Transcript)).all()
+    assert stored.source == "text" and "[CARD]" in stored.text and "4111" not in stored.text

@@ -255,7 +255,7 @@ def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
     or imported; this is for those made before that (or by a direct database load). Each
     interaction is committed on its own, so a re-run (or a run after an interruption) does
     only what is left."""
-    from scoring.models import Interaction
+    from qm.interactions.models import Interaction
     from transcription import texts
 
     keep = texts.keep_raw_default() if keep_raw is None else keep_raw

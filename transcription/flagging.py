@@ -41,13 +41,12 @@ from sqlalchemy.orm import Session
 from qm import audit
 from qm.auth.permissions import SystemActor, require
 from qm.errors import QMError
-from scoring.models import Evaluation, EvaluationStatus, Interaction
+from qm.interactions.models import Interaction
+from qm.signals import evaluator_verdicts, gather
 from transcription.models import FlaggingModel, ReviewFlag, Transcript
 
 log = logging.getLogger(__name__)
 ACTOR = SystemActor("flagging")
-FINISHED = (EvaluationStatus.SUBMITTED.value, EvaluationStatus.RELEASED.value,
-            EvaluationStatus.ACKNOWLEDGED.value, EvaluationStatus.DISPUTED.value)
 DEFAULT_SCORE_BELOW = 80.0
 MIN_EXAMPLES = 40
 MIN_PER_CLASS = 8
@@ -165,23 +164,24 @@ class TrainReport:
 
 def training_set(session: Session, below: float) -> tuple[list[int], list[dict[str, Any]],
                                                            list[int]]:
-    """(interaction ids, feature rows, labels) of every finished evaluation with a
-    transcript, oldest interaction first; label 1 where the evaluation found a problem.
-
-    Targeted evaluations (drawn because a model flagged them) are left out: a model that
-    learnt from its own picks would see more problems each round, flag more, and be picked
-    from more: a loop that feeds itself. It learns from the random draw and hand-picked ones."""
-    stmt = (select(Evaluation.interaction_id, Evaluation.score, Evaluation.critical_fail,
-                   Transcript)
-            .join(Transcript, Transcript.interaction_id == Evaluation.interaction_id)
-            .where(Evaluation.status.in_(FINISHED), Evaluation.score.is_not(None),
-                   Evaluation.targeted.is_(False))
-            .order_by(Evaluation.interaction_id))
+    """(interaction ids, feature rows, labels) of what evaluators found about interactions
+    with a transcript, oldest interaction first; label 1 where the evaluation found a problem.
+    The verdicts come from the layer that keeps evaluations, through ``evaluator_verdicts``
+    (scoring answers with every finished evaluation that was not targeted)."""
+    found = sorted(gather(evaluator_verdicts, session=session))
+    transcripts: dict[int, Transcript] = {}
+    for start in range(0, len(found), 500):
+        ids = [v.interaction_id for v in found[start:start + 500]]
+        transcripts.update((t.interaction_id, t) for t in session.scalars(
+            select(Transcript).where(Transcript.interaction_id.in_(ids))))
     ids, rows, labels = [], [], []
-    for interaction_id, score, critical, transcript in session.execute(stmt):
-        ids.append(interaction_id)
+    for verdict in found:
+        transcript = transcripts.get(verdict.interaction_id)
+        if transcript is None:
+            continue
+        ids.append(verdict.interaction_id)
         rows.append(row_of(transcript))
-        labels.append(1 if critical or float(score) < below else 0)
+        labels.append(1 if verdict.critical_fail or verdict.score < below else 0)
     return ids, rows, labels
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.db import Base, UTCDateTime, utcnow
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 
 
 class JobStatus(enum.StrEnum):

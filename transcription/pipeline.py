@@ -36,9 +36,9 @@ from qm import audit
 from qm.auth.permissions import SystemActor
 from qm.db import utcnow
 from qm.errors import QMError
+from qm.interactions import services as interactions
+from qm.interactions.models import Interaction
 from qm.storage import AUDIO_TYPES, RecordingStore
-from scoring import services as scoring_services
-from scoring.models import Interaction
 from transcription import flagging
 from transcription import metrics as call_metrics
 from transcription.audio import AudioError, content_hash, decode, probe_duration
@@ -171,14 +171,14 @@ def link(session: Session, path: Path, options: Options, store: RecordingStore |
                         "source in the metadata.")
     if found:
         interaction = found[0]
-        before = scoring_services.interaction_snapshot(interaction)
+        before = interactions.interaction_snapshot(interaction)
         if not interaction.recording_path and store is not None:
             stored = store.put_path(path)
-            scoring_services._attach(interaction, stored)
+            interactions.attach_recording(interaction, stored)
         if not interaction.duration_s and duration_s:
             interaction.duration_s = recording_seconds(duration_s)
         session.flush()
-        after = scoring_services.interaction_snapshot(interaction)
+        after = interactions.interaction_snapshot(interaction)
         if after != before:
             audit.record(session, ACTOR, "interaction.updated", interaction, before=before,
                          after=after)
@@ -197,7 +197,7 @@ def link(session: Session, path: Path, options: Options, store: RecordingStore |
                 path.stat().st_mtime, dt.UTC).isoformat()}
     try:
         with path.open("rb") as recording:
-            return scoring_services.create_interaction(
+            return interactions.create_interaction(
                 session, ACTOR, data, store=store, recording=recording,
                 recording_name=path.name, timezone=options.timezone)
     except QMError as exc:

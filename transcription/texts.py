@@ -7,8 +7,9 @@ customer's answer), and counted. There is no timing in a text, so its "metrics" 
 messages and words per party.
 
 The transcript follows the body: ``sync_text`` runs whenever a text interaction is created,
-corrected or imported (``scoring.services``), in the same transaction; ``qm redact-texts``
-backfills the interactions made before that (``pending``).
+corrected or imported (``qm.interactions.services`` sends ``interaction_text_changed``,
+which ``transcription.receivers`` passes to ``sync_text``), in the same transaction;
+``qm redact-texts`` backfills the interactions made before that (``pending``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qm import audit
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 from transcription import flagging
 from transcription.models import Transcript
 from transcription.pipeline import ACTOR, store_transcript, transcript_audit_view

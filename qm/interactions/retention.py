@@ -15,9 +15,9 @@ from qm import audit
 from qm.auth.permissions import require
 from qm.db import utcnow
 from qm.errors import InvalidInput
+from qm.interactions.models import Interaction
+from qm.interactions.services import get_interaction, interaction_snapshot
 from qm.storage import RecordingStore
-from scoring.models import Interaction
-from scoring.services import get_interaction, interaction_snapshot
 
 
 @dataclass
