@@ -139,9 +139,9 @@ def _head(session: Session) -> tuple[int, str]:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: Any) -> None:
-    # The cached head is only good inside the transaction that holds the append lock.
-    if transaction.parent is None:
-        session.info.pop(_HEAD_KEY, None)
+    # The cached head is only good inside the transaction that holds the append lock; after a
+    # savepoint it is read again (a rolled-back savepoint took its entries with it).
+    session.info.pop(_HEAD_KEY, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -149,10 +149,12 @@ def _forget_head_on_rollback(session: Session, previous_transaction: Any) -> Non
     session.info.pop(_HEAD_KEY, None)
 
 
-def forget_head(session: Session) -> None:
-    """After rolling back to a savepoint: the entries appended since are gone, so the next
-    append must read the head again."""
-    session.info.pop(_HEAD_KEY, None)
+def lock(session: Session) -> None:
+    """Take the chain's append lock now, in the transaction as it stands: before a savepoint,
+    so that the lock outlives the savepoint, and so that on SQLite the transaction is open
+    (pysqlite begins one only at a write: a SAVEPOINT before it would start one of its own,
+    and its RELEASE would commit)."""
+    _head(session)
 
 
 def actor_identity(actor: Any) -> tuple[int | None, str]:

@@ -83,16 +83,6 @@ def resolve_actor(session: Session, name: str | None) -> Any:
     return user
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Errors a user caused become one line and exit status 1, not a traceback. Every command
-    under `qm` gets this from ``QMGroup`` already; kept for callers outside the group."""
-    try:
-        yield
-    except QMError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 class UnexpectedError(Exception):
     """A bug (or an outage) that reached the top of `qm`. Its traceback shows where, but its
     message is only the original exception's type: a message can quote stored data (an

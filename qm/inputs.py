@@ -19,6 +19,9 @@ from werkzeug.routing import IntegerConverter
 
 # The largest id a row can have: the primary keys are 32-bit signed on PostgreSQL.
 MAX_ID = 2**31 - 1
+# Deeper than any document qm reads (a scoring form nests about six levels), and far from the
+# interpreter's recursion limit, which later code (webargs, str(), json.dumps) shares.
+MAX_JSON_DEPTH = 64
 
 
 class IdConverter(IntegerConverter):
@@ -47,6 +50,16 @@ def Text(min_length: int = 1, **kwargs: Any) -> fields.String:  # noqa: N802
     rules = [validate.Length(min=min_length),
              validate.Regexp(r"[\s\S]*\S", error="Must not be blank.")]
     return fields.String(validate=rules + ([extra] if extra else []), **kwargs)
+
+
+def version_of(form: Any) -> int:
+    """The version a page's form was loaded with (its hidden ``version`` field); a tampered
+    one is a 400, not a crash."""
+    try:
+        return int(form.version.data or 0)
+    except (TypeError, ValueError):
+        raise BadInput("The form's version is not a number: reload the page and apply your "
+                       "change again.") from None
 
 
 class BadInput(ValueError):
@@ -103,16 +116,18 @@ def load_json(data: bytes | str) -> Any:
 
 
 def _strings(value: Any) -> Iterable[str]:
-    stack = [value]
+    """Every string of a parsed document, keys included, walked without recursion; a document
+    nested deeper than ``MAX_JSON_DEPTH`` is refused."""
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             yield item
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise BadInput(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def check_request(request: Any) -> None:

@@ -61,7 +61,7 @@ class SessionSchema(Schema):
     mode = fields.Str(load_default="blind",
                       validate=validate.OneOf([m.value for m in CalibrationMode]))
     due_on = fields.Date(load_default=None, allow_none=True)
-    interaction_ids = fields.List(Id(), required=True, validate=validate.Length(1, 20))
+    interaction_ids = fields.List(Id(), required=True, validate=validate.Length(1, cal.MAX_ITEMS))
     participant_ids = fields.List(Id(), required=True, validate=validate.Length(min=1))
     expert_id = Id(load_default=None, allow_none=True)
 

@@ -139,7 +139,7 @@ class RunSchema(Schema):
     week = fields.Str(required=True, validate=validate.Regexp(
         r"^\d{4}-W\d{2}$", error="An ISO week, like 2026-W47."),
         metadata={"description": "ISO week, e.g. 2026-W47"})
-    seed = Count(load_default=0)
+    seed = Count(0, 2**32 - 1, load_default=0)
 
 
 @blp.get("/evaluations")

@@ -22,7 +22,7 @@ from qm import audit
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import InvalidInput, QMError
-from qm.inputs import id_arg
+from qm.inputs import id_arg, version_of
 from qm.interactions import services as interaction_services
 from qm.web import (
     db,
@@ -212,7 +212,7 @@ def edit_interaction(interaction_id: int) -> Any:
             values.pop("body", None)  # the text as shown (redacted, for most) is no change
         return interaction_services.update_interaction(
             db.session, current_user, interaction_id, values,
-            expected_version=int(form.version.data or 0), timezone=current_user.timezone or "UTC")
+            expected_version=version_of(form), timezone=current_user.timezone or "UTC")
 
     outcome = save_form(
         form, correct,

@@ -446,3 +446,46 @@ def test_qm_serve_refuses_a_large_body_before_it_arrives(tmp_path, database_url)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- found in review ----------------------------------------------------------------------------
+
+def test_a_sampling_manage_grant_also_reads_sampling(client, auth, session, people, token):
+    from qm.auth import services as auth_services
+
+    auth_services.update_user(session, factories.SYSTEM, people["qa"].id,
+                              grants=["sampling.manage"])
+    session.commit()
+    auth.login("qa")
+    assert client.get("/sampling").status_code == 200
+    assert client.get("/api/v1/sampling-rules", headers=bearer(token("qa"))).status_code == 200
+
+
+def test_json_nested_just_under_the_parsers_limit_answers_400(client, token, people):
+    depth = 900  # parses at the top of a request; str() or json.dumps of it deeper down fails
+    body = ('{"answers": {"q": ' + "[" * depth + "]" * depth + '}, "version": 1}').encode()
+    response = client.put("/api/v1/evaluations/1", data=body, headers={
+        **bearer(token("admin")), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "nests deeper than" in response.get_json()["message"]
+
+
+def test_an_import_is_one_transaction_until_the_caller_commits(session, people):
+    # On SQLite a SAVEPOINT outside a transaction starts one, and its RELEASE commits it: the
+    # import must lock the chain (and so open the transaction) before its savepoints.
+    data = "external_id,agent,channel,started_at\nT-1,agent.a,chat,2026-11-20T09:00:00Z\n"
+    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    assert report.created == 1
+    session.rollback()
+    assert session.scalar(select(Interaction.id)) is None
+
+
+def test_a_tampered_version_on_an_edit_page_answers_400(client, auth, session, people):
+    item = factories.create_interaction(session, people["agent_a"])
+    session.commit()
+    auth.login("admin")
+    response = client.post_form(f"/interactions/{item.id}/edit", {
+        "version": "abc", "agent": "agent.a", "channel": "voice", "direction": "inbound",
+        "started_at": "2026-11-20 09:00:00", "duration_s": "0"})
+    assert response.status_code == 400
+    assert "version is not a number" in response.get_data(as_text=True)

@@ -126,11 +126,13 @@ def init_worker(database_url: str | None = None, recordings_dir: str | None = No
     ``QM_WORKER_CPU_THREADS``), which is how a Celery worker on another machine is configured.
     """
     global _STATE
+    from qm import domains
     from qm.config import Settings
     from qm.db import make_engine, make_session_factory
     from qm.storage import RecordingStore
 
     settings = Settings()
+    domains.load()  # what the layers above do when something is saved, here as everywhere
     url = database_url or settings.database_url
     store_dir = recordings_dir or str(settings.recordings_dir)
     if cpu_threads is None:

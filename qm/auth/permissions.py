@@ -96,6 +96,11 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "skills.manage": {A: ALL, H: ALL},
 }
 
+# Permissions that come with another: whoever may change sampling rules may read them, also
+# when the change comes from a grant rather than a role.
+IMPLIED_BY: dict[str, tuple[str, ...]] = {"sampling.view": ("sampling.manage",),
+                                          "dispute.view": ("dispute.review",)}
+
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
 GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage",
              "sampling.manage", "evaluation.release", "calibration.manage")
@@ -136,6 +141,8 @@ def scope_for(actor: Actor | None, permission: str) -> Scope | None:
         return ALL
     table = PERMISSIONS[permission]
     scopes = [table[Role(r)] for r in actor.roles if Role(r) in table]
+    scopes += [scope for implying in IMPLIED_BY.get(permission, ())
+               if (scope := scope_for(actor, implying)) is not None]
     return max(scopes) if scopes else None
 
 

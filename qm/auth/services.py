@@ -449,12 +449,19 @@ def revoke_token(session: Session, actor: Any, token_id: int) -> ApiToken:
         raise NotFound("API token", token_id)
     require(actor, "token.manage", token)
     if token.revoked_at is None:
-        before = audit.snapshot(token)
-        token.revoked_at = utcnow()
-        session.flush()
-        audit.record(session, actor, "token.revoked", token, before=before,
-                     after=audit.snapshot(token))
+        _revoke(session, actor, token)
     return token
+
+
+def _revoke(session: Session, actor: Any, token: ApiToken, reason: str | None = None) -> None:
+    """One revocation, audited as ``token.revoked`` (with its reason when it came with
+    something else: a password change, a deactivation)."""
+    before = audit.snapshot(token)
+    token.revoked_at = utcnow()
+    session.flush()
+    after = audit.snapshot(token)
+    audit.record(session, actor, "token.revoked", token, before=before,
+                 after=after if reason is None else {**after, "reason": reason})
 
 
 def revoke_user_tokens(session: Session, actor: Any, user: User, *, reason: str
@@ -467,16 +474,8 @@ def revoke_user_tokens(session: Session, actor: Any, user: User, *, reason: str
     tokens = list(session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .order_by(ApiToken.id)))
-    if not tokens:
-        return tokens
-    befores = [audit.snapshot(token) for token in tokens]
-    now = utcnow()
     for token in tokens:
-        token.revoked_at = now
-    session.flush()
-    for token, before in zip(tokens, befores, strict=True):
-        audit.record(session, actor, "token.revoked", token, before=before,
-                     after={**audit.snapshot(token), "reason": reason})
+        _revoke(session, actor, token, reason)
     return tokens
 
 

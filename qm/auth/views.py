@@ -35,6 +35,7 @@ from qm.auth.forms import (
 from qm.auth.models import WITH_ACCESS, ApiToken, Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
+from qm.inputs import version_of
 from qm.web import (
     db,
     limiter,
@@ -266,7 +267,7 @@ def edit_user(user_id: int) -> Any:
     outcome = save_form(
         form,
         lambda: services.update_user(db.session, current_user, user_id,
-                                     expected_version=int(form.version.data or 0),
+                                     expected_version=version_of(form),
                                      active=form.active.data, **_user_form_values(form)),
         lambda _user: redirect(url_for("auth.user", user_id=user_id)),
     )
@@ -356,7 +357,7 @@ def edit_team(team_id: int) -> Any:
     outcome = save_form(
         form,
         lambda: services.update_team(db.session, current_user, team_id,
-                                     expected_version=int(form.version.data or 0),
+                                     expected_version=version_of(form),
                                      name=form.name.data, description=form.description.data or "",
                                      active=form.active.data, lead_ids=form.lead_ids.data),
         lambda _team: redirect(url_for("auth.team", team_id=team_id)),

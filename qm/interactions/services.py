@@ -467,20 +467,19 @@ def import_csv(
         fresh = [(line, f) for line, f in pending
                  if (f["source"], f["external_id"]) not in existing]
         report.already_imported += len(pending) - len(fresh)
+        audit.lock(session)  # in this transaction, outside the savepoints below
         try:
             with session.begin_nested():
                 new = insert(fresh)
         except DBAPIError:
             # The database refused a row the checks above let through. Find it row by row,
             # each in a savepoint of its own: it is reported by line, the others go in.
-            audit.forget_head(session)
             new = []
             for line, fields_ in fresh:
                 try:
                     with session.begin_nested():
                         new += insert([(line, fields_)])
                 except DBAPIError as exc:
-                    audit.forget_head(session)
                     report.errors.append(RowError(line, refusal(exc), fields_["external_id"]))
         report.created_ids.extend(i.id for i in new)
         report.created += len(new)
