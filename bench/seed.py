@@ -87,13 +87,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--evaluations-per-agent", type=int, default=0,
                         help="Then run bench/seed_evaluations.py with --per-agent N (165 gives "
                              "a million answer rows at 500 agents); 0: no evaluations")
+    add_smoke(parser, SMOKE, argv, also=", and seed_evaluations.py --smoke")
+    return parser.parse_args(argv)
+
+
+def add_smoke(parser: argparse.ArgumentParser, smoke: dict[str, Any], argv: list[str] | None,
+              also: str = "") -> None:
+    """``--smoke``: CI's run, ``smoke`` as the defaults (options given on the line still win)."""
     parser.add_argument("--smoke", action="store_true",
                         help="CI's smoke run: defaults of " + ", ".join(
-                            f"--{k.replace('_', '-')} {v}" for k, v in SMOKE.items())
-                        + ", and seed_evaluations.py --smoke (options given still win)")
+                            f"--{k.replace('_', '-')} {v}" for k, v in smoke.items())
+                        + also + " (options given still win)")
     if "--smoke" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**SMOKE)
-    return parser.parse_args(argv)
+        parser.set_defaults(**smoke)
 
 
 def guard(url: str, force: bool) -> None:

@@ -72,7 +72,14 @@ from scoring.models import (
 from scoring.sampling import week_label
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seed import ADMIN_USERNAME, BENCH_PASSWORD, DEFAULT_URL, analyze, guard  # noqa: E402
+from seed import (  # noqa: E402
+    ADMIN_USERNAME,
+    BENCH_PASSWORD,
+    DEFAULT_URL,
+    add_smoke,
+    analyze,
+    guard,
+)
 
 EVALUATOR_PREFIX = "qa"
 RULE_NAME = "Weekly, every team (bench)"
@@ -107,12 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=18295)
     parser.add_argument("--force", action="store_true",
                         help="Allow a database whose name does not contain 'bench'")
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI's smoke run: defaults of " + ", ".join(
-                            f"--{k.replace('_', '-')} {v}" for k, v in SMOKE.items())
-                        + " (options given still win)")
-    if "--smoke" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**SMOKE)
+    add_smoke(parser, SMOKE, argv)
     args = parser.parse_args(argv)
     if args.per_agent < 0 or args.evaluators < 1 or not 0 <= args.queue_min <= args.queue_max:
         parser.error("need --per-agent >= 0, --evaluators >= 1, 0 <= --queue-min <= --queue-max")
