@@ -173,13 +173,14 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
     if cal.scores_visible(current_user, calibration):
         others = [s for s in item.scores if s.status == "submitted"
                   and s.evaluator_id != current_user.id]
+    transcript = texts.shown_transcript(db.session, item.interaction)
     return render_template(
         "scoring/calibration_item.html", item=item, calibration=calibration, score=score,
         editable=editable, form=form, definition=calibration.form_version.definition,
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
         errors=errors or {}, result=result, others=others,
-        transcript=texts.shown_transcript(db.session, item.interaction),
-        shown_body=texts.shown_body(db.session, item.interaction)), status
+        transcript=transcript,
+        shown_body=texts.shown_body(db.session, item.interaction, transcript)), status
 
 
 @bp.get("/calibration/items/<int:item_id>")

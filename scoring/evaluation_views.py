@@ -122,10 +122,11 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     except QMError:
         result = None
     policy = _policy()
+    transcript = texts.shown_transcript(db.session, evaluation.interaction)
     return render_template(
         "scoring/evaluation.html", evaluation=evaluation, editable=editable, form=form,
-        transcript=texts.shown_transcript(db.session, evaluation.interaction),
-        shown_body=texts.shown_body(db.session, evaluation.interaction),
+        transcript=transcript,
+        shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
         review_flag=flagging.latest_flag(db.session, evaluation.interaction),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},

@@ -155,7 +155,7 @@ def interaction(interaction_id: int) -> Any:
         if visible(current_user, e)]
     transcript = texts.shown_transcript(db.session, item)
     return render_template("scoring/interaction.html", interaction=item, history=history,
-                           shown_body=texts.shown_body(db.session, item),
+                           shown_body=texts.shown_body(db.session, item, transcript),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,
                            review_flag=flagging.latest_flag(db.session, item))

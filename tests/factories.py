@@ -78,3 +78,14 @@ SIMPLE_FORM = {
 
 def create_form(session: Session, data: dict[str, Any] | None = None, publish: bool = True):
     return scoring_services.import_form(session, SYSTEM, data or SIMPLE_FORM, publish=publish)
+
+
+def create_dispute(session: Session, evaluator: User, interaction: Interaction) -> Any:
+    """``evaluator`` scores ``interaction`` on SIMPLE_FORM (released at once), and its agent
+    disputes the evaluation; the dispute (``.evaluation`` is the evaluation)."""
+    from scoring import evaluations
+
+    evaluation = evaluations.start_evaluation(session, evaluator, interaction)
+    evaluations.submit(session, evaluator, evaluation.id, {"greet": "yes", "verify": "no"})
+    return evaluations.dispute(session, interaction.agent, evaluation.id,
+                               "I verified the caller at the start of the call.")

@@ -366,14 +366,12 @@ def test_empty_values_the_server_refuses_are_refused_by_the_schema_first(client,
 
 def test_the_auditor_reads_disputes_and_sampling_and_changes_neither(client, auth, session,
                                                                      people, token):
-    from scoring import evaluations, sampling
+    from scoring import sampling
 
     form_version = factories.create_form(session)
-    interaction = factories.create_interaction(session, people["agent_b"])
-    evaluation = evaluations.start_evaluation(session, people["qa"], interaction)
-    evaluations.submit(session, people["qa"], evaluation.id, {"greet": "yes", "verify": "no"})
-    dispute = evaluations.dispute(session, people["agent_b"], evaluation.id,
-                                  "I verified the caller at the start of the call.")
+    dispute = factories.create_dispute(session, people["qa"],
+                                       factories.create_interaction(session, people["agent_b"]))
+    evaluation = dispute.evaluation
     rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Weekly",
                                                           "form_id": form_version.form_id})
     session.commit()

@@ -34,12 +34,10 @@ def world(session, people):
                                                       name="matrix")
         tokens[role_user] = (token, plaintext)
     # An evaluation of agent.a's contact, scored by qa, released and disputed; a sampling rule.
-    from scoring import evaluations, sampling
+    from scoring import sampling
 
-    evaluation = evaluations.start_evaluation(session, people["qa"], interaction)
-    evaluations.submit(session, people["qa"], evaluation.id, {"greet": "yes", "verify": "no"})
-    dispute = evaluations.dispute(session, people["agent_a"], evaluation.id,
-                                  "I verified the caller at the start of the call.")
+    dispute = factories.create_dispute(session, people["qa"], interaction)
+    evaluation = dispute.evaluation
     rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Matrix rule",
                                                           "form_id": form_version.form_id})
     # A calibration session of team A in which every role that may score takes part.

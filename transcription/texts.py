@@ -151,7 +151,12 @@ def shown_bodies(session: Session, interactions: list[Interaction]) -> dict[int,
     return out
 
 
-def shown_body(session: Session, interaction: Interaction) -> str | None:
+def shown_body(session: Session, interaction: Interaction,
+               transcript: Transcript | None = None) -> str | None:
+    """One interaction's ``shown_bodies``; ``transcript``, the one ``shown_transcript`` gave the
+    page, spares reading (or redacting) a text's words a second time."""
+    if transcript is not None and transcript.source == "text":
+        return _as_lines(transcript.segments)
     return shown_bodies(session, [interaction])[interaction.id]
 
 
