@@ -66,6 +66,27 @@ def create_interaction(session: Session, agent: User, **fields: Any) -> Interact
     return interactions.create_interaction(session, SYSTEM, data)
 
 
+# a form with weights, a critical question, a scale and a conditional question
+WORKFLOW_FORM = {
+    "name": "Workflow form",
+    "sections": [
+        {"key": "open", "title": "Opening", "weight": 1, "questions": [
+            {"key": "greet", "text": "Greets the customer", "type": "yes_no", "points": 1},
+            {"key": "verify", "text": "Verifies identity", "type": "yes_no", "points": 1,
+             "critical": "form"},
+        ]},
+        {"key": "care", "title": "Care", "weight": 1, "questions": [
+            {"key": "empathy", "text": "Shows empathy", "type": "scale", "points": 4,
+             "scale_min": 1, "scale_max": 5},
+            {"key": "reason", "text": "Reason for contact", "type": "single", "points": 0,
+             "options": [{"value": "question"}, {"value": "complaint"}]},
+            {"key": "sorry", "text": "Apologises for the trouble", "type": "yes_no",
+             "condition": {"question": "reason", "values": ["complaint"]}},
+        ]},
+    ],
+}
+
+
 SIMPLE_FORM = {
     "name": "Test form",
     "sections": [{"key": "s", "title": "Basics", "weight": 1, "questions": [

@@ -293,11 +293,9 @@ def test_review_findings_blindness_record_and_raters(client, auth, session, peop
     closing; an invitee who never scored neither voids the ICC nor counts as a rater;
     conditional questions are compared; auditors read the record; a refused consensus keeps
     what the lead typed."""
-    from test_evaluations import FORM
-
     from qm.audit import AuditEntry
 
-    workflow = factories.create_form(session, FORM)
+    workflow = factories.create_form(session, factories.WORKFLOW_FORM)
     calibration = cal.create_session(
         session, people["lead_a"], title="Conditional", form_id=workflow.form_id,
         interaction_ids=[c.id for c in setting["contacts"][:2]],

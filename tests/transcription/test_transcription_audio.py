@@ -44,7 +44,7 @@ from transcription.transcriber import (
     split_by_track,
 )
 
-DATA = Path(__file__).parent / "data" / "audio"
+DATA = Path(__file__).parents[1] / "data" / "audio"
 STEREO = DATA / "agent_customer_8k.wav"
 MONO = DATA / "mono_16k.flac"
 CARD = DATA / "customer_card.mp3"
@@ -250,7 +250,7 @@ def test_the_package_never_imports_flask_nor_loads_a_model_at_import() -> None:
         "heavy = {'flask', 'faster_whisper', 'ctranslate2', 'onnxruntime'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 # --- settings and model location ------------------------------------------------------------

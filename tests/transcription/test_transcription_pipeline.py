@@ -31,7 +31,7 @@ from transcription import pipeline, redaction
 from transcription.audio import decode
 from transcription.models import Transcript, TranscriptionJob
 
-AUDIO = Path(__file__).parent / "data" / "audio"
+AUDIO = Path(__file__).parents[1] / "data" / "audio"
 GOOD = ("agent_customer_8k.wav", "customer_card.mp3", "mono_16k.flac")
 BAD = {"empty.wav": "empty file", "not_audio.wav": "not an audio file",
        "silence.wav": "silent recording"}

@@ -225,7 +225,7 @@ def test_the_pure_modules_import_neither_flask_nor_the_database():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'qm')); "
         "assert not bad, bad"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
 
 

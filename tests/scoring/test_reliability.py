@@ -609,7 +609,7 @@ def test_the_readme_example_file_gives_the_published_values(runner):
     import json
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "krippendorff2011.csv"
+    path = Path(__file__).parents[1] / "data" / "krippendorff2011.csv"
     for level, expected in (("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849)):
         result = runner.invoke("reliability", str(path), "--metric", "alpha", "--level", level,
                                "--json")

@@ -23,24 +23,7 @@ from scoring.models import (
 
 WEEK = "2026-W45"  # factories.create_interaction starts contacts on Monday 2026-11-02
 
-FORM = {
-    "name": "Workflow form",
-    "sections": [
-        {"key": "open", "title": "Opening", "weight": 1, "questions": [
-            {"key": "greet", "text": "Greets the customer", "type": "yes_no", "points": 1},
-            {"key": "verify", "text": "Verifies identity", "type": "yes_no", "points": 1,
-             "critical": "form"},
-        ]},
-        {"key": "care", "title": "Care", "weight": 1, "questions": [
-            {"key": "empathy", "text": "Shows empathy", "type": "scale", "points": 4,
-             "scale_min": 1, "scale_max": 5},
-            {"key": "reason", "text": "Reason for contact", "type": "single", "points": 0,
-             "options": [{"value": "question"}, {"value": "complaint"}]},
-            {"key": "sorry", "text": "Apologises for the trouble", "type": "yes_no",
-             "condition": {"question": "reason", "values": ["complaint"]}},
-        ]},
-    ],
-}
+FORM = factories.WORKFLOW_FORM
 
 
 def _token(session, user) -> dict[str, str]:

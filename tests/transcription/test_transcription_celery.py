@@ -23,7 +23,7 @@ from transcription.models import Transcript, TranscriptionJob
 from transcription.pipeline import FileResult, Options
 from transcription.transcriber import TranscriberSettings, available_cores
 
-AUDIO = Path(__file__).parent / "data" / "audio"
+AUDIO = Path(__file__).parents[1] / "data" / "audio"
 FILES = ("mono_16k.flac", "agent_customer_8k.wav")
 QM = [sys.executable, "-c", "from qm.cli import main; main()"]
 SAME = ("status", "error", "sha256", "duration_s", "language", "text", "model", "segments",

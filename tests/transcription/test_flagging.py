@@ -17,7 +17,7 @@ from scoring import evaluations as ev
 from transcription import flagging
 from transcription.models import FlaggingModel, ReviewFlag, Transcript
 
-AUDIO = Path(__file__).parent / "data" / "audio"
+AUDIO = Path(__file__).parents[1] / "data" / "audio"
 CALM = ["Customer: I would like to update my address please.\nAgent: Done, thank you.",
         "Customer: Can I change my payment date?\nAgent: Of course, it is changed.",
         "Customer: What time do you open tomorrow?\nAgent: We open at nine.",
@@ -242,7 +242,7 @@ def test_a_model_pickled_before_the_restructure_still_loads_and_flags(session, p
     """A site's stored models name module paths (transcription.flagging's feature functions):
     this one was pickled by the code before the layers were reshaped (qm.interactions, the
     verdicts signal), and must load and score with the code of today."""
-    payload = (Path(__file__).parent / "data" / "flagging_model_before_restructure.joblib"
+    payload = (Path(__file__).parents[1] / "data" / "flagging_model_before_restructure.joblib"
                ).read_bytes()
     session.add(FlaggingModel(version="m-before-the-move", examples=60, report={},
                               payload=payload))

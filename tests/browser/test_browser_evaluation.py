@@ -15,7 +15,6 @@ import test_browser
 from playwright.sync_api import expect
 from sqlalchemy import select
 from test_browser import _assets_loaded
-from test_evaluations import FORM
 
 from scoring import evaluations as ev
 from scoring.models import Evaluation
@@ -29,7 +28,7 @@ tab = test_browser.tab
 
 def test_an_evaluator_scores_with_a_live_score_and_the_agent_acknowledges(tab, people,
                                                                           session):
-    factories.create_form(session, FORM)
+    factories.create_form(session, factories.WORKFLOW_FORM)
     contact = factories.create_interaction(session, people["agent_a"], channel="chat",
                                            body="Customer: my bill is wrong\nAgent: sorry!")
     item = ev.start_evaluation(session, people["qa"], contact)
