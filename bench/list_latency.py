@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 from qm.auth.models import User
 from qm.db import make_engine
 from qm.interactions.models import Interaction
-from scoring.queries import InteractionFilters, list_interactions
+from scoring.interactions.queries import InteractionFilters, list_interactions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed import ADMIN_USERNAME, BENCH_PASSWORD, DEFAULT_URL  # noqa: E402
@@ -545,8 +545,9 @@ def explain(engine: Engine, username: str, path: str, repeats: int) -> tuple[flo
     """(median execution ms, the plan's access path) of the list query ``username`` runs for
     ``path``.
 
-    The SQL is captured from ``scoring.queries.list_interactions`` itself, parameters included,
-    so this is the statement the page runs, not a copy of it that could drift.
+    The SQL is captured from ``scoring.interactions.queries.list_interactions`` itself,
+    parameters included, so this is the statement the page runs, not a copy of it that could
+    drift.
     """
     filters, cursor = filters_of(path)
     captured: list[tuple[str, Any]] = []

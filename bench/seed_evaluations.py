@@ -8,7 +8,7 @@ Usage (after ``python bench/seed.py``, or in one go with ``seed.py --evaluations
 What it adds (anything an earlier run added is removed first, so it can be run again):
 
 * The demo form ``scoring/data/iso18295_voice.json``, imported and published through
-  ``scoring.services.import_form`` as an operator would, and one sampling rule.
+  ``scoring.forms.services.import_form`` as an operator would, and one sampling rule.
 * ``--evaluators`` QA evaluators, ``qa01``, ``qa02``, ... with the bench password.
 * Up to ``--per-agent`` submitted evaluations per agent over the agent's interactions of the
   last 12 months (one evaluation per interaction), scored by random evaluators, submitted a few
@@ -22,8 +22,9 @@ What it adds (anything an earlier run added is removed first, so it can be run a
 * For every submitted evaluation: revision 1 (and 2 after a decided dispute) and one
   ``evaluation_answers`` row per scored question of its latest revision.
 
-The columns are filled exactly as ``scoring.evaluations._apply_result`` and ``_revision`` fill
-them, from the real ``scoring.rules.score`` of answers made by ``scoring.demo._demo_answers``.
+The columns are filled exactly as ``scoring.evaluations.services.apply_result`` and
+``record_revision`` fill them, from the real ``scoring.forms.rules.score`` of answers made by
+``scoring.demo.demo_answers``.
 Scoring the same 17-question form 80,000 times would only repeat a few hundred distinct
 results, so ``--patterns`` answer sets (spread over agent skill levels) are scored once and
 reused; an agent's skill sets which of them the agent gets, and improves a little over the year
@@ -59,17 +60,13 @@ from qm import migrations
 from qm.auth.models import User, UserRole, team_leads
 from qm.auth.permissions import SystemActor
 from qm.db import Base, make_engine
-from scoring import rules, services
-from scoring.demo import FORM_FILE, _demo_answers
-from scoring.models import (
-    Dispute,
-    Evaluation,
-    EvaluationAnswer,
-    EvaluationRevision,
-    Interaction,
-    SamplingRule,
-)
-from scoring.sampling import week_label
+from qm.interactions.models import Interaction
+from scoring.demo import FORM_FILE, demo_answers
+from scoring.evaluations.models import Dispute, Evaluation, EvaluationAnswer, EvaluationRevision
+from scoring.forms import rules
+from scoring.forms import services as form_services
+from scoring.sampling.draw import week_label
+from scoring.sampling.models import SamplingRule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed import (  # noqa: E402
@@ -156,7 +153,7 @@ def patterns(definition: dict[str, Any], count: int,
     for skill in SKILLS:
         out[skill] = []
         for _ in range(per_skill):
-            answers = _demo_answers(definition, rng, skill)
+            answers = demo_answers(definition, rng, skill)
             failed = [k for k, v in answers.items() if v == "no"]
             notes = ({failed[0]: rng.choice(NOTES)} if failed and rng.random() < 0.5 else {})
             out[skill].append(scored(form, answers, notes))
@@ -419,7 +416,7 @@ def clear(engine: Engine) -> None:
 def import_form(engine: Engine) -> tuple[int, int, dict[str, Any]]:
     """(form id, published version id, definition), imported the way an operator would."""
     with Session(engine) as session:
-        version = services.import_form(session, SystemActor("bench"),
+        version = form_services.import_form(session, SystemActor("bench"),
                                        json.loads(FORM_FILE.read_text("utf-8")), publish=True)
         session.commit()
         return version.form_id, version.id, version.definition

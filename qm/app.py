@@ -20,10 +20,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import qm
 from qm import domains, migrations
+from qm.auth.access import user_can
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError
 from qm.inputs import BadInput, IdConverter, check_request, refuse_large_bodies
-from qm.web import api_error, csrf, db, limiter, localtime, login_manager, user_can
+from qm.web import api_error, csrf, db, limiter, localtime, login_manager
 
 log = logging.getLogger("qm")
 
@@ -101,7 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
     app.extensions["qm"] = {
         "settings": settings,
         "engine": engine,
-        "session_factory": make_session_factory(engine),
+        "session_factory": make_session_factory(engine, settings),
     }
     app.teardown_appcontext(db.close)
 

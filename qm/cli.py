@@ -3,84 +3,26 @@
 from __future__ import annotations
 
 import errno
-import getpass
 import importlib
 import importlib.util
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property, wraps
 from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from qm import cli_types, domains
-from qm.config import DOMAINS, Settings
+from qm import audit, cli_types, domains, migrations
+from qm.auth import queries as auth_queries
+from qm.auth import services
+from qm.auth import tokens as token_services
+from qm.auth.models import Team, User
+from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.config import DOMAINS, debug_from_env
 from qm.errors import QMError, SchemaNotCurrent
-
-
-class CliContext:
-    """Lazily built settings, engine and sessions for one invocation."""
-
-    def __init__(self) -> None:
-        self.schema_checked = False
-
-    @cached_property
-    def settings(self) -> Settings:
-        return Settings()
-
-    @cached_property
-    def engine(self) -> Any:
-        from qm.db import make_engine
-
-        return make_engine(self.settings.database_url)
-
-    @contextmanager
-    def session(self, check: bool = True) -> Iterator[Session]:
-        from qm import migrations
-        from qm.db import make_session_factory
-
-        if check and not self.schema_checked:
-            migrations.check_schema(self.engine)  # SchemaNotCurrent: one line, from QMGroup
-            self.schema_checked = True
-        session = make_session_factory(self.engine)()
-        try:
-            yield session
-        finally:
-            session.close()
-
-
-pass_ctx = click.make_pass_decorator(CliContext, ensure=True)
-
-
-def actor_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--as USER``: whose name the audit log records (default: the shell user, as system)."""
-
-    @click.option("--as", "as_user", metavar="USERNAME",
-                  help="Act as this qm user (their permissions apply and the audit log names "
-                       "them). Default: the operator at this shell, with full rights.")
-    @wraps(fn)
-    def wrapper(*args: Any, as_user: str | None = None, **kwargs: Any) -> Any:
-        kwargs["actor_name"] = as_user
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def resolve_actor(session: Session, name: str | None) -> Any:
-    from qm.auth.permissions import SystemActor
-    from qm.auth.services import find_user
-
-    if not name:
-        return SystemActor(f"cli:{getpass.getuser()}")
-    user = find_user(session, name)
-    if user is None or not user.active:
-        raise click.ClickException(f"No active user {name!r}.")
-    return user
+from qm.interactions.cli import interactions, retention
 
 
 class UnexpectedError(Exception):
@@ -111,7 +53,7 @@ class QMGroup(click.Group):
         except _CLICK_OWN:
             raise
         except Exception as exc:
-            if os.environ.get("QM_DEBUG") == "1":
+            if debug_from_env():
                 raise
             if isinstance(exc, OperationalError):  # only the driver's first line: no rows
                 first = str(exc.orig).strip().splitlines()[:1] or [type(exc.orig).__name__]
@@ -169,7 +111,6 @@ def _revision_errors() -> Iterator[None]:
 @pass_ctx
 def db_upgrade(ctx: CliContext, revision: str) -> None:
     """Apply migrations up to REVISION (SQLite and PostgreSQL alike)."""
-    from qm import migrations
 
     before = migrations.current_revision(ctx.engine)
     with _revision_errors():
@@ -187,7 +128,6 @@ def db_upgrade(ctx: CliContext, revision: str) -> None:
 @pass_ctx
 def db_downgrade(ctx: CliContext, revision: str) -> None:
     """Undo migrations down to REVISION ('base' removes every table)."""
-    from qm import migrations
 
     with _revision_errors():
         migrations.downgrade(ctx.engine, revision)
@@ -198,7 +138,6 @@ def db_downgrade(ctx: CliContext, revision: str) -> None:
 @pass_ctx
 def db_current(ctx: CliContext) -> None:
     """Show the database's revision and the one this qm needs; exit 1 if they differ."""
-    from qm import migrations
 
     current, head = migrations.current_revision(ctx.engine), migrations.head_revision()
     click.echo(f"database: {current or 'empty'}; code: {head}")
@@ -238,8 +177,6 @@ def users_create(ctx: CliContext, username: str, display_name: str | None, email
                  roles: tuple[str, ...], team: str | None, timezone: str,
                  password_stdin: bool, actor_name: str | None) -> None:
     """Create USERNAME with one or more roles; asks for the password unless --password-stdin."""
-    from qm.auth import services
-    from qm.auth.models import Team
 
     password = _read_password(password_stdin)
     with ctx.session() as session:
@@ -264,7 +201,6 @@ def users_create(ctx: CliContext, username: str, display_name: str | None, email
 @pass_ctx
 def users_list(ctx: CliContext) -> None:
     """List every user with roles and team."""
-    from qm.auth.models import User
 
     with ctx.session() as session:
         for user in session.scalars(select(User).order_by(User.username)):
@@ -282,11 +218,10 @@ def users_list(ctx: CliContext) -> None:
 def users_set_password(ctx: CliContext, username: str, password_stdin: bool,
                        actor_name: str | None) -> None:
     """Reset USERNAME's password (their sessions end)."""
-    from qm.auth import services
 
     password = _read_password(password_stdin)
     with ctx.session() as session:
-        user = services.find_user(session, username)
+        user = auth_queries.find_user(session, username)
         if user is None:
             raise click.ClickException(f"No user {username!r}.")
         services.set_password(session, resolve_actor(session, actor_name), user.id,
@@ -309,12 +244,11 @@ def teams() -> None:
 def teams_create(ctx: CliContext, name: str, description: str, leads: tuple[str, ...],
                  actor_name: str | None) -> None:
     """Create team NAME, optionally with its leads."""
-    from qm.auth import services
 
     with ctx.session() as session:
         lead_ids = []
         for lead in leads:
-            user = services.find_user(session, lead)
+            user = auth_queries.find_user(session, lead)
             if user is None:
                 raise click.ClickException(f"No user {lead!r}.")
             lead_ids.append(user.id)
@@ -328,7 +262,6 @@ def teams_create(ctx: CliContext, name: str, description: str, leads: tuple[str,
 @pass_ctx
 def teams_list(ctx: CliContext) -> None:
     """List teams with their leads and number of members."""
-    from qm.auth.models import Team
 
     with ctx.session() as session:
         for team in session.scalars(select(Team).order_by(Team.name)):
@@ -352,14 +285,13 @@ def tokens() -> None:
 def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int | None,
                   actor_name: str | None) -> None:
     """Issue a token for USERNAME and print it once (only its hash is kept)."""
-    from qm.auth import services
-
     with ctx.session() as session:
-        user = services.find_user(session, username)
+        user = auth_queries.find_user(session, username)
         if user is None:
             raise click.ClickException(f"No user {username!r}.")
-        token, plaintext = services.create_token(session, resolve_actor(session, actor_name),
-                                                 user.id, name=name, expires_days=expires_days)
+        token, plaintext = token_services.create_token(
+            session, resolve_actor(session, actor_name), user.id, name=name,
+            expires_days=expires_days)
         session.commit()
         click.echo(f"Token {token.id} for {user.username} ({name}); it is shown only now:",
                    err=True)
@@ -372,10 +304,9 @@ def tokens_create(ctx: CliContext, username: str, name: str, expires_days: int |
 @pass_ctx
 def tokens_revoke(ctx: CliContext, token_id: int, actor_name: str | None) -> None:
     """Revoke token TOKEN_ID at once."""
-    from qm.auth import services
 
     with ctx.session() as session:
-        services.revoke_token(session, resolve_actor(session, actor_name), token_id)
+        token_services.revoke_token(session, resolve_actor(session, actor_name), token_id)
         session.commit()
         click.echo(f"Token {token_id} revoked.")
 
@@ -394,7 +325,6 @@ def audit_group() -> None:
 @pass_ctx
 def audit_verify(ctx: CliContext, anchor: tuple[int, str] | None) -> None:
     """Walk the whole chain; exit 1 naming the first entry that was altered or removed."""
-    from qm import audit
 
     with ctx.session() as session:
         result = audit.verify(session, anchor)
@@ -411,7 +341,6 @@ def audit_verify(ctx: CliContext, anchor: tuple[int, str] | None) -> None:
 @pass_ctx
 def audit_head(ctx: CliContext) -> None:
     """Print the last entry as SEQ:HASH, to keep somewhere else as an anchor."""
-    from qm import audit
 
     with ctx.session() as session:
         row = session.execute(select(audit.AuditEntry.seq, audit.AuditEntry.hash)
@@ -475,6 +404,10 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
 
     serve_app(create_app({"data_dir": ctx.settings.data_dir,
                           "database_url": ctx.settings.database_url}), host, port, 8)
+
+
+main.add_command(interactions)
+main.add_command(retention)
 
 
 def _add_domain_commands() -> None:

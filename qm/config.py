@@ -33,6 +33,19 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_prefixed(prefix: str, *, but: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every variable whose name starts with ``prefix`` (except ``but``), as written."""
+    return {name: value for name, value in sorted(os.environ.items())
+            if name.startswith(prefix) and name not in but}
+
+
+def debug_from_env() -> bool:
+    """``QM_DEBUG=1``: let an unexpected error's own message and traceback through (the ``qm``
+    command withholds them otherwise). Read on its own, since the error it reports may be a bad
+    setting that stops ``Settings`` from being built."""
+    return os.environ.get("QM_DEBUG") == "1"
+
+
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("QM_DATA_DIR", "instance")))
@@ -52,6 +65,8 @@ class Settings:
     rate_limit_storage: str = field(
         default_factory=lambda: os.environ.get("QM_RATE_LIMIT_STORAGE", "memory://")
     )
+    # The speech model (QM_WHISPER_MODEL): "" for the bundled tiny.en, a model directory, or a
+    # model already in the local Hugging Face cache. The other QM_WHISPER_* are in ``whisper``.
     whisper_model: str = field(default_factory=lambda: os.environ.get("QM_WHISPER_MODEL", ""))
     recordings_dir: Path | None = None
     # The site's time zone: where a sampling week and a report's month begin and end.
@@ -67,6 +82,36 @@ class Settings:
     # alert on an evaluator.
     drift_threshold: int = field(default_factory=lambda: _env_int("QM_DRIFT_THRESHOLD", 5))
     page_size: int = field(default_factory=lambda: _env_int("QM_PAGE_SIZE", 50))
+    # Days a call recording is kept (`qm retention apply`); checked by the command, which says
+    # what is wrong with a bad value. Empty: 365.
+    retention_days: str = field(default_factory=lambda: os.environ.get("QM_RETENTION_DAYS", ""))
+    # --- transcription's (transcription.settings builds its settings objects from these) ---
+    # Those kept as written are parsed by transcription, which names the variable of a bad
+    # value where it is used (as QM_RETENTION_DAYS is by its command).
+    # How the speech model runs: the QM_WHISPER_* variables other than QM_WHISPER_MODEL, by
+    # name (QM_WHISPER_DEVICE, _COMPUTE_TYPE, _BEAM_SIZE, _BATCH_SIZE, _VAD, _CPU_THREADS,
+    # _LANGUAGE).
+    whisper: dict[str, str] = field(
+        default_factory=lambda: _env_prefixed("QM_WHISPER_", but=("QM_WHISPER_MODEL",)))
+    # Keep a transcript's words before redaction as well (QM_KEEP_RAW_TRANSCRIPTS=1); shown
+    # only to those with transcript.read_raw.
+    keep_raw_transcripts: bool = field(
+        default_factory=lambda: _env_bool("QM_KEEP_RAW_TRANSCRIPTS", False))
+    # For flagging, an evaluation under this score found a problem (QM_FLAG_SCORE_BELOW, as
+    # written; a number is taken too). Empty: 80.
+    flag_score_below: str = field(
+        default_factory=lambda: os.environ.get("QM_FLAG_SCORE_BELOW", ""))
+    # The Celery broker, result backend and queue of `qm transcribe --queue` and `qm worker`
+    # (QM_BROKER_URL, QM_RESULT_BACKEND, QM_TRANSCRIBE_QUEUE); empty: transcription's defaults.
+    broker_url: str = field(default_factory=lambda: os.environ.get("QM_BROKER_URL", ""))
+    result_backend: str = field(default_factory=lambda: os.environ.get("QM_RESULT_BACKEND", ""))
+    transcribe_queue: str = field(
+        default_factory=lambda: os.environ.get("QM_TRANSCRIBE_QUEUE", ""))
+    # Threads each pool process of `qm worker` gives its model (QM_WORKER_CPU_THREADS, as
+    # written; a number is taken too). Empty or 0: the worker decides (QM_WHISPER_CPU_THREADS,
+    # else OMP_NUM_THREADS, else cores // processes).
+    worker_cpu_threads: str = field(
+        default_factory=lambda: os.environ.get("QM_WORKER_CPU_THREADS", ""))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

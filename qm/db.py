@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from qm.config import Settings
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -70,5 +72,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+SESSION_SETTINGS = "settings"
+"""The key of ``Session.info`` under which a session carries its site's ``Settings``."""
+
+
+def make_session_factory(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``; given ``settings`` (the app, the ``qm`` command and the workers
+    give theirs), each session carries them to code handed only the session (``settings_of``)."""
+    info = {SESSION_SETTINGS: settings} if settings is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings of the site a session works for, where nothing else passed them down (a
+    receiver of ``qm.signals`` is given only the session): those the session carries, else
+    ``Settings`` read afresh, which is how a script is configured."""
+    settings = session.info.get(SESSION_SETTINGS)
+    if not isinstance(settings, Settings):
+        # A placeholder, not a secret: given one, Settings neither reads nor makes the site's
+        # key file, which nothing here has a use for.
+        settings = Settings(secret_key="unused")  # noqa: S106
+    return settings

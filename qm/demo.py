@@ -52,7 +52,7 @@ def build(settings: Settings, engine: Engine,
     migrations.upgrade(engine)
     domains.load()
     actor = SystemActor("demo")
-    session = make_session_factory(engine)()
+    session = make_session_factory(engine, settings)()
     try:
         created = _seed_people(session, actor)
         session.commit()

@@ -9,8 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from qm.audit import AuditEntry
+from qm.auth.access import login_required, permission_required, public
 from qm.inputs import id_arg
-from qm.web import db, login_required, permission_required, public
+from qm.web import db
 
 bp = Blueprint("core", __name__)
 

@@ -1,15 +1,15 @@
 """Flask glue shared by every domain's views and API: the request's database session, the
-access decorators (which also label each route for the permission-matrix test) and helpers."""
+extensions, the API's error body, saving a form and sending a recording. Who may call a route
+is ``qm.auth.access``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, g, jsonify, request, send_file
+from flask import current_app, flash, g, jsonify, send_file
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -18,18 +18,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from qm.auth.permissions import can, scope_for
+from qm.config import Settings
 from qm.errors import Conflict, NotFound, QMError, StaleEdit
 from qm.storage import RecordingStore
 
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-PUBLIC = "public"
-AUTHENTICATED = "authenticated"
 
 login_manager = LoginManager()
+
+
 csrf = CSRFProtect()
+
+
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
@@ -55,77 +56,6 @@ class _Database:
 db = _Database()
 
 
-def _mark(view: Any, access: str) -> None:
-    view._qm_access = access
-
-
-def public(view: F) -> F:
-    """Anyone, logged in or not (login page, health check)."""
-    _mark(view, PUBLIC)
-    return view
-
-
-def access_of(app: Any, endpoint: str) -> str | None:
-    """Who may call ``endpoint``: PUBLIC, AUTHENTICATED, a permission name, or None if the
-    route declares nothing (which the permission-matrix test refuses)."""
-    if endpoint in app.extensions["qm"]["public_endpoints"]:
-        return PUBLIC
-    return getattr(app.view_functions[endpoint], "_qm_access", None)
-
-
-def login_required(view: F) -> F:
-    """Any logged-in user; what they then see is scoped inside."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        return view(*args, **kwargs)
-
-    _mark(wrapper, AUTHENTICATED)
-    return wrapper  # type: ignore[return-value]
-
-
-def permission_required(permission: str) -> Callable[[F], F]:
-    """A logged-in user whose roles give ``permission`` at some scope.
-
-    Records are checked again inside (``require(actor, permission, record)``), since a scope
-    narrower than ALL depends on the record.
-    """
-    scope_for(None, permission)  # unknown permission names fail at import, not at request time
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if scope_for(current_user, permission) is None:
-                abort(403)
-            return view(*args, **kwargs)
-
-        _mark(wrapper, permission)
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
-
-
-# --- the API: bearer tokens only, never the session cookie (so CSRF cannot reach it) ---------
-
-def api_user() -> Any:
-    if "qm_api_user" not in g:
-        from qm.auth.services import user_for_token
-
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        user = None
-        if scheme.lower() == "bearer" and token.strip():
-            user = user_for_token(db.session, token.strip())
-            if user is not None:
-                db.session.commit()  # last_used_at
-        g.qm_api_user = user
-    return g.qm_api_user
-
-
 def api_error(status: int, message: str, **extra: Any) -> Any:
     body = {"code": status, "status": _STATUS_NAMES.get(status, "Error"), "message": message}
     body.update(extra)
@@ -140,27 +70,6 @@ _STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404:
                  405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
                  422: "Unprocessable Entity", 429: "Too Many Requests",
                  500: "Internal Server Error"}
-
-
-def api_permission(permission: str | None) -> Callable[[F], F]:
-    """An API caller with a valid token whose roles give ``permission`` (None: any valid token)."""
-    if permission is not None:
-        scope_for(None, permission)
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = api_user()
-            if user is None:
-                abort(api_error(401, "Send a valid API token: 'Authorization: Bearer qm_...'."))
-            if permission is not None and scope_for(user, permission) is None:
-                abort(api_error(403, f"Your roles do not give the permission '{permission}'."))
-            return view(*args, **kwargs)
-
-        _mark(wrapper, permission or AUTHENTICATED)
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
 
 
 def field_errors(form: Any, exc: QMError) -> None:
@@ -219,8 +128,13 @@ def save_form(
     return done(result)
 
 
+def settings() -> Settings:
+    """The running app's settings (``create_app``'s, not the environment's)."""
+    return current_app.extensions["qm"]["settings"]
+
+
 def recording_store() -> RecordingStore:
-    return RecordingStore(current_app.extensions["qm"]["settings"].recordings_dir)
+    return RecordingStore(settings().recordings_dir)
 
 
 def send_recording(record: Any) -> Any:
@@ -239,10 +153,6 @@ def send_recording(record: Any) -> Any:
                          conditional=True, etag=record.recording_sha256, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def user_can(permission: str, record: Any = None) -> bool:
-    return can(current_user, permission, record)
 
 
 def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -1,4 +1,6 @@
-"""Interactions, scoring forms, evaluations, disputes, sampling and calibration."""
+"""Scoring: forms, evaluations (and disputes), sampling, calibration, reports, and the
+interaction pages evaluators work from. One capability per sub-package, each with the same file
+roles (see "How the code is laid out" in the README)."""
 
 from __future__ import annotations
 
@@ -6,22 +8,29 @@ from typing import Any
 
 
 def init_app(app: Any, api: Any) -> None:
-    from scoring import api as scoring_api
-    from scoring import (
-        calibration_api,
-        calibration_views,
-        evaluation_api,
-        evaluation_views,
-        form_views,
-        views,
-    )
-    from scoring.dashboard import cards, evaluation_cards
+    """Register every capability's pages and API routes, and the home page's cards.
 
-    app.register_blueprint(views.bp)
-    app.register_blueprint(form_views.bp)
-    app.register_blueprint(evaluation_views.bp)
-    app.register_blueprint(calibration_views.bp)
-    scoring_api.register(api)
-    evaluation_api.register(api)
-    calibration_api.register(api)
-    app.extensions["qm"].setdefault("dashboard", []).extend([cards, evaluation_cards])
+    Imported here, not at the top: importing any scoring module (a pure one, or in a worker)
+    must not pull in Flask."""
+    from scoring.calibration import api as calibration_api
+    from scoring.calibration import views as calibration_views
+    from scoring.evaluations import api as evaluation_api
+    from scoring.evaluations import views as evaluation_views
+    from scoring.forms import api as form_api
+    from scoring.forms import views as form_views
+    from scoring.interactions import api as interaction_api
+    from scoring.interactions import views as interaction_views
+    from scoring.reports import api as report_api
+    from scoring.reports import dashboard
+    from scoring.reports import views as report_views
+    from scoring.sampling import api as sampling_api
+    from scoring.sampling import views as sampling_views
+
+    for views in (interaction_views, form_views, evaluation_views, sampling_views,
+                  calibration_views, report_views):
+        app.register_blueprint(views.bp)
+    for routes in (interaction_api, form_api, evaluation_api, sampling_api, calibration_api,
+                   report_api):
+        api.register_blueprint(routes.blp)
+    app.extensions["qm"].setdefault("dashboard", []).extend(
+        [dashboard.cards, dashboard.evaluation_cards])

@@ -13,9 +13,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from qm.auth.models import User, UserRole
-from qm.interactions import services as interactions
-from scoring import services
+from qm.auth.models import Team, User, UserRole
+from qm.interactions import importing
+from qm.interactions.models import Interaction
+from scoring.calibration import services as cal
+from scoring.calibration.models import CalibrationSession
+from scoring.evaluations import services as ev
+from scoring.evaluations.models import Evaluation, EvaluationStatus
+from scoring.forms import services as form_services
+from scoring.forms.models import ScoringForm
+from scoring.sampling import draw
+from scoring.sampling import services as sampling
+from scoring.sampling.models import SamplingRule
+from transcription import flagging
+from transcription.models import Transcript
 
 QUEUES = {"Billing": ["billing", "refunds", "payments"],
           "Technical support": ["broadband", "mobile", "outages"]}
@@ -82,7 +93,7 @@ FORM_FILE = Path(__file__).parent / "data" / "iso18295_voice.json"
 
 
 def seed(session: Session, actor: Any, settings: Any) -> str:
-    form = services.import_form(session, actor, json.loads(FORM_FILE.read_text("utf-8")),
+    form = form_services.import_form(session, actor, json.loads(FORM_FILE.read_text("utf-8")),
                                 publish=True)
     agents = list(session.scalars(
         select(User).join(UserRole).where(UserRole.role == "agent").order_by(User.username)
@@ -93,7 +104,7 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     writer.writeheader()
     writer.writerows(data)
     buffer.seek(0)
-    report = interactions.import_csv(session, actor, buffer, source="demo")
+    report = importing.import_csv(session, actor, buffer, source="demo")
     message = (f"Interactions: {report.created} created, {report.already_imported} were there "
                f"already. Scoring form: {form.form.name}, version {form.number} "
                f"({form.status}).")
@@ -102,24 +113,24 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
                       seed_flagging(session, actor, settings)])
 
 
+# Who scores each of the demo calls that transcription.demo transcribed (by external id).
+CALL_EVALUATORS = {"DEMO-CALL-1": "qa1", "DEMO-CALL-2": "qa2", "DEMO-CALL-3": "qa1"}
+
+
 def seed_call_queue(session: Session) -> str:
     """The demo calls (transcribed by ``transcription.demo``, a layer below) into the
     evaluators' queues, and a count of the chats and e-mails redacted as they were imported."""
-    from scoring import evaluations
-    from scoring.models import Evaluation, Interaction
-    from transcription.demo import METADATA
-    from transcription.models import Transcript
-
     users = {u.username: u for u in session.scalars(select(User))}
     queued = 0
-    for meta in METADATA.values():
+    for external_id, evaluator_name in CALL_EVALUATORS.items():
         interaction = session.scalar(select(Interaction).where(
-            Interaction.external_id == meta["external_id"]))
-        evaluator = users.get(meta["evaluator"])
+            Interaction.source == "demo", Interaction.external_id == external_id))
+        evaluator = users.get(evaluator_name)
         if interaction is None or evaluator is None or session.scalar(
                 select(Evaluation.id).where(Evaluation.interaction_id == interaction.id)):
             continue
-        evaluations.start_evaluation(session, evaluator, interaction)
+        ev.start_evaluation(session, evaluator, interaction,
+                            form_id=sampling.rule_form_for(session, interaction))
         queued += 1
     redacted = session.scalar(select(func.count(Transcript.id)).where(
         Transcript.source == "text"))
@@ -130,10 +141,6 @@ def seed_call_queue(session: Session) -> str:
 def seed_flagging(session: Session, actor: Any, settings: Any) -> str:
     """Train on the demo's finished evaluations, flag every transcript, and let the demo's
     sampling rule add the flagged interactions of last week to this week's queues."""
-    from scoring import sampling
-    from scoring.models import SamplingRule
-    from transcription import flagging
-
     try:
         trained = flagging.train(session, actor)
     except flagging.FlaggingError as exc:
@@ -144,7 +151,7 @@ def seed_flagging(session: Session, actor: Any, settings: Any) -> str:
         SamplingRule.active, SamplingRule.flagged_per_agent > 0)))
     added = 0
     if rules:
-        week = sampling.week_label(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7))
+        week = draw.week_label(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7))
         report = sampling.run_sampling(session, actor, week, seed=1, rule_ids=rules,
                                        timezone=settings.timezone)
         added = sum(rule.targeted for rule in report.rules)
@@ -154,7 +161,7 @@ def seed_flagging(session: Session, actor: Any, settings: Any) -> str:
             f"for review; {added} of them added to this week's queues (targeted).")
 
 
-def _demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[str, Any]:
+def demo_answers(definition: dict, rng: random.Random, skill: float) -> dict[str, Any]:
     """Answers an evaluator might give an agent of the given skill (0..1)."""
     answers: dict[str, Any] = {}
     for section in definition["sections"]:
@@ -197,27 +204,24 @@ def seed_evaluations(session: Session, actor: Any, settings: Any,
                      now: dt.datetime | None = None) -> str:
     """A sampling rule, eleven past weeks sampled and scored, this week's queue left open,
     a few acknowledgements and disputes: enough history for scorecards and reports."""
-    from scoring import evaluations, sampling
-    from scoring.models import Evaluation, EvaluationStatus, SamplingRule
-
     if session.scalar(select(SamplingRule.id).limit(1)) is not None:
         return "Evaluations: there already."
     now = now or dt.datetime.now(dt.UTC)
-    form = session.scalar(select(services.ScoringForm).where(
-        services.ScoringForm.name == json.loads(FORM_FILE.read_text("utf-8"))["name"]))
+    form = session.scalar(select(ScoringForm).where(
+        ScoringForm.name == json.loads(FORM_FILE.read_text("utf-8"))["name"]))
     # One flagged interaction per agent on top, once there is a flagging model to flag them:
     # seed_flagging trains it on these evaluations and tops up this week's queue.
     rule = sampling.save_rule(session, actor, {"name": "Weekly, every team", "per_agent": 2,
                                                "flagged_per_agent": 1,
                                                "evaluator_daily_cap": 10, "form_id": form.id})
     people = {u.username: u for u in session.scalars(select(User))}
-    policy = evaluations.Policy.from_settings(settings)
+    policy = ev.Policy.from_settings(settings)
     rng = random.Random(7)  # noqa: S311 - demo data
     skill = {u: 0.6 + 0.35 * rng.random() for u in people}
     today = now.date()
     created = submitted = 0
     for weeks_back in range(11, 0, -1):
-        week = sampling.week_label(today - dt.timedelta(days=7 * weeks_back))
+        week = draw.week_label(today - dt.timedelta(days=7 * weeks_back))
         report = sampling.run_sampling(session, actor, week, seed=1, rule_ids=[rule.id],
                                        timezone=settings.timezone)
         created += report.created
@@ -230,19 +234,19 @@ def seed_evaluations(session: Session, actor: Any, settings: Any,
             if at >= now:
                 continue
             evaluator = people_by_id(session, item.evaluator_id)
-            answers = _demo_answers(item.form_version.definition, rng,
+            answers = demo_answers(item.form_version.definition, rng,
                                     _chat_skill(item.interaction.body,
                                                 skill[item.agent.username]))
-            evaluations.submit(session, evaluator, item.id, answers, policy=policy, now=at,
+            ev.submit(session, evaluator, item.id, answers, policy=policy, now=at,
                                comment="Thank you for this call. See the notes per question.")
             submitted += 1
             agent = item.agent
             roll = rng.random()
             if item.status == EvaluationStatus.RELEASED.value and roll < 0.5:
-                evaluations.acknowledge(session, agent, item.id, policy=policy,
+                ev.acknowledge(session, agent, item.id, policy=policy,
                                         now=at + dt.timedelta(days=1))
             elif item.status == EvaluationStatus.RELEASED.value and roll < 0.56:
-                evaluations.dispute(session, agent, item.id, "I did verify the customer's "
+                ev.dispute(session, agent, item.id, "I did verify the customer's "
                                     "identity before the account change; listen at 1:10.",
                                     policy=policy, now=at + dt.timedelta(days=1))
     return (f"Evaluations: rule {rule.name!r}; {created} assigned over 11 weeks, {submitted} "
@@ -257,9 +261,6 @@ def people_by_id(session: Session, user_id: int) -> User:
 
 def seed_calibration(session: Session, settings: Any) -> str:
     """A closed calibration session with its record, and an open blind one in progress."""
-    from qm.auth.models import Team
-    from scoring import calibration
-    from scoring.models import CalibrationSession, Interaction
 
     if session.scalar(select(CalibrationSession.id).limit(1)) is not None:
         return "Calibration: there already."
@@ -272,29 +273,29 @@ def seed_calibration(session: Session, settings: Any) -> str:
         .order_by(Interaction.started_at.desc()).limit(5)))
     lead, scorers = people["lead1"], [people["qa1"], people["qa2"], people["lead1"]]
     rng = random.Random(11)  # noqa: S311 - demo data
-    closed = calibration.create_session(
+    closed = cal.create_session(
         session, lead, title="October calibration: Billing", form_id=None,
         interaction_ids=contacts[:3], participant_ids=[u.id for u in scorers],
         expert_id=lead.id, team_id=billing.id)
     definition = closed.form_version.definition
     for item in closed.items:
         for user, skill in zip(scorers, (0.9, 0.7, 0.85), strict=True):
-            calibration.save_score(session, user, item.id, _demo_answers(definition, rng, skill),
+            cal.save_score(session, user, item.id, demo_answers(definition, rng, skill),
                                    submit=True)
-    calibration.close_session(session, lead, closed.id)
+    cal.close_session(session, lead, closed.id)
     first = closed.items[0]
     expert = next(s for s in first.scores if s.evaluator_id == lead.id)
-    calibration.record_consensus(session, lead, first.id, expert.answers,
+    cal.record_consensus(session, lead, first.id, expert.answers,
                                  {"empathy": "Acknowledging the frustration counts as empathy "
                                              "only when the agent names it."})
-    calibration.save_minutes(session, lead, closed.id,
+    cal.save_minutes(session, lead, closed.id,
                              "Agreed: the disclosure must be read in full; paraphrase fails it.")
-    open_ = calibration.create_session(
+    open_ = cal.create_session(
         session, lead, title="November calibration: Billing (blind)", form_id=None,
         interaction_ids=contacts[3:5], participant_ids=[u.id for u in scorers],
         team_id=billing.id, due_on=dt.date.today() + dt.timedelta(days=7))
     for item in open_.items:
-        calibration.save_score(session, people["qa1"], item.id,
-                               _demo_answers(definition, rng, 0.9), submit=True)
+        cal.save_score(session, people["qa1"], item.id,
+                               demo_answers(definition, rng, 0.9), submit=True)
     return ("Calibration: one closed session with its record, one blind session waiting for "
             "qa2 and lead1.")

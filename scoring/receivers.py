@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from qm.signals import Verdict, evaluator_verdicts
-from scoring import evaluations
+from scoring.evaluations import services as ev
 
 
 @evaluator_verdicts.connect
 def verdicts(_sender: Any = None, *, session: Session) -> list[Verdict]:
     """Flagging learns from what evaluators found (``evaluations.verdicts``)."""
-    return evaluations.verdicts(session)
+    return ev.verdicts(session)

@@ -14,8 +14,9 @@ from qm.auth import services as auth_services
 from qm.auth.models import Team, User
 from qm.auth.permissions import SystemActor
 from qm.interactions import services as interactions
-from scoring import services as scoring_services
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
+from scoring.evaluations import services as ev
+from scoring.forms import services as form_services
 
 PASSWORD = "correct-horse-battery"
 SYSTEM = SystemActor("test")
@@ -98,15 +99,13 @@ SIMPLE_FORM = {
 
 
 def create_form(session: Session, data: dict[str, Any] | None = None, publish: bool = True):
-    return scoring_services.import_form(session, SYSTEM, data or SIMPLE_FORM, publish=publish)
+    return form_services.import_form(session, SYSTEM, data or SIMPLE_FORM, publish=publish)
 
 
 def create_dispute(session: Session, evaluator: User, interaction: Interaction) -> Any:
     """``evaluator`` scores ``interaction`` on SIMPLE_FORM (released at once), and its agent
     disputes the evaluation; the dispute (``.evaluation`` is the evaluation)."""
-    from scoring import evaluations
-
-    evaluation = evaluations.start_evaluation(session, evaluator, interaction)
-    evaluations.submit(session, evaluator, evaluation.id, {"greet": "yes", "verify": "no"})
-    return evaluations.dispute(session, interaction.agent, evaluation.id,
+    evaluation = ev.start_evaluation(session, evaluator, interaction)
+    ev.submit(session, evaluator, evaluation.id, {"greet": "yes", "verify": "no"})
+    return ev.dispute(session, interaction.agent, evaluation.id,
                                "I verified the caller at the start of the call.")

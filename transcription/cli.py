@@ -1,4 +1,10 @@
-"""`qm transcribe`: recorded calls to redacted, measured, speaker-labelled transcripts."""
+"""`qm transcribe`: recorded calls to redacted, measured, speaker-labelled transcripts.
+
+Every setting comes from the command's ``qm.config.Settings`` (``ctx.settings``), through
+``transcription.settings``; the pipeline, the workers and flagging are handed them. The domain's
+modules that load numpy, audio decoders or the database models are imported by the commands
+that need them, so that ``qm --help`` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,17 @@ from typing import Any
 import click
 
 from qm import cli_types
-from qm.cli import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.config import Settings
+from qm.db import make_session_factory
+from qm.storage import RecordingStore
+from transcription.hardware import auto_processes, threads_per_process
+from transcription.model_files import TranscriberError
+from transcription.settings import (
+    TranscriberSettings,
+    TranscriptionSettings,
+    flag_score_below,
+)
 
 
 @click.command("transcribe")
@@ -80,11 +96,12 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
     be used is reported with its reason and the rest goes on; the exit status is 1 if any
     failed.
     """
-    from transcription import pipeline, texts
-    from transcription.transcriber import Transcriber, TranscriberSettings
+    from transcription import linking, pipeline
+    from transcription.decoding import Transcriber
 
     try:
-        settings = TranscriberSettings.from_env()
+        site = TranscriptionSettings.from_settings(ctx.settings)
+        settings = TranscriberSettings.from_settings(ctx.settings)
         if _given("batch_size"):  # "auto" (None) too: it overrides QM_WHISPER_BATCH_SIZE
             settings = dataclasses.replace(settings, batch_size=batch_size)
         overrides = {k: v for k, v in {"model": model, "device": device,
@@ -93,13 +110,13 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                      if v is not None}
         settings = dataclasses.replace(settings, **overrides)
         speakers = tuple(s.strip() for s in channels.split(",") if s.strip())
-        metadata = pipeline.read_metadata(metadata_path) if metadata_path else {}
-    except (ValueError, pipeline.LinkError) as exc:
+        metadata = linking.read_metadata(metadata_path) if metadata_path else {}
+    except (ValueError, linking.LinkError) as exc:
         raise click.ClickException(str(exc)) from None
     options = pipeline.Options(channel_speakers=speakers, agent=agent, metadata=metadata,
-                               keep_raw=texts.keep_raw_default(),
+                               keep_raw=site.keep_raw,
                                timezone=ctx.settings.timezone)
-    files = list(pipeline.audio_files(paths))
+    files = list(linking.audio_files(paths))
     if not files:
         raise click.ClickException("No audio files found in the paths given.")
     if use_queue and workers is not None and workers > 1:
@@ -107,23 +124,17 @@ def transcribe(ctx: CliContext, paths: tuple[str, ...], jsonl_path: Path | None,
                                    "`qm worker`s instead.")
     if use_queue:
         groups = pipeline.plan([path.absolute() for path in files], group_files=group_files)
-        _run_queued(groups, options, settings, jsonl_path, wait, timeout)
+        _run_queued(groups, options, settings, site, jsonl_path, wait, timeout)
         return
     with ctx.session():  # checks the schema once, before any work
         pass
-    from qm.db import make_session_factory
-    from qm.storage import RecordingStore
-
     groups = pipeline.plan(files, group_files=group_files)
     if workers is None:
-        from transcription.transcriber import auto_processes
-
         workers = auto_processes(settings, units=len(groups), audio_s=groups.audio_s)
     if workers > 1:
-        _run_pool(groups, options, settings, jsonl_path, workers, ctx.settings.database_url,
-                  str(ctx.settings.recordings_dir))
+        _run_pool(groups, options, settings, jsonl_path, workers, ctx.settings)
         return
-    factory = make_session_factory(ctx.engine)
+    factory = make_session_factory(ctx.engine, ctx.settings)
     store = RecordingStore(ctx.settings.recordings_dir)
     transcriber = Transcriber(settings)
 
@@ -168,25 +179,24 @@ def _report(total: int, results: Iterator[Any], jsonl_path: Path | None) -> None
         sys.exit(1)
 
 
-def _run_pool(groups: list[list[Path]], options: Any, settings: Any, jsonl_path: Path | None,
-              workers: int, database_url: str, recordings_dir: str) -> None:
+def _run_pool(groups: list[list[Path]], options: Any, settings: TranscriberSettings,
+              jsonl_path: Path | None, workers: int, site_settings: Settings) -> None:
     """``--workers N``: N spawned processes, each with its own engine and model (spawn, not
-    fork: CTranslate2's threads and a live engine do not survive a fork)."""
+    fork: CTranslate2's threads and a live engine do not survive a fork). Each is handed this
+    command's ``qm.config.Settings`` (pickled), so it reads nothing from its environment."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from transcription import tasks
-    from transcription.transcriber import available_cores
 
-    if settings.cpu_threads == 0:  # not set by the user: share the cores, do not oversubscribe
-        settings = dataclasses.replace(settings,
-                                       cpu_threads=max(1, available_cores() // workers))
+    # not set by the user: share the cores, do not oversubscribe
+    settings = dataclasses.replace(settings,
+                                   cpu_threads=threads_per_process(settings, workers))
     opts, conf = tasks.options_to_dict(options), tasks.settings_to_dict(settings)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(groups)),
                                mp_context=multiprocessing.get_context("spawn"),
                                initializer=tasks.init_local_worker,
-                               initargs=(database_url, recordings_dir, settings.cpu_threads,
-                                         os.getpid()))
+                               initargs=(site_settings, settings.cpu_threads, os.getpid()))
     try:
         futures = [pool.submit(tasks.transcribe_files, [str(p) for p in group], opts, conf)
                    for group in groups]
@@ -196,21 +206,22 @@ def _run_pool(groups: list[list[Path]], options: Any, settings: Any, jsonl_path:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_queued(groups: list[list[Path]], options: Any, settings: Any, jsonl_path: Path | None,
-                wait: bool, timeout: float | None = None) -> None:
+def _run_queued(groups: list[list[Path]], options: Any, settings: TranscriberSettings,
+                site: TranscriptionSettings, jsonl_path: Path | None, wait: bool,
+                timeout: float | None = None) -> None:
     from transcription import tasks
 
     try:
         pending = tasks.enqueue([[str(p) for p in group] for group in groups], options,
-                                settings)
+                                settings, site)
     except Exception as exc:  # kombu raises its own and OSError subclasses; say which broker
         raise click.ClickException(
-            f"Could not enqueue on {tasks.broker_url()}: {exc}") from None
+            f"Could not enqueue on {site.broker_url}: {exc}") from None
     if not wait:
         for group, task in zip(groups, pending, strict=True):
             for path in group:
                 click.echo(f"{task.id} {path}")
-        click.echo(f"{sum(map(len, groups))} file(s) queued on {tasks.queue_name()} in "
+        click.echo(f"{sum(map(len, groups))} file(s) queued on {site.queue} in "
                    f"{len(pending)} task(s).")
         return
 
@@ -223,7 +234,7 @@ def _run_queued(groups: list[list[Path]], options: Any, settings: Any, jsonl_pat
                 value = task.get(timeout=timeout, propagate=False)
             except ResultTimeout:
                 raise click.ClickException(
-                    f"No result for {where} within {timeout:g} s on {tasks.queue_name()}: is a "
+                    f"No result for {where} within {timeout:g} s on {site.queue}: is a "
                     "worker running (qm worker) on the same broker? The tasks stay queued; "
                     "run the same files again later to collect them.") from None
             if task.failed():
@@ -238,8 +249,6 @@ def _run_queued(groups: list[list[Path]], options: Any, settings: Any, jsonl_pat
 def _worker_failed(path: Path | str, exc: Any) -> None:
     """A task that raised: the model would not load in the worker (the batch stops, as it
     does in-process), or a fault in the worker that the message names."""
-    from transcription.transcriber import TranscriberError
-
     if isinstance(exc, TranscriberError) or type(exc).__name__ == "TranscriberError":
         raise TranscriberError(str(exc))
     raise click.ClickException(f"A worker failed on {path}: {type(exc).__name__}: {exc}")
@@ -258,7 +267,7 @@ def redact_texts(ctx: CliContext, keep_raw: bool | None) -> None:
     from qm.interactions.models import Interaction
     from transcription import texts
 
-    keep = texts.keep_raw_default() if keep_raw is None else keep_raw
+    keep = ctx.settings.keep_raw_transcripts if keep_raw is None else keep_raw
     done = tags = 0
     with ctx.session() as session:
         for interaction_id in texts.pending(session):
@@ -289,27 +298,28 @@ def worker(ctx: CliContext, concurrency: int | None, loglevel: str) -> None:
     has its file redelivered to another; redoing a file is harmless.
     """
     from transcription import tasks
-    from transcription.transcriber import TranscriberSettings, auto_processes, available_cores
 
+    try:
+        site = TranscriptionSettings.from_settings(ctx.settings)
+        speech = TranscriberSettings.from_settings(ctx.settings)
+    except ValueError as exc:  # a malformed setting (it names its variable): stop before work
+        raise click.ClickException(str(exc)) from None
     with ctx.session():  # a worker on an old schema would fail every file: stop now instead
         pass
     if concurrency is None:
-        try:
-            concurrency = auto_processes(TranscriberSettings.from_env(), forks=True)
-        except ValueError as exc:  # a malformed QM_WHISPER_* variable
-            raise click.ClickException(str(exc)) from None
+        concurrency = auto_processes(speech, forks=True)
+    # Each pool process's threads: QM_WORKER_CPU_THREADS, else QM_WHISPER_CPU_THREADS, else
+    # none of ours where OMP_NUM_THREADS is set, else a share of the cores. They reach the
+    # forked pool processes in memory (tasks.run_worker), not through the environment.
+    threads = site.worker_cpu_threads or threads_per_process(speech, concurrency,
+                                                             defer_to_omp=True)
     ctx.engine.dispose()  # the pool forks: no connection may cross into the children
-    if not os.environ.get(tasks.CPU_THREADS_ENV) and os.environ.get("QM_WHISPER_CPU_THREADS"):
-        os.environ[tasks.CPU_THREADS_ENV] = os.environ["QM_WHISPER_CPU_THREADS"].strip()
-    if not os.environ.get(tasks.CPU_THREADS_ENV) and not os.environ.get("OMP_NUM_THREADS"):
-        os.environ[tasks.CPU_THREADS_ENV] = str(max(1, available_cores() // concurrency))
-    tasks.run_worker(concurrency=concurrency, loglevel=loglevel.upper())
+    tasks.run_worker(ctx.settings, concurrency=concurrency, loglevel=loglevel.upper(),
+                     cpu_threads=threads)
 
 
 @contextmanager
 def _model_errors() -> Iterator[None]:
-    from transcription.transcriber import TranscriberError
-
     try:
         yield
     except TranscriberError as exc:
@@ -373,7 +383,8 @@ def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         try:
-            report = flagging.train(session, actor, below=score_below,
+            below = flag_score_below(ctx.settings) if score_below is None else score_below
+            report = flagging.train(session, actor, below=below,
                                     min_examples=min_examples, min_auc=min_auc)
         except (flagging.FlaggingError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None

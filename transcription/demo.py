@@ -32,7 +32,8 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     from qm.interactions.models import Interaction
     from qm.storage import RecordingStore
     from transcription import pipeline
-    from transcription.transcriber import Transcriber, TranscriberSettings
+    from transcription.decoding import Transcriber
+    from transcription.settings import TranscriberSettings
 
     if session.scalar(select(Interaction.id).where(Interaction.external_id == "DEMO-CALL-1")):
         return "Demo calls: there already."
@@ -46,7 +47,7 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
                 for i, (name, m) in enumerate(METADATA.items())}
     session.commit()
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
-    transcriber = Transcriber(TranscriberSettings.from_env())
+    transcriber = Transcriber(TranscriberSettings.from_settings(settings))
     options = pipeline.Options(metadata=metadata, timezone=settings.timezone)
     store = RecordingStore(settings.recordings_dir)
     results = [pipeline.process_file(factory, CALLS / name, transcriber, options, store)

@@ -95,7 +95,7 @@ class Transcript(Base):
 
 class ReviewFlag(Base):
     """A flagging model's verdict on one interaction: how likely its evaluation would find
-    something wrong (``flagging.py``). One row per interaction and model version, so every
+    something wrong (``flagging``). One row per interaction and model version, so every
     prediction names the model that made it and an older verdict stays readable after a
     retrain."""
 

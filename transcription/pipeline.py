@@ -17,13 +17,10 @@ Never imports Flask.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,29 +29,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qm import audit
-from qm.auth.permissions import SystemActor
 from qm.db import utcnow
-from qm.errors import QMError
-from qm.interactions import services as interactions
-from qm.interactions.models import Interaction
-from qm.storage import AUDIO_TYPES, RecordingStore
+from qm.storage import RecordingStore
 from transcription import flagging
 from transcription import metrics as call_metrics
 from transcription.audio import AudioError, content_hash, decode, probe_duration
+from transcription.decoding import PACK_MAX_S, DecodedCall
+from transcription.linking import LinkError, link
+from transcription.model_files import TranscriberError
 from transcription.models import JobStatus, TranscriptionJob
-from transcription.models import Transcript as StoredTranscript
 from transcription.redaction import redact_segments
-from transcription.timeline import Segment
-from transcription.transcriber import PACK_MAX_S, TranscriberError
-
-ACTOR = SystemActor("transcription")
-METADATA_COLUMNS = ("source", "external_id", "agent", "channel", "queue", "direction",
-                    "started_at", "customer_ref")
-
-
-class LinkError(ValueError):
-    """The file cannot be attached to an interaction; the message says how to fix it."""
+from transcription.store import segment_json, store_transcript
 
 
 @dataclass
@@ -99,119 +84,6 @@ class Options:
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)  # file name -> fields
 
 
-def audio_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """The files named and the audio files in the folders named, folders walked in name
-    order; a name that does not exist is passed on (and fails with its reason)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in AUDIO_TYPES:
-                    yield child
-        else:
-            yield path
-
-
-def read_metadata(path: Path) -> dict[str, dict[str, str]]:
-    """A CSV with a ``file`` column (a file name) and the interaction's columns."""
-    out: dict[str, dict[str, str]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "file" not in [f.strip().lower() for f in
-                                                   reader.fieldnames]:
-            raise LinkError(f"{path.name}: the metadata CSV needs a 'file' column.")
-        for line, row in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            name = Path(row.pop("file", "")).name
-            if not name:
-                raise LinkError(f"{path.name}:{line}: the 'file' cell is empty.")
-            out[name] = row
-    return out
-
-
-def _sidecar(path: Path) -> dict[str, str]:
-    side = path.with_suffix(path.suffix + ".json")
-    if not side.is_file():
-        side = path.with_suffix(".json")
-    if not side.is_file():
-        return {}
-    try:
-        data = json.loads(side.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LinkError(f"{side.name} is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise LinkError(f"{side.name} must hold a JSON object of the interaction's fields.")
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def recording_seconds(duration_s: float) -> int:
-    """An interaction's ``duration_s`` for a recording of ``duration_s`` seconds: whole
-    seconds, and at least 1 for any sound at all (0 means "unknown" on an interaction)."""
-    return max(1, round(duration_s)) if duration_s > 0 else 0
-
-
-def link(session: Session, path: Path, options: Options, store: RecordingStore | None,
-         duration_s: float | None = None) -> Interaction:
-    """The interaction the recording belongs to: from the metadata CSV or a sidecar JSON
-    (found by source and external id, or created from the fields); else the interaction whose
-    external id is the file name; else a new one for ``options.agent``.
-
-    ``duration_s`` is the recording's length (from its decoded samples): a new interaction
-    takes it; an interaction found takes it only when its own is 0 (unknown), since a duration
-    the source system gave is never overwritten. What an interaction found gains here (the
-    recording, the duration) is audited like any other change to it."""
-    fields = {**_sidecar(path), **options.metadata.get(path.name, {})}
-    external_id = fields.get("external_id") or path.stem
-    stmt = select(Interaction).where(Interaction.external_id == external_id)
-    if fields.get("source"):
-        stmt = stmt.where(Interaction.source == fields["source"])
-    found = session.scalars(stmt.order_by(Interaction.id).limit(2)).all()
-    if len(found) > 1:
-        raise LinkError(f"more than one interaction has external id {external_id!r}; give its "
-                        "source in the metadata.")
-    if found:
-        interaction = found[0]
-        before = interactions.interaction_snapshot(interaction)
-        if not interaction.recording_path and store is not None:
-            stored = store.put_path(path)
-            interactions.attach_recording(interaction, stored)
-        if not interaction.duration_s and duration_s:
-            interaction.duration_s = recording_seconds(duration_s)
-        session.flush()
-        after = interactions.interaction_snapshot(interaction)
-        if after != before:
-            audit.record(session, ACTOR, "interaction.updated", interaction, before=before,
-                         after=after)
-        return interaction
-    if not fields.get("agent") and not options.agent:
-        raise LinkError(f"no interaction with external id {external_id!r}: name the file after "
-                        "one, describe it in a metadata CSV (--metadata) or a sidecar "
-                        f"{path.name}.json, or pass --agent to create one")
-    data = {"source": fields.get("source") or "recording", "external_id": external_id,
-            "agent": fields.get("agent") or options.agent,
-            "channel": fields.get("channel") or "voice",
-            "queue": fields.get("queue", ""), "direction": fields.get("direction") or "inbound",
-            "customer_ref": fields.get("customer_ref") or None,
-            "duration_s": recording_seconds(duration_s or 0.0),
-            "started_at": fields.get("started_at") or dt.datetime.fromtimestamp(
-                path.stat().st_mtime, dt.UTC).isoformat()}
-    try:
-        with path.open("rb") as recording:
-            return interactions.create_interaction(
-                session, ACTOR, data, store=store, recording=recording,
-                recording_name=path.name, timezone=options.timezone)
-    except QMError as exc:
-        raise LinkError(f"the interaction could not be made: {exc}") from None
-
-
-def segment_json(segment: Segment) -> dict[str, Any]:
-    return {"start": round(segment.start, 3), "end": round(segment.end, 3),
-            "speaker": segment.speaker, "text": segment.text.strip(),
-            "confidence": None if segment.confidence is None else round(segment.confidence, 4),
-            "words": [[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 4)]
-                      for w in segment.words]}
-
-
 def _job(session: Session, sha256: str, path: Path) -> TranscriptionJob:
     job = session.scalar(select(TranscriptionJob).where(TranscriptionJob.sha256 == sha256))
     if job is not None:
@@ -245,6 +117,8 @@ PACK_GROUP_S = 240.0
 """Short files are grouped until their declared lengths add up to this (or ``PACK_GROUP_FILES``
 files): enough speech to fill a batch of 8 windows, little enough that a redelivered group (a
 worker killed mid-group) redoes only a few minutes of audio."""
+
+
 PACK_GROUP_FILES = 64
 
 
@@ -337,7 +211,7 @@ def process_group(session_factory: Callable[[], Session],
             result.elapsed_s = time.perf_counter() - started
         if ready:
             try:
-                transcripts = transcriber.transcribe_many(
+                heard = transcriber.transcribe_many(
                     [r.audio for r in ready], channel_speakers=options.channel_speakers)
             except TranscriberError:
                 # Not these files' fault (the model is missing or will not load): leave their
@@ -349,9 +223,9 @@ def process_group(session_factory: Callable[[], Session],
                         job.status = JobStatus.PENDING.value
                 session.commit()
                 raise
-            for item, transcript in zip(ready, transcripts, strict=True):
+            for item, decoded in zip(ready, heard, strict=True):
                 item.audio = None  # free the samples as soon as they are not needed
-                _finish(session, item, transcript, options, store)
+                _finish(session, item, decoded, options, store)
         for result, job_id in later:
             job = session.get(TranscriptionJob, job_id)
             session.refresh(job)
@@ -399,17 +273,19 @@ def _claim(session: Session, path: Path, result: FileResult, seen: dict[str, int
     return job.id, audio
 
 
-def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
+def _finish(session: Session, item: _Ready, decoded: DecodedCall, options: Options,
             store: RecordingStore | None) -> None:
     """Redact, measure, link and store one file's transcript, and mark its job done: one
     transaction, so a kill leaves the whole transcript or none of it."""
     result, path = item.result, item.path
-    started, before = time.perf_counter(), result.elapsed_s + transcript.elapsed_s
+    started, before = time.perf_counter(), result.elapsed_s + decoded.elapsed_s
     try:
-        redacted, counts = redact_segments(transcript.segments)
-        measured = call_metrics.measure(transcript.segments, transcript.duration_s)
+        redacted, counts = redact_segments(decoded.segments)
+        measured = call_metrics.measure(decoded.segments, decoded.duration_s)
         try:
-            interaction = link(session, path, options, store, item.duration_s)
+            interaction = link(session, path, store, metadata=options.metadata,
+                               agent=options.agent, timezone=options.timezone,
+                               duration_s=item.duration_s)
         except LinkError as exc:
             _fail(session, session.get(TranscriptionJob, item.job_id), result, str(exc))
             return
@@ -417,11 +293,11 @@ def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
         text = " ".join(s["text"] for s in segments if s["text"])
         stored = store_transcript(session, interaction.id, {
             "audio_sha256": result.sha256, "source": "audio",
-            "language": transcript.language, "duration_s": transcript.duration_s,
-            "model": transcript.model, "settings": transcript.settings, "text": text,
-            "raw_text": transcript.text if options.keep_raw else None, "segments": segments,
+            "language": decoded.language, "duration_s": decoded.duration_s,
+            "model": decoded.model, "settings": decoded.settings, "text": text,
+            "raw_text": decoded.text if options.keep_raw else None, "segments": segments,
             "metrics": measured.as_dict(), "redactions": counts,
-            "warnings": list(transcript.warnings),
+            "warnings": list(decoded.warnings),
             "processing_s": round(before + time.perf_counter() - started, 3)})
         flagging.flag(session, stored)  # with the current model, if one was trained
         job = session.get(TranscriptionJob, item.job_id)
@@ -433,47 +309,17 @@ def _finish(session: Session, item: _Ready, transcript: Any, options: Options,
         session.flush()
         session.commit()  # the transcript and "done" together, or neither
         result.status = "done"
-        result.duration_s = transcript.duration_s
-        result.language = transcript.language
+        result.duration_s = decoded.duration_s
+        result.language = decoded.language
         result.text = text
-        result.model = transcript.model
+        result.model = decoded.model
         result.segments = segments
         result.metrics = stored.metrics
         result.redactions = counts
-        result.warnings = list(transcript.warnings)
+        result.warnings = list(decoded.warnings)
         result.interaction_id = interaction.id
     finally:
         result.elapsed_s = before + time.perf_counter() - started
-
-
-def store_transcript(session: Session, interaction_id: int,
-                     values: dict[str, Any]) -> StoredTranscript:
-    """Create or replace an interaction's transcript (calls and texts alike), audited."""
-    stored = session.scalar(select(StoredTranscript).where(
-        StoredTranscript.interaction_id == interaction_id))
-    before = None
-    if stored is None:
-        stored = StoredTranscript(interaction_id=interaction_id)
-        session.add(stored)
-    else:
-        before = transcript_audit_view(stored)
-    for name, value in values.items():
-        setattr(stored, name, value)
-    session.flush()
-    audit.record(session, ACTOR, "transcript.stored" if before is None
-                 else "transcript.replaced", stored, before=before,
-                 after=transcript_audit_view(stored))
-    return stored
-
-
-def transcript_audit_view(stored: StoredTranscript) -> dict[str, Any]:
-    """What the log keeps of a transcript: never its words (they must stay erasable), only
-    their digest and what made them."""
-    return {"interaction_id": stored.interaction_id, "source": stored.source,
-            "audio_sha256": stored.audio_sha256,
-            "model": stored.model, "duration_s": stored.duration_s,
-            "redactions": stored.redactions, "text": audit.digest(stored.text),
-            "raw_text_kept": stored.raw_text is not None}
 
 
 @dataclass

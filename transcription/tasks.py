@@ -10,10 +10,9 @@ machine needs no pickled objects, only the same PostgreSQL (``QM_DATABASE_URL``)
 recording storage (``QM_RECORDINGS_DIR``) and the audio mounted at the same absolute path as on
 the machine that enqueued it.
 
-Settings of the queue, read here rather than in ``qm.config`` because only this domain uses
-them: ``QM_BROKER_URL`` (default ``redis://127.0.0.1:6379/0``), ``QM_RESULT_BACKEND`` (default
-the same Redis, database 1) and ``QM_TRANSCRIBE_QUEUE`` (default ``qm.transcription``; a
-separate name lets two sites or two test runs share one Redis).
+The queue's settings (``QM_BROKER_URL``, ``QM_RESULT_BACKEND``, ``QM_TRANSCRIBE_QUEUE``) come
+in a ``TranscriptionSettings``; a worker process is given the ``qm.config.Settings`` it runs
+with (``init_worker``), and builds them from the environment only when it was given none.
 
 Never imports Flask; Celery is imported only when the app is first built.
 """
@@ -23,30 +22,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transcription.pipeline import FileResult, Options
-from transcription.transcriber import Transcriber, TranscriberSettings
+from qm import domains
+from qm.config import Settings
+from qm.db import make_engine, make_session_factory
+from qm.storage import RecordingStore
+from transcription.decoding import Transcriber
+from transcription.model_files import TranscriberError
+from transcription.pipeline import FileResult, Options, process_group
+from transcription.settings import TranscriberSettings, TranscriptionSettings
 
 if TYPE_CHECKING:
     from celery import Celery
     from sqlalchemy.orm import Session
 
-    from qm.storage import RecordingStore
-
 TASK_NAME = "qm.transcription.transcribe_file"
 GROUP_TASK_NAME = "qm.transcription.transcribe_files"
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-DEFAULT_QUEUE = "qm.transcription"
-CPU_THREADS_ENV = "QM_WORKER_CPU_THREADS"
-"""Set by ``qm worker`` for its pool processes: the cores each may use (cores // concurrency),
-so N models side by side do not each start a thread per core and fight over them."""
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +90,12 @@ def result_from_json(data: Mapping[str, Any]) -> FileResult:
 
 @dataclass
 class WorkerState:
-    """What a worker process builds once and keeps: the database engine, the recording store
-    and one ``Transcriber`` per settings (the model itself is cached by ``transcriber``)."""
+    """What a worker process builds once and keeps: the settings it runs with, the database
+    engine, the recording store and one ``Transcriber`` per settings (the model itself is
+    cached by ``decoding``)."""
 
     pid: int
+    settings: Settings
     session_factory: Callable[[], Session]
     store: RecordingStore
     cpu_threads: int = 0
@@ -118,37 +117,31 @@ class WorkerState:
 _STATE: WorkerState | None = None
 
 
-def init_worker(database_url: str | None = None, recordings_dir: str | None = None,
-                cpu_threads: int | None = None) -> WorkerState:
+def init_worker(settings: Settings | None = None, cpu_threads: int | None = None
+                ) -> WorkerState:
     """Build this process's state (again after a fork: an engine must not cross one).
 
-    Without arguments everything comes from the environment (``qm.config.Settings`` and
-    ``QM_WORKER_CPU_THREADS``), which is how a Celery worker on another machine is configured.
+    ``settings``: what ``qm worker`` or ``qm transcribe --workers`` runs with; without them
+    ``qm.config.Settings`` reads the environment, as any qm process does. ``cpu_threads``: the
+    threads of this process's model (0: as each task's settings say); by default the settings'
+    ``worker_cpu_threads``.
     """
     global _STATE
-    from qm import domains
-    from qm.config import Settings
-    from qm.db import make_engine, make_session_factory
-    from qm.storage import RecordingStore
-
-    settings = Settings()
-    domains.load()  # what the layers above do when something is saved, here as everywhere
-    url = database_url or settings.database_url
-    store_dir = recordings_dir or str(settings.recordings_dir)
+    settings = settings if settings is not None else Settings()
     if cpu_threads is None:
-        cpu_threads = int(os.environ.get(CPU_THREADS_ENV) or 0)
-    _STATE = WorkerState(pid=os.getpid(), session_factory=make_session_factory(make_engine(url)),
-                         store=RecordingStore(Path(store_dir)), cpu_threads=cpu_threads)
+        cpu_threads = TranscriptionSettings.from_settings(settings).worker_cpu_threads
+    domains.load()  # what the layers above do when something is saved, here as everywhere
+    factory = make_session_factory(make_engine(settings.database_url), settings)
+    _STATE = WorkerState(pid=os.getpid(), settings=settings, session_factory=factory,
+                         store=RecordingStore(settings.recordings_dir), cpu_threads=cpu_threads)
     return _STATE
 
 
-def init_local_worker(database_url: str, recordings_dir: str, cpu_threads: int,
-                      parent_pid: int) -> WorkerState:
+def init_local_worker(settings: Settings, cpu_threads: int, parent_pid: int) -> WorkerState:
     """``init_worker`` for a process of ``qm transcribe --workers``, which also ends the
     process when ``qm transcribe`` is gone (killed with -9, say): a pool process outlives its
     parent and would wait for work forever, holding its model. A file it was working on is
     left as a kill leaves it: not done, and done by the next run."""
-    import threading
 
     def watch() -> None:
         while True:
@@ -157,25 +150,28 @@ def init_local_worker(database_url: str, recordings_dir: str, cpu_threads: int,
                 os._exit(1)
 
     threading.Thread(target=watch, name="qm-parent-watch", daemon=True).start()
-    return init_worker(database_url, recordings_dir, cpu_threads)
+    return init_worker(settings, cpu_threads)
 
 
 def worker_state() -> WorkerState:
-    if _STATE is None or _STATE.pid != os.getpid():
+    """This process's state; built again in a forked child, with the settings it inherited."""
+    if _STATE is None:
         return init_worker()
+    if _STATE.pid != os.getpid():
+        return init_worker(_STATE.settings, _STATE.cpu_threads)
     return _STATE
 
 
 def warm_up() -> None:
-    """Load the model the environment names now, so the first file does not wait for it.
+    """Load the model this worker's settings name now, so the first file does not wait for it.
 
-    A model that will not load is logged, not raised: raising here would kill the pool process
-    and Celery would restart it forever; the tasks themselves then fail with the reason.
+    A model that will not load (or a malformed ``QM_WHISPER_*``) is logged, not raised:
+    raising here would kill the pool process and Celery would restart it forever; the tasks
+    themselves then fail with the reason.
     """
-    from transcription.transcriber import TranscriberError
-
+    state = worker_state()
     try:
-        transcriber = worker_state().transcriber(TranscriberSettings.from_env())
+        transcriber = state.transcriber(TranscriberSettings.from_settings(state.settings))
         transcriber.load()
     except (TranscriberError, ValueError) as exc:
         log.error("the speech model could not be loaded at start-up: %s", exc)
@@ -197,8 +193,6 @@ def transcribe_files(paths: list[str], options: dict[str, Any], settings: dict[s
                      ) -> list[dict[str, Any]]:
     """The task body: one group of ``pipeline.plan`` (a long file, or short files packed
     together), a JSON result per file in the order of ``paths``."""
-    from transcription.pipeline import process_group
-
     state = worker_state()
     transcriber = state.transcriber(settings_from_dict(settings))
     results = process_group(state.session_factory, paths, transcriber,
@@ -212,29 +206,9 @@ def transcribe_files(paths: list[str], options: dict[str, Any], settings: dict[s
 
 # -- Celery -----------------------------------------------------------------------------------
 
-def broker_url() -> str:
-    return os.environ.get("QM_BROKER_URL") or DEFAULT_BROKER
-
-
-def result_backend_url() -> str:
-    """``QM_RESULT_BACKEND``, else the broker's Redis with database 1 (results apart from the
-    queue, so flushing one does not lose the other)."""
-    explicit = os.environ.get("QM_RESULT_BACKEND")
-    if explicit:
-        return explicit
-    broker = broker_url()
-    if broker.startswith(("redis://", "rediss://")):
-        return re.sub(r"(/\d+)?(\?.*)?$", lambda m: "/1" + (m.group(2) or ""), broker, count=1)
-    return broker
-
-
-def queue_name() -> str:
-    return os.environ.get("QM_TRANSCRIBE_QUEUE") or DEFAULT_QUEUE
-
-
-@lru_cache(maxsize=1)
-def celery_app() -> Celery:
-    """The Celery app, built on first use from the environment.
+@lru_cache(maxsize=4)
+def celery_app(site: TranscriptionSettings) -> Celery:
+    """The Celery app on ``site``'s broker, result backend and queue, built on first use.
 
     ``acks_late`` with ``task_reject_on_worker_lost``: a message is acknowledged only when its
     file is finished, so a worker killed mid-file has its task redelivered; the pipeline makes
@@ -242,35 +216,28 @@ def celery_app() -> Celery:
     does not leave others waiting behind it while another worker idles.
     """
     from celery import Celery
-    from celery.signals import worker_process_init
 
-    app = Celery("qm", broker=broker_url(), backend=result_backend_url())
+    app = Celery("qm", broker=site.broker_url, backend=site.result_backend)
     app.conf.update(
         task_serializer="json", result_serializer="json", accept_content=["json"],
         result_accept_content=["json"],
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
-        task_default_queue=queue_name(), task_track_started=True,
+        task_default_queue=site.queue, task_track_started=True,
         result_expires=24 * 3600, broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
     app.task(name=TASK_NAME)(transcribe_file)
     app.task(name=GROUP_TASK_NAME)(transcribe_files)
-
-    @worker_process_init.connect(weak=False)
-    def _warm(**_: Any) -> None:
-        _quiet_results()
-        init_worker()
-        warm_up()
-
     return app
 
 
-def enqueue(groups: list[list[str]], options: Options, settings: TranscriberSettings
-            ) -> list[Any]:
-    """One task per group of ``pipeline.plan``; their ``AsyncResult``s in the same order."""
-    app = celery_app()
-    opts, conf = options_to_dict(options), settings_to_dict(settings)
-    return [app.send_task(GROUP_TASK_NAME, args=[group, opts, conf], queue=queue_name())
+def enqueue(groups: list[list[str]], options: Options, speech: TranscriberSettings,
+            site: TranscriptionSettings) -> list[Any]:
+    """One task per group of ``pipeline.plan`` on ``site``'s queue; their ``AsyncResult``s in
+    the same order. ``speech`` travels with each task."""
+    app = celery_app(site)
+    opts, conf = options_to_dict(options), settings_to_dict(speech)
+    return [app.send_task(GROUP_TASK_NAME, args=[group, opts, conf], queue=site.queue)
             for group in groups]
 
 
@@ -282,12 +249,28 @@ def _quiet_results() -> None:
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
-def run_worker(concurrency: int = 1, loglevel: str = "INFO") -> None:
-    """Run a Celery worker in this process (prefork pool of ``concurrency`` processes)."""
+def run_worker(settings: Settings, *, concurrency: int = 1, loglevel: str = "INFO",
+               cpu_threads: int = 0) -> None:
+    """Run a Celery worker in this process (prefork pool of ``concurrency`` processes).
+
+    Each pool process is forked from this one and builds its state from ``settings`` and
+    ``cpu_threads`` (the threads of its model) as it starts: they reach it in memory, through
+    the fork, so nothing is handed down in environment variables.
+    """
+    from celery.signals import worker_process_init
+
+    site = TranscriptionSettings.from_settings(settings)
     _quiet_results()
-    app = celery_app()
+    app = celery_app(site)
+
+    @worker_process_init.connect(weak=False)
+    def _warm(**_: Any) -> None:
+        _quiet_results()
+        init_worker(settings, cpu_threads)
+        warm_up()
+
     app.worker_main(["worker", "--pool=prefork", f"--concurrency={concurrency}",
-                     f"--loglevel={loglevel}", "--queues", queue_name(),
+                     f"--loglevel={loglevel}", "--queues", site.queue,
                      # unique per process: several workers on one machine are several nodes
                      f"--hostname=qm-{os.getpid()}@%h",
                      "--without-gossip", "--without-mingle"])

@@ -14,7 +14,6 @@ which ``transcription.receivers`` passes to ``sync_text``), in the same transact
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -22,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qm import audit
+from qm.db import settings_of
 from qm.interactions.models import Interaction
 from transcription import flagging
 from transcription.models import Transcript
-from transcription.pipeline import ACTOR, store_transcript, transcript_audit_view
 from transcription.redaction import redact_segments
+from transcription.store import ACTOR, store_transcript, transcript_audit_view
 from transcription.timeline import AGENT, CUSTOMER, MONO, Segment
 
 TEXT_CHANNELS = ("chat", "email", "messaging", "social")
@@ -63,13 +63,6 @@ def counts(segments: list[Segment]) -> dict[str, Any]:
     return {"messages": len(segments), "agent_messages": messages(AGENT),
             "customer_messages": messages(CUSTOMER), "words": words(None),
             "agent_words": words(AGENT), "customer_words": words(CUSTOMER)}
-
-
-def keep_raw_default() -> bool:
-    """Whether this site keeps a text's words before redaction (``QM_KEEP_RAW_TRANSCRIPTS``:
-    1, true, yes or on); read at each call, so the CLI and the web app agree."""
-    return os.environ.get("QM_KEEP_RAW_TRANSCRIPTS", "").strip().lower() in {
-        "1", "true", "yes", "on"}
 
 
 def _stored(session: Session, interaction_id: int) -> Transcript | None:
@@ -167,19 +160,22 @@ def sync_text(session: Session, interaction: Interaction, *, keep_raw: bool | No
     deleted (audited) when the body is cleared or the channel is no longer a text one.
 
     A transcript made from audio is never touched: it came from a recording, not the body.
-    ``keep_raw`` defaults to the site's ``QM_KEEP_RAW_TRANSCRIPTS``. ``new``: the interaction
+    ``keep_raw`` defaults to the site's ``keep_raw_transcripts`` (``qm.db.settings_of``: a
+    receiver of ``qm.signals`` is given the session and nothing else). ``new``: the interaction
     was just created, so it has no transcript to look up (an import of many chats)."""
-    keep = keep_raw_default() if keep_raw is None else keep_raw
     is_text = interaction.channel in TEXT_CHANNELS and bool((interaction.body or "").strip())
     if new and not is_text:
         return None
+    keep = keep_raw
+    if keep is None and is_text:
+        keep = settings_of(session).keep_raw_transcripts
     if new:
-        return _store(session, interaction, _values(interaction, keep))
+        return _store(session, interaction, _values(interaction, bool(keep)))
     stored = _stored(session, interaction.id)
     if stored is not None and stored.source != "text":
         return None
     if is_text:
-        return process_text(session, interaction, keep_raw=keep)
+        return process_text(session, interaction, keep_raw=bool(keep))
     if stored is not None:
         before, transcript_id = transcript_audit_view(stored), stored.id
         session.delete(stored)

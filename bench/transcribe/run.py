@@ -168,7 +168,7 @@ def wer(refs: dict[str, str], hyps: dict[str, str]) -> float:
 def plain_worker(folder: Path, mode: str, out: Path) -> None:
     from faster_whisper import WhisperModel, decode_audio
 
-    from transcription.transcriber import bundled_model_path
+    from transcription.model_files import bundled_model_path
 
     threads = len(os.sched_getaffinity(0))
     model = WhisperModel(str(bundled_model_path()), device="cpu", compute_type="int8",

@@ -256,9 +256,11 @@ def celery_client() -> Any:
     """A Celery app on qm's broker and result backend, for control commands and probes only."""
     from celery import Celery
 
-    from transcription import tasks
+    from qm.config import Settings
+    from transcription.settings import TranscriptionSettings
 
-    app = Celery("qm-bench", broker=tasks.broker_url(), backend=tasks.result_backend_url())
+    site = TranscriptionSettings.from_settings(Settings(secret_key="not used here"))
+    app = Celery("qm-bench", broker=site.broker_url, backend=site.result_backend)
     app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
                     result_accept_content=["json"])
     return app
@@ -499,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers > cpus:
         print(f"warning: {args.workers} workers on {cpus} CPUs cannot scale linearly",
               flush=True)
-    sys.path.insert(0, str(ROOT))  # transcription.tasks, for the broker's address
+    sys.path.insert(0, str(ROOT))  # qm and transcription, for the broker's address
     app = celery_client()
 
     work = Path(tempfile.mkdtemp(prefix="qm-bench-scale-"))

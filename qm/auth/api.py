@@ -12,11 +12,13 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from qm.audit import AuditEntry
-from qm.auth import services
+from qm.auth import passwords, services
+from qm.auth.access import api_permission, api_user
 from qm.auth.models import WITH_ACCESS, Team, User
 from qm.auth.permissions import GRANTABLE, Role, can, scope_clause
 from qm.inputs import Id, Text
-from qm.web import api_error, api_permission, api_user, db
+from qm.schemas import AuditEntrySchema
+from qm.web import api_error, db
 
 blp = Blueprint("api-auth", __name__, url_prefix="/api/v1", description="People and access")
 audit_blp = Blueprint("api-audit", __name__, url_prefix="/api/v1", description="Audit log")
@@ -56,20 +58,6 @@ class TeamSchema(Schema):
     version = fields.Int(dump_only=True)
 
 
-class AuditEntrySchema(Schema):
-    seq = fields.Int()
-    at = fields.DateTime()
-    actor_id = fields.Int(allow_none=True)
-    actor_name = fields.Str()
-    action = fields.Str()
-    entity_type = fields.Str()
-    entity_id = fields.Str()
-    before = fields.Dict(allow_none=True)
-    after = fields.Dict(allow_none=True)
-    prev_hash = fields.Str()
-    hash = fields.Str()
-
-
 class AuditQuerySchema(Schema):
     entity_type = fields.Str()
     entity_id = fields.Str()
@@ -84,7 +72,7 @@ def _password_refusal_is_422(field: str = "password") -> Iterator[None]:
     answers any invalid field, 422 with ``errors.json.<field>``."""
     try:
         yield
-    except services.PasswordRefused as exc:
+    except passwords.PasswordRefused as exc:
         db.session.rollback()
         abort(api_error(422, str(exc), errors={"json": {field: [exc.field_message]}}))
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import hashlib
-import importlib.resources
 import re
-import secrets
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -18,16 +14,20 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qm import audit
-from qm.auth.models import ApiToken, PermissionGrant, Team, User, UserRole
+from qm.auth.models import PermissionGrant, Team, User, UserRole
+from qm.auth.passwords import check_password_policy
 from qm.auth.permissions import GRANTABLE, Role, require
+from qm.auth.queries import find_user, get_team, get_user
+from qm.auth.tokens import revoke_user_tokens
 from qm.db import utcnow
-from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
+from qm.errors import Conflict, InvalidInput, StaleEdit
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024  # hashing is slow on purpose: a megabyte of "password" is not one
-TOKEN_PREFIX = "qm_"  # noqa: S105 - a marker, not a secret
+
+
 # Checked against when the username is unknown, so that a miss costs as long as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone")
 
@@ -43,79 +43,6 @@ def user_snapshot(user: User) -> dict[str, Any]:
 
 def team_snapshot(team: Team) -> dict[str, Any]:
     return audit.snapshot(team, lead_ids=sorted(u.id for u in team.leads))
-
-
-def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("User", user_id)
-    return user
-
-
-def get_team(session: Session, team_id: int) -> Team:
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("Team", team_id)
-    return team
-
-
-def find_user(session: Session, username_or_email: str) -> User | None:
-    key = username_or_email.strip().lower()
-    return session.scalar(select(User).where((User.username == key) | (User.email == key)))
-
-
-class PasswordRefused(InvalidInput):
-    """A new password that breaks the password rule; ``field`` is the form field it came in."""
-
-    def __init__(self, message: str, field: str, field_message: str) -> None:
-        super().__init__(message, {field: field_message})
-        self.field = field
-        self.field_message = field_message
-
-
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    """The shipped list of common passwords (qm/auth/data), lower-cased; read on first use."""
-    text = (importlib.resources.files("qm.auth") / "data" / "common_passwords.txt").read_text(
-        encoding="utf-8")
-    return frozenset(line.strip().lower() for line in text.splitlines()
-                     if line.strip() and not line.startswith("#"))
-
-
-def check_password_policy(
-    password: str,
-    username: str | None = None,
-    email: str | None = None,
-    *,
-    field: str = "password",
-) -> None:
-    """The one password rule of qm, for the web, the API and the CLI alike.
-
-    At least MIN_PASSWORD characters; not the username, the e-mail address or its local part
-    (in any case); not one character repeated; not on the shipped list of common passwords.
-    Raises ``PasswordRefused`` naming ``field``.
-    """
-    if len(password) < MIN_PASSWORD:
-        raise PasswordRefused(f"A password needs at least {MIN_PASSWORD} characters.",
-                              field, f"At least {MIN_PASSWORD} characters.")
-    if len(password) > MAX_PASSWORD:
-        raise PasswordRefused(f"A password has at most {MAX_PASSWORD} characters.",
-                              field, f"At most {MAX_PASSWORD} characters.")
-    folded = password.strip().lower()
-    if len(set(password.lower())) == 1:
-        raise PasswordRefused("A password made of one character repeated is easy to guess; "
-                              "choose another.", field, "One character repeated; choose another.")
-    names = {(username or "").strip().lower()}
-    if email:
-        email = email.strip().lower()
-        names |= {email, email.split("@", 1)[0]}
-    if folded in names - {""}:
-        raise PasswordRefused("A password must not be the username or the e-mail address; "
-                              "choose another.", field,
-                              "Not the username or e-mail address; choose another.")
-    if folded in common_passwords():
-        raise PasswordRefused("This password is too common; choose another.",
-                              field, "Too common; choose another.")
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -405,88 +332,3 @@ def update_team(
         team.leads = [get_user(session, uid) for uid in sorted(set(lead_ids))]
     _flush_and_audit_update(session, actor, team, before, team_snapshot)
     return team
-
-
-def hash_token(plaintext: str) -> str:
-    # Tokens are 256 random bits: a fast hash is safe here and keeps each API call cheap.
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
-
-
-def create_token(
-    session: Session,
-    actor: Any,
-    user_id: int,
-    *,
-    name: str,
-    expires_days: int | None = None,
-) -> tuple[ApiToken, str]:
-    """A new token; the plaintext is returned once and never stored."""
-    user = get_user(session, user_id)
-    require(actor, "token.manage", user)
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Name the token after what uses it.", {"name": "Required."})
-    if expires_days is not None and expires_days < 1:
-        raise InvalidInput("A token lives at least one day.", {"expires_days": "At least 1."})
-    secret = secrets.token_urlsafe(32)
-    plaintext = f"{TOKEN_PREFIX}{secret}"
-    token = ApiToken(
-        user_id=user.id,
-        name=name,
-        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
-        token_hash=hash_token(plaintext),
-        expires_at=utcnow() + dt.timedelta(days=expires_days) if expires_days else None,
-    )
-    session.add(token)
-    session.flush()
-    audit.record(session, actor, "token.created", token, after=audit.snapshot(token))
-    return token, plaintext
-
-
-def revoke_token(session: Session, actor: Any, token_id: int) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound("API token", token_id)
-    require(actor, "token.manage", token)
-    if token.revoked_at is None:
-        _revoke(session, actor, token)
-    return token
-
-
-def _revoke(session: Session, actor: Any, token: ApiToken, reason: str | None = None) -> None:
-    """One revocation, audited as ``token.revoked`` (with its reason when it came with
-    something else: a password change, a deactivation)."""
-    before = audit.snapshot(token)
-    token.revoked_at = utcnow()
-    session.flush()
-    after = audit.snapshot(token)
-    audit.record(session, actor, "token.revoked", token, before=before,
-                 after=after if reason is None else {**after, "reason": reason})
-
-
-def revoke_user_tokens(session: Session, actor: Any, user: User, *, reason: str
-                       ) -> list[ApiToken]:
-    """Revoke every token of ``user`` not revoked yet: a password change or a deactivation
-    takes away what the old trust gave. Each is audited as ``token.revoked``, with the reason.
-
-    The caller has checked that ``actor`` may do what led here (reset, change, deactivate).
-    """
-    tokens = list(session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.id)))
-    for token in tokens:
-        _revoke(session, actor, token, reason)
-    return tokens
-
-
-def user_for_token(session: Session, plaintext: str) -> User | None:
-    if not plaintext.startswith(TOKEN_PREFIX):
-        return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-    now = utcnow()
-    if token is None or not token.is_usable(now) or not token.user.active:
-        return None
-    # Usage is noted at most once a minute: a busy integration must not write on every call.
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        token.last_used_at = now
-    return token.user

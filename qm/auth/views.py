@@ -21,6 +21,8 @@ from sqlalchemy import select
 
 from qm import audit
 from qm.auth import services
+from qm.auth import tokens as token_services
+from qm.auth.access import login_required, permission_required, public
 from qm.auth.forms import (
     ConfirmForm,
     LoginForm,
@@ -36,16 +38,7 @@ from qm.auth.models import WITH_ACCESS, ApiToken, Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.inputs import version_of
-from qm.web import (
-    db,
-    limiter,
-    login_manager,
-    login_required,
-    permission_required,
-    public,
-    save_form,
-    show_errors,
-)
+from qm.web import db, limiter, login_manager, save_form, show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -148,7 +141,7 @@ def tokens() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            _token, new_token = services.create_token(
+            _token, new_token = token_services.create_token(
                 db.session, current_user, current_user.id, name=form.name.data,
                 expires_days=form.expires_days.data,
             )
@@ -176,7 +169,7 @@ def revoke_token(token_id: int) -> Any:
     token = db.session.get(ApiToken, token_id)
     if token is None or not can(current_user, "token.manage", token):
         abort(404)
-    services.revoke_token(db.session, current_user, token_id)
+    token_services.revoke_token(db.session, current_user, token_id)
     db.session.commit()
     flash(f"Token '{token.name}' revoked.", "success")
     return redirect(url_for("auth.tokens"))

@@ -27,6 +27,11 @@ class Direction(enum.StrEnum):
     INTERNAL = "internal"
 
 
+# (value, label) pairs for select fields
+CHANNELS = [(c.value, c.value.capitalize()) for c in Channel]
+DIRECTIONS = [(d.value, d.value.capitalize()) for d in Direction]
+
+
 class AgentScoped:
     """A record of one agent's work: the agent owns it; the team they were in scopes it."""
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -33,14 +29,26 @@ from qm.storage import RecordingStore, StorageError
 from qm.timestamps import to_utc
 
 REQUIRED_COLUMNS = ("external_id", "agent", "channel", "started_at")
+
+
 # A long e-mail thread is a legitimate cell; csv's default limit (128 KiB) is not enough.
 csv.field_size_limit(16 * 1024 * 1024)
+
+
 OPTIONAL_COLUMNS = ("source", "queue", "direction", "duration_s", "customer_ref", "recording",
                     "body")
+
+
 COLUMN_ALIASES = {"duration": "duration_s", "agent_username": "agent", "id": "external_id",
                   "start": "started_at", "started": "started_at", "text": "body"}
+
+
 _DURATION_RE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+
+
 MAX_DURATION_S = 7 * 24 * 3600
+
+
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
@@ -56,8 +64,6 @@ def get_interaction(session: Session, interaction_id: int) -> Interaction:
         raise NotFound("Interaction", interaction_id)
     return interaction
 
-
-# --- parsing and validation: one set of rules for the UI, the API and CSV files --------------
 
 def parse_started_at(value: Any, tz: ZoneInfo) -> dt.datetime:
     if isinstance(value, dt.datetime):
@@ -112,7 +118,7 @@ def parse_timezone(name: str) -> ZoneInfo:
         raise InvalidInput(f"Unknown time zone {name!r}.") from None
 
 
-class _AgentCache:
+class AgentCache:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.by_key: dict[str, User | None] = {}
@@ -146,8 +152,8 @@ class _AgentCache:
         return user
 
 
-def _clean(
-    raw: Mapping[str, Any], agents: _AgentCache, tz: ZoneInfo, default_source: str
+def clean_fields(
+    raw: Mapping[str, Any], agents: AgentCache, tz: ZoneInfo, default_source: str
 ) -> dict[str, Any]:
     """Validated, normalised interaction fields; ``ValueError`` lists every problem at once."""
     problems: dict[str, str] = {}
@@ -158,7 +164,7 @@ def _clean(
         if isinstance(value, str) and "\x00" in value:
             problems[name] = f"{name}: {NUL_MESSAGE[0].lower()}{NUL_MESSAGE[1:]}"
     if problems:
-        raise _RowInvalid(problems)
+        raise RowInvalid(problems)
 
     def take(name: str, fn: Callable[[], Any]) -> None:
         try:
@@ -198,7 +204,7 @@ def _clean(
     take("customer_ref", lambda: text("customer_ref", 100))
     take("body", lambda: _text_body(raw.get("body")))
     if problems:
-        raise _RowInvalid(problems)
+        raise RowInvalid(problems)
     return out
 
 
@@ -210,13 +216,13 @@ def _text_body(value: Any) -> str | None:
     return text or None
 
 
-class _RowInvalid(ValueError):
+class RowInvalid(ValueError):
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems.values()))
 
 
-def _new_interaction(actor: Any, fields_: dict[str, Any]) -> Interaction:
+def new_interaction(actor: Any, fields_: dict[str, Any]) -> Interaction:
     agent: User = fields_["agent"]
     return Interaction(
         source=fields_["source"],
@@ -242,12 +248,12 @@ def attach_recording(interaction: Interaction, stored: Any) -> None:
     interaction.recording_type = stored.content_type
 
 
-def _existing(session: Session, source: str, external_id: str) -> Interaction | None:
+def existing(session: Session, source: str, external_id: str) -> Interaction | None:
     return session.scalar(select(Interaction).where(Interaction.source == source,
                                                     Interaction.external_id == external_id))
 
 
-def _text_changed(session: Session, interaction: Interaction, *, new: bool) -> None:
+def text_changed(session: Session, interaction: Interaction, *, new: bool) -> None:
     """Whoever keeps a text's redacted transcript brings it in step, in this transaction
     (``transcription.texts`` subscribes)."""
     interaction_text_changed.send(interaction, session=session, new=new)
@@ -269,14 +275,14 @@ def create_interaction(
     if not str(data.get("external_id") or "").strip():
         data["external_id"] = _generated_external_id()
     try:
-        cleaned = _clean(data, _AgentCache(session), parse_timezone(timezone), "manual")
-    except _RowInvalid as exc:
+        cleaned = clean_fields(data, AgentCache(session), parse_timezone(timezone), "manual")
+    except RowInvalid as exc:
         raise InvalidInput(f"The interaction was not saved: {exc}.", exc.problems) from None
-    clash = _existing(session, cleaned["source"], cleaned["external_id"])
+    clash = existing(session, cleaned["source"], cleaned["external_id"])
     if clash is not None:
         raise Conflict(f"Interaction {cleaned['source']}/{cleaned['external_id']} exists "
                        f"already (id {clash.id}); nothing was saved.")
-    interaction = _new_interaction(actor, cleaned)
+    interaction = new_interaction(actor, cleaned)
     if recording is not None:
         if store is None:
             raise ValueError("a recording needs a store")
@@ -289,7 +295,7 @@ def create_interaction(
     audit.record(session, actor, "interaction.created", interaction,
                  after=interaction_snapshot(interaction))
     if interaction.body:
-        _text_changed(session, interaction, new=True)
+        text_changed(session, interaction, new=True)
     return interaction
 
 
@@ -327,8 +333,8 @@ def update_interaction(
     }
     merged.update({k: v for k, v in data.items() if k in EDITABLE})
     try:
-        cleaned = _clean(merged, _AgentCache(session), parse_timezone(timezone), "manual")
-    except _RowInvalid as exc:
+        cleaned = clean_fields(merged, AgentCache(session), parse_timezone(timezone), "manual")
+    except RowInvalid as exc:
         raise InvalidInput(f"Nothing was saved: {exc}.", exc.problems) from None
     before = interaction_snapshot(interaction)
     text_before = (interaction.channel, interaction.body)
@@ -344,215 +350,5 @@ def update_interaction(
         audit.record(session, actor, "interaction.updated", interaction, before=before,
                      after=after)
     if (interaction.channel, interaction.body) != text_before:
-        _text_changed(session, interaction, new=False)
+        text_changed(session, interaction, new=False)
     return interaction
-
-
-# --- CSV import ----------------------------------------------------------------------------
-
-@dataclass
-class RowError:
-    line: int
-    reason: str
-    external_id: str = ""
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    already_imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    created_ids: list[int] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows, "created": self.created,
-            "already_imported": self.already_imported,
-            "failed": len(self.errors),
-            "errors": [{"line": e.line, "external_id": e.external_id, "reason": e.reason}
-                       for e in self.errors],
-            "warnings": self.warnings,
-        }
-
-
-def _header(fieldnames: Iterable[str] | None) -> tuple[dict[str, str], list[str]]:
-    if not fieldnames:
-        raise InvalidInput("The file is empty: it needs a header row with at least "
-                           f"{', '.join(REQUIRED_COLUMNS)}.")
-    mapping: dict[str, str] = {}
-    warnings = []
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    for name in fieldnames:
-        key = (name or "").strip().lower().replace(" ", "_")
-        key = COLUMN_ALIASES.get(key, key)
-        if key in known:
-            mapping[name] = key
-        else:
-            warnings.append(f"column {name!r} is not one qm knows; it was ignored")
-    missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
-    if missing:
-        raise InvalidInput(f"The header lacks the column(s) {', '.join(missing)}; nothing was "
-                           f"imported. Columns: {', '.join(REQUIRED_COLUMNS)} (required), "
-                           f"{', '.join(OPTIONAL_COLUMNS)} (optional).")
-    return mapping, warnings
-
-
-def import_csv(
-    session: Session,
-    actor: Any,
-    stream: BinaryIO | io.TextIOBase,
-    *,
-    source: str = "csv",
-    timezone: str = "UTC",
-    store: RecordingStore | None = None,
-    base_dir: Path | None = None,
-    chunk_size: int = 1000,
-    on_chunk: Callable[[ImportReport], None] | None = None,
-) -> ImportReport:
-    """Import interactions from CSV: good rows in, bad rows reported by line, nothing twice.
-
-    Each row stands alone: a bad row is reported with its line number and reason and the rest
-    goes on. The natural key (source, external_id) makes a re-import of the same file a no-op.
-    ``on_chunk`` is called after each chunk is flushed (the CLI commits there, so a crash
-    loses at most one chunk, and the re-run picks up the rest).
-    """
-    require(actor, "interaction.import")
-    tz = parse_timezone(timezone)
-    if not SOURCE_RE.match(source):
-        raise InvalidInput(f"source {source!r} must be 1-40 letters, digits, '.', '-' or '_'.")
-    text_stream = (io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-                   if not isinstance(stream, io.TextIOBase) else stream)
-    # strict: a stray quote is an error on its line, not a field that swallows the rest.
-    reader = csv.DictReader(text_stream, strict=True)
-    report = ImportReport()
-    try:
-        mapping, report.warnings = _header(reader.fieldnames)
-    except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text; save it as CSV (UTF-8).") from None
-    agents = _AgentCache(session)
-    seen: dict[tuple[str, str], int] = {}
-    pending: list[tuple[int, dict[str, Any]]] = []
-
-    def insert(rows: list[tuple[int, dict[str, Any]]]) -> list[Interaction]:
-        new = []
-        for _line, fields_ in rows:
-            interaction = _new_interaction(actor, fields_)
-            if fields_.get("stored") is not None:
-                attach_recording(interaction, fields_["stored"])
-            new.append(interaction)
-        session.add_all(new)
-        session.flush()
-        for interaction in new:
-            audit.record(session, actor, "interaction.imported", interaction,
-                         after=interaction_snapshot(interaction))
-            if interaction.body:
-                _text_changed(session, interaction, new=True)
-        session.flush()
-        return new
-
-    def flush_pending() -> None:
-        if not pending:
-            return
-        keys = [(f["source"], f["external_id"]) for _, f in pending]
-        existing = {tuple(row) for row in session.execute(
-            select(Interaction.source, Interaction.external_id)
-            .where(tuple_(Interaction.source, Interaction.external_id).in_(keys))
-        )}
-        fresh = [(line, f) for line, f in pending
-                 if (f["source"], f["external_id"]) not in existing]
-        report.already_imported += len(pending) - len(fresh)
-        audit.lock(session)  # in this transaction, outside the savepoints below
-        try:
-            with session.begin_nested():
-                new = insert(fresh)
-        except DBAPIError:
-            # The database refused a row the checks above let through. Find it row by row,
-            # each in a savepoint of its own: it is reported by line, the others go in.
-            new = []
-            for line, fields_ in fresh:
-                try:
-                    with session.begin_nested():
-                        new += insert([(line, fields_)])
-                except DBAPIError as exc:
-                    report.errors.append(RowError(line, refusal(exc), fields_["external_id"]))
-        report.created_ids.extend(i.id for i in new)
-        report.created += len(new)
-        pending.clear()
-        if on_chunk is not None:
-            on_chunk(report)
-
-    line = 1
-    while True:
-        start_line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except (csv.Error, UnicodeDecodeError) as exc:
-            # The reader cannot find the next row after a broken quote or encoding: say so,
-            # and say that what follows was not read (rather than pretend the file ended).
-            report.errors.append(RowError(
-                start_line, f"unreadable row ({exc}); this line and every line after it "
-                "were not imported: fix the file and import it again (what was imported "
-                "is skipped)"))
-            break
-        line = start_line
-        report.rows += 1
-        raw = {mapping[k]: v for k, v in row.items() if k in mapping and k is not None}
-        if None in row:
-            report.errors.append(RowError(line, "more cells than header columns",
-                                          str(raw.get("external_id") or "")))
-            continue
-        try:
-            fields_ = _clean(raw, agents, tz, source)
-        except _RowInvalid as exc:
-            report.errors.append(RowError(line, str(exc), str(raw.get("external_id") or "")))
-            continue
-        key = (fields_["source"], fields_["external_id"])
-        if key in seen:
-            report.errors.append(RowError(line, f"duplicate of line {seen[key]} "
-                                          f"({key[0]}/{key[1]})", key[1]))
-            continue
-        seen[key] = line
-        recording = (raw.get("recording") or "").strip()
-        if recording:
-            try:
-                fields_["stored"] = _store_row_recording(recording, store, base_dir)
-            except StorageError as exc:
-                report.errors.append(RowError(line, str(exc), key[1]))
-                continue
-        pending.append((line, fields_))
-        if len(pending) >= chunk_size:
-            flush_pending()
-    flush_pending()
-    return report
-
-
-def refusal(exc: DBAPIError) -> str:
-    """Why the database refused a row, in words and without its values (a row's text is
-    personal data; the database's own message may quote it)."""
-    if isinstance(exc, IntegrityError):
-        return "the database refused this row: it breaks one of its rules (a duplicate or a " \
-               "missing reference); nothing of it was imported"
-    if isinstance(exc, DataError):
-        return "the database refused this row: a value is out of the range it can store; " \
-               "nothing of it was imported"
-    return f"the database refused this row ({type(exc.orig).__name__}); nothing of it was " \
-           "imported"
-
-
-def _store_row_recording(name: str, store: RecordingStore | None, base_dir: Path | None) -> Any:
-    if store is None or base_dir is None:
-        raise StorageError("this import cannot reference recording files (upload the "
-                           "recording on the interaction's page, or import with `qm "
-                           "interactions import`, which reads files beside the CSV)")
-    path = Path(name)
-    if not path.is_absolute():
-        path = base_dir / path
-    return store.put_path(path)

@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 
 pytestmark = [pytest.mark.browser]
 

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from test_browser import _assets_loaded
 
-from scoring import evaluations as ev
-from scoring.models import Evaluation
+from scoring.evaluations import services as ev
+from scoring.evaluations.models import Evaluation
 
 pytestmark = [pytest.mark.browser]
 

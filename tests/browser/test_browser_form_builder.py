@@ -16,7 +16,7 @@ import test_browser
 from sqlalchemy import select
 from test_browser import Tab, _assets_loaded
 
-from scoring.models import FormVersion, ScoringForm
+from scoring.forms.models import FormVersion, ScoringForm
 
 pytestmark = [pytest.mark.browser]
 

@@ -6,15 +6,16 @@ import factories
 import pytest
 from sqlalchemy import select
 
-from qm.auth import services as auth_services
+from qm.auth import queries as auth_queries
+from qm.auth import tokens
 from qm.auth.models import ApiToken
 
 
 @pytest.fixture
 def token(session, people):
     def make(username: str, **kwargs) -> str:
-        user = auth_services.find_user(session, username)
-        _token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+        user = auth_queries.find_user(session, username)
+        _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                        name="test", **kwargs)
         session.commit()
         return plaintext
@@ -63,15 +64,15 @@ def test_tokens_are_stored_hashed(session, token):
     plaintext = token("agent.a")
     rows = session.scalars(select(ApiToken)).all()
     assert rows and all(plaintext not in (r.token_hash, r.prefix) for r in rows)
-    assert any(r.token_hash == auth_services.hash_token(plaintext) for r in rows)
+    assert any(r.token_hash == tokens.hash_token(plaintext) for r in rows)
 
 
 def test_revoked_and_expired_tokens_stop_working(client, session, token, people):
     plaintext = token("agent.a")
     assert client.get("/api/v1/me", headers=bearer(plaintext)).status_code == 200
     row = session.scalar(select(ApiToken).where(
-        ApiToken.token_hash == auth_services.hash_token(plaintext)))
-    auth_services.revoke_token(session, people["agent_a"], row.id)
+        ApiToken.token_hash == tokens.hash_token(plaintext)))
+    tokens.revoke_token(session, people["agent_a"], row.id)
     session.commit()
     assert client.get("/api/v1/me", headers=bearer(plaintext)).status_code == 401
 
@@ -79,7 +80,7 @@ def test_revoked_and_expired_tokens_stop_working(client, session, token, people)
 
     expiring = token("agent.a", expires_days=1)
     row = session.scalar(select(ApiToken).where(
-        ApiToken.token_hash == auth_services.hash_token(expiring)))
+        ApiToken.token_hash == tokens.hash_token(expiring)))
     row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     session.commit()
     assert client.get("/api/v1/me", headers=bearer(expiring)).status_code == 401
@@ -91,7 +92,7 @@ def test_one_user_cannot_revoke_anothers_token(session, people, token):
     token("agent.b")
     other = session.scalar(select(ApiToken).where(ApiToken.user_id == people["agent_b"].id))
     with pytest.raises(PermissionDenied):
-        auth_services.revoke_token(session, people["agent_a"], other.id)
+        tokens.revoke_token(session, people["agent_a"], other.id)
 
 
 def test_token_page_shows_the_token_once(client, auth, session, people):

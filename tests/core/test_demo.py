@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from qm import audit
 from qm.auth.models import User
-from scoring.models import Dispute, Evaluation, Interaction
+from qm.interactions.models import Interaction
+from scoring.evaluations.models import Dispute, Evaluation
 from transcription.models import Transcript
 
 
@@ -92,8 +93,8 @@ def test_demo_logins_work(runner, client, auth, session):
     blind = client.get("/calibration/2/results", follow_redirects=True).get_data(as_text=True)
     assert "blind session" in blind
     # The demo calls were transcribed while the demo was built: audio beside a transcript.
-    from scoring.models import Evaluation as Ev
-    from scoring.models import Interaction as It
+    from qm.interactions.models import Interaction as It
+    from scoring.evaluations.models import Evaluation as Ev
 
     # Nothing here asserts the model's words or which tag it chose: both vary with the CPU.
     def evaluation_page(external_id: str) -> str:

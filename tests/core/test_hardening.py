@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select, text
 
 from qm import audit
-from qm.auth import services as auth_services
-from qm.interactions import services as interactions
-from scoring.models import Interaction
+from qm.auth import queries as auth_queries
+from qm.auth import tokens
+from qm.interactions import importing
+from qm.interactions.models import Interaction
 from transcription.models import Transcript
 
 CARD = "4111 1111 1111 1111"
@@ -27,8 +28,8 @@ CHAT = f"Customer: hi, my card is {CARD}\nAgent: thanks, noted"
 @pytest.fixture
 def token(session, people):
     def make(username: str) -> str:
-        user = auth_services.find_user(session, username)
-        _token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+        user = auth_queries.find_user(session, username)
+        _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                        name="test")
         session.commit()
         return plaintext
@@ -116,7 +117,7 @@ def _check_report(report: dict) -> None:
 
 
 def test_bad_rows_are_reported_by_line_and_the_rest_imported(session, people):
-    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(BAD_ROWS.encode()))
+    report = importing.import_csv(session, factories.SYSTEM, io.BytesIO(BAD_ROWS.encode()))
     session.commit()
     _check_report(report.as_dict())
     assert sorted(session.scalars(select(Interaction.external_id))) == ["G-1", "G-2"]
@@ -194,7 +195,7 @@ def test_a_row_the_database_refuses_is_reported_and_the_others_go_in(session, pe
             "A-1,agent.a,chat,2026-11-20T09:00:00Z,card 4111 1111 1111 1111\n"
             "BOOM,agent.a,chat,2026-11-20T09:00:00Z,private words of the customer\n"
             "A-2,agent.a,chat,2026-11-20T09:00:00Z,fine\n")
-    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = importing.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     session.commit()
     assert report.created == 2
     assert [(e.line, e.external_id) for e in report.errors] == [(3, "BOOM")]
@@ -366,7 +367,7 @@ def test_empty_values_the_server_refuses_are_refused_by_the_schema_first(client,
 
 def test_the_auditor_reads_disputes_and_sampling_and_changes_neither(client, auth, session,
                                                                      people, token):
-    from scoring import sampling
+    from scoring.sampling import services as sampling
 
     form_version = factories.create_form(session)
     dispute = factories.create_dispute(session, people["qa"],
@@ -472,7 +473,7 @@ def test_an_import_is_one_transaction_until_the_caller_commits(session, people):
     # On SQLite a SAVEPOINT outside a transaction starts one, and its RELEASE commits it: the
     # import must lock the chain (and so open the transaction) before its savepoints.
     data = "external_id,agent,channel,started_at\nT-1,agent.a,chat,2026-11-20T09:00:00Z\n"
-    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = importing.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     assert report.created == 1
     session.rollback()
     assert session.scalar(select(Interaction.id)) is None

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from qm.audit import AuditEntry
-from qm.auth import services
+from qm.auth import queries as auth_queries
+from qm.auth import services, tokens
 from qm.auth.models import ApiToken, User
 from qm.demo import DEMO_PASSWORD
 
@@ -20,8 +21,8 @@ NEW_NAME = "night.agent"  # 11 characters: refused as a password for being the n
 
 
 def new_token(session, username: str) -> str:
-    user = services.find_user(session, username)
-    _token, plaintext = services.create_token(session, factories.SYSTEM, user.id, name="test")
+    user = auth_queries.find_user(session, username)
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id, name="test")
     session.commit()
     return plaintext
 
@@ -244,7 +245,7 @@ def test_cli_set_password_refuses_a_weak_password(runner, session, people, passw
 
 
 def test_the_rule_itself():
-    from qm.auth.services import PasswordRefused, check_password_policy
+    from qm.auth.passwords import PasswordRefused, check_password_policy
 
     for password in (GOOD, DEMO_PASSWORD, factories.PASSWORD):
         check_password_policy(password, "agent.a", "agent.a@example.com")

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
+from qm.interactions import importing
 from qm.interactions import services as interactions
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 
 HEADER = ("external_id,agent,channel,started_at,duration_s,queue,direction,customer_ref,"
           "recording,body")
@@ -117,13 +118,13 @@ def test_not_utf8_is_a_clear_error(session, people):
     data = ("external_id,agent,channel,started_at,queue\n"
             "X1,agent.a,voice,2026-11-20T09:00:00Z,caf\xe9\n").encode("latin-1")
     with pytest.raises(InvalidInput, match="not UTF-8"):
-        interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data))
+        importing.import_csv(session, factories.SYSTEM, io.BytesIO(data))
     assert count(session) == 0
 
 
 def test_naive_times_use_the_given_time_zone(session, people):
     data = "external_id,agent,channel,started_at\nTZ1,agent.a,voice,2026-07-01 09:00\n"
-    interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()),
+    importing.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()),
                         timezone="Europe/Paris")
     row = session.scalar(select(Interaction).where(Interaction.external_id == "TZ1"))
     assert row.started_at.isoformat() == "2026-07-01T07:00:00+00:00"

@@ -78,8 +78,9 @@ def test_downgrade_and_upgrade_keep_the_rows_of_a_database_in_use(tmp_path):
     from sqlalchemy import func, select
 
     from qm.db import make_session_factory
-    from scoring import evaluations as ev
-    from scoring.models import Evaluation, EvaluationAnswer, Interaction
+    from qm.interactions.models import Interaction
+    from scoring.evaluations import services as ev
+    from scoring.evaluations.models import Evaluation, EvaluationAnswer
 
     engine = make_engine(f"sqlite:///{tmp_path / 'in-use.sqlite3'}")
     migrations.upgrade(engine)

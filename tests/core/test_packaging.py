@@ -18,3 +18,15 @@ def test_every_package_of_the_tree_is_installed():
              for init in (ROOT / top).rglob("__init__.py")}
     assert found, "no package found"
     assert not found - listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_every_template_folder_is_installed_with_its_templates():
+    # templates/<domain>/<capability>/ are installed as qm.templates.<domain>.<capability>:
+    # each folder must be a listed package with its *.html as package data.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    folders = {".".join(("qm", "templates", *path.parent.relative_to(ROOT / "templates").parts))
+               for path in (ROOT / "templates").rglob("*.html")}
+    assert "qm.templates.scoring.evaluations" in folders
+    assert not folders - set(config["packages"]), "add the template folders to packages"
+    assert not {f for f in folders if "*.html" not in config["package-data"].get(f, [])}, \
+        "add the template folders' *.html to package-data"

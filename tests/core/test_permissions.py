@@ -10,8 +10,9 @@ import pytest
 from werkzeug.routing import Rule
 
 from qm.auth import services as auth_services
+from qm.auth import tokens as token_services
+from qm.auth.access import AUTHENTICATED, PUBLIC, access_of
 from qm.auth.permissions import PERMISSIONS, Role, can, scope_for
-from qm.web import AUTHENTICATED, PUBLIC, access_of
 
 ANONYMOUS = "anonymous"
 
@@ -30,26 +31,25 @@ def world(session, people):
     tokens = {}
     for role_user in ("admin", "qa", "lead_a", "agent_a", "hr", "auditor"):
         user = people[role_user]
-        token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+        token, plaintext = token_services.create_token(session, factories.SYSTEM, user.id,
                                                       name="matrix")
         tokens[role_user] = (token, plaintext)
     # An evaluation of agent.a's contact, scored by qa, released and disputed; a sampling rule.
-    from scoring import sampling
+    from scoring.calibration import services as cal
+    from scoring.sampling import services as sampling
 
     dispute = factories.create_dispute(session, people["qa"], interaction)
     evaluation = dispute.evaluation
     rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Matrix rule",
                                                           "form_id": form_version.form_id})
     # A calibration session of team A in which every role that may score takes part.
-    from scoring import calibration
-
-    calibration_session = calibration.create_session(
+    calibration_session = cal.create_session(
         session, people["lead_a"], title="Matrix calibration", form_id=None,
         interaction_ids=[interaction.id],
         participant_ids=[people["qa"].id, people["admin"].id, people["lead_a"].id],
         team_id=people["team_a"].id)
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
-    spare, _ = auth_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
+    spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
     session.commit()
     return {
@@ -232,7 +232,7 @@ def test_filter_choices_offer_only_what_the_user_may_see(client, auth, people):
 ])
 def test_api_out_of_scope_ids_answer_404(client, session, people, path):
     other = factories.create_interaction(session, people["agent_b"])
-    _token, plaintext = auth_services.create_token(session, factories.SYSTEM,
+    _token, plaintext = token_services.create_token(session, factories.SYSTEM,
                                                    people["lead_a"].id, name="t")
     session.commit()
     url = path.format(other=other.id, other_agent=people["agent_b"].id)

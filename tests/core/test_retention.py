@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from qm.audit import AuditEntry
 from qm.interactions import services as interactions
+from qm.interactions.models import Interaction
 from qm.storage import RecordingStore
-from scoring.models import Interaction
 
 WAV = b"RIFF" + b"\0" * 60
 

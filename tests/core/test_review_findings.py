@@ -12,9 +12,10 @@ from sqlalchemy import select
 from qm import audit
 from qm.audit import AuditEntry
 from qm.auth import services as auth_services
+from qm.auth import tokens
 from qm.db import make_session_factory
-from qm.interactions import services as interactions
-from scoring.models import Interaction
+from qm.interactions import importing
+from qm.interactions.models import Interaction
 
 
 def test_a_username_of_digits_is_never_taken_for_an_id(session, people):
@@ -22,7 +23,7 @@ def test_a_username_of_digits_is_never_taken_for_an_id(session, people):
     session.commit()
     assert digits.id != 3
     data = "external_id,agent,channel,started_at\nD1,003,voice,2026-11-20T09:00:00Z\n"
-    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = importing.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     assert report.ok
     row = session.scalar(select(Interaction).where(Interaction.external_id == "D1"))
     assert row.agent_id == digits.id
@@ -133,7 +134,7 @@ def test_a_long_email_body_is_a_legal_cell(session, people):
     body = "x" * (200 * 1024)
     data = ("external_id,agent,channel,started_at,body\n"
             f"L1,agent.a,email,2026-11-20T09:00:00Z,{body}\n")
-    report = interactions.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
+    report = importing.import_csv(session, factories.SYSTEM, io.BytesIO(data.encode()))
     assert report.ok and report.created == 1
 
 
@@ -153,7 +154,7 @@ def test_crafted_list_arguments_do_not_break_the_page(client, auth, session, peo
 def test_api_answers_404_for_a_recording_missing_from_the_store(client, session, people):
     item = factories.create_interaction(session, people["agent_a"])
     item.recording_path = "ab/cd/gone.wav"
-    _token, plaintext = auth_services.create_token(session, factories.SYSTEM,
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM,
                                                    people["admin"].id, name="t")
     session.commit()
     response = client.get(f"/api/v1/interactions/{item.id}/recording",

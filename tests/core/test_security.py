@@ -54,7 +54,7 @@ def test_request_size_is_limited(app_config, people):
 @pytest.fixture
 def failing_app(app_config):
     from qm.app import create_app
-    from qm.web import public
+    from qm.auth.access import public
 
     app = create_app({**app_config, "TESTING": False})
 

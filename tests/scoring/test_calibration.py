@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
-from scoring import calibration as cal
-from scoring import drift
-from scoring import evaluations as ev
-from scoring.models import CalibrationItem, CalibrationScore, CalibrationSession, Evaluation
+from scoring.calibration import results as cal_results
+from scoring.calibration import services as cal
+from scoring.calibration.models import CalibrationItem, CalibrationScore, CalibrationSession
+from scoring.evaluations import services as ev
+from scoring.evaluations.models import Evaluation
+from scoring.reports import drift as drift_report
 
 YES_ALL = {"greet": "yes", "verify": "yes"}
 
@@ -98,7 +100,7 @@ def test_a_blind_session_from_start_to_record(client, auth, session, people, set
     first = session.get(CalibrationItem, items[1])
     assert str(first.consensus_score) == "66.67"
     assert first.consensus == {"greet": "no", "verify": "yes"}
-    data = cal.results(session, session.get(CalibrationSession, calibration.id))
+    data = cal_results.results(session, session.get(CalibrationSession, calibration.id))
     item1 = data.items[0]
     assert item1.reference(people["qa"].id)[0] == "consensus"
     assert item1.deviation(people["qa"].id) == pytest.approx(100 - 66.67)
@@ -195,7 +197,7 @@ def test_agreement_is_measured_across_questions_and_items(session, people, setti
         cal.save_score(session, user, first.id, answers[0], submit=True)
         cal.save_score(session, user, second.id, answers[1], submit=True)
     cal.close_session(session, people["lead_a"], item.id)
-    data = cal.results(session, item)
+    data = cal_results.results(session, item)
     stats = {s.name: s for s in data.statistics}
     agreement = stats["Percent agreement, answers"]
     # Units: 2 items x 2 questions, 3 raters each: 3 pairs a unit, 12 pairs; 2 disagree.
@@ -232,7 +234,7 @@ def test_drift_alerts_on_a_lenient_evaluator(session, people, setting):
                    {"greet": "no", "verify": "no"}, submit=True)
     cal.close_session(session, people["lead_a"], calibration.id)
     session.commit()
-    rows = {r.evaluator.username: r for r in drift.evaluator_drift(
+    rows = {r.evaluator.username: r for r in drift_report.evaluator_drift(
         session, people["admin"], threshold=5, now=now)}
     soft = rows["qa.soft"]
     assert soft.months[-1]["diff"] == pytest.approx(100 - 66.67)
@@ -249,10 +251,10 @@ def test_the_score_table_is_separate(session, people, setting):
 
 
 def test_the_api_keeps_blind_sessions_blind(client, session, people, setting):
-    from qm.auth import services as auth_services
+    from qm.auth import tokens
 
     def token(user):
-        _row, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+        _row, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                      name="t")
         return {"Authorization": f"Bearer {plaintext}"}
 
@@ -316,7 +318,7 @@ def test_review_findings_blindness_record_and_raters(client, auth, session, peop
         AuditEntry.action == "calibration.scores_disclosed"))
     assert len(disclosed.after["scores"]) == 4
     assert calibration.statistics and calibration.statistics[0]["name"].startswith("Kripp")
-    data = cal.results(session, calibration)
+    data = cal_results.results(session, calibration)
     sorry = next(row for row in data.items[0].questions if row.key == "sorry")
     assert sorry.shares == {people["qa"].id: 1.0, setting["qa2"].id: 0.0}
     assert sorry.spread == pytest.approx(100)

@@ -12,14 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
-from qm.auth import services as auth_services
-from scoring import evaluations as ev
-from scoring.models import (
-    Dispute,
-    Evaluation,
-    EvaluationAnswer,
-    EvaluationRevision,
-)
+from qm.auth import tokens
+from scoring.evaluations import disputes as dispute_rules
+from scoring.evaluations import services as ev
+from scoring.evaluations.models import Dispute, Evaluation, EvaluationAnswer, EvaluationRevision
+from scoring.sampling import services as sampling
 
 WEEK = "2026-W45"  # factories.create_interaction starts contacts on Monday 2026-11-02
 
@@ -27,7 +24,7 @@ FORM = factories.WORKFLOW_FORM
 
 
 def _token(session, user) -> dict[str, str]:
-    _token_row, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+    _token_row, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                        name="test")
     session.commit()
     return {"Authorization": f"Bearer {plaintext}"}
@@ -264,7 +261,7 @@ def test_dispute_window_limit_and_reason(session, people, scored):
                    now=late)
     item = ev.dispute(session, agent, scored.id, "The greeting was there at 0:02.",
                       policy=policy)
-    ev.decide(session, people["lead_a"], item.id, "upheld", "The greeting was missing.")
+    dispute_rules.decide(session, people["lead_a"], item.id, "upheld", "The greeting was missing.")
     with pytest.raises(ev.Conflict, match="the most allowed"):
         ev.dispute(session, agent, scored.id, "Still think it was there.", policy=policy)
     assert [r.kind for r in _evaluation(session, scored.id).revisions] == ["submitted",
@@ -274,13 +271,13 @@ def test_dispute_window_limit_and_reason(session, people, scored):
 def test_a_decision_is_made_once_and_not_by_the_evaluator(session, people, scored):
     item = ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
     with pytest.raises(ev.Conflict, match="neither scored"):
-        ev.decide(session, people["qa"], item.id, "upheld", "It stands.")
+        dispute_rules.decide(session, people["qa"], item.id, "upheld", "It stands.")
     with pytest.raises(ev.InvalidInput, match="changes at least one answer"):
-        ev.decide(session, people["admin"], item.id, "adjusted", "Same answers.",
+        dispute_rules.decide(session, people["admin"], item.id, "adjusted", "Same answers.",
                   answers={"greet": "yes", "verify": "yes"})
-    ev.decide(session, people["admin"], item.id, "upheld", "It stands.")
+    dispute_rules.decide(session, people["admin"], item.id, "upheld", "It stands.")
     with pytest.raises(ev.Conflict, match="already decided"):
-        ev.decide(session, people["lead_a"], item.id, "upheld", "Again.")
+        dispute_rules.decide(session, people["lead_a"], item.id, "upheld", "Again.")
 
 
 def test_the_agent_cannot_see_or_answer_someone_elses(client, auth, session, people, scored):
@@ -297,7 +294,7 @@ def test_answers_rows_follow_the_latest_revision(session, people, scored):
                                 .where(EvaluationAnswer.evaluation_id == scored.id)).all())
     assert rows == {"greet": Decimal("1.0000"), "verify": Decimal("2.0000")}
     item = ev.dispute(session, people["agent_a"], scored.id, "Please look at the greeting.")
-    ev.decide(session, people["lead_a"], item.id, "adjusted", "No greeting after all.",
+    dispute_rules.decide(session, people["lead_a"], item.id, "adjusted", "No greeting after all.",
               answers={"greet": "no", "verify": "yes"})
     session.commit()
     rows = dict(session.execute(select(EvaluationAnswer.question_key, EvaluationAnswer.earned)
@@ -445,9 +442,9 @@ def test_the_dispute_window_ends_with_its_last_day(session, people, scored):
 def test_upholding_does_not_swallow_changed_answers(session, people, scored):
     item = ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
     with pytest.raises(ev.InvalidInput, match="choose 'adjusted'"):
-        ev.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
+        dispute_rules.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
                   answers={"greet": "no", "verify": "yes"})
-    ev.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
+    dispute_rules.decide(session, people["lead_a"], item.id, "upheld", "Stands.",
               answers={"greet": "yes", "verify": "yes"})
     assert _evaluation(session, scored.id).revision == 2
 
@@ -465,8 +462,6 @@ def test_read_only_pages_leave_out_unmet_conditional_questions(client, auth, ses
 
 
 def test_an_ad_hoc_evaluation_uses_the_form_of_the_matching_rule(session, people):
-    from scoring import sampling
-
     factories.create_form(session)  # "Test form", first by name
     chat_form = factories.create_form(session, {**FORM, "name": "Zeta chat form"})
     sampling.save_rule(session, factories.SYSTEM, {"name": "Chats of team A",
@@ -475,13 +470,18 @@ def test_an_ad_hoc_evaluation_uses_the_form_of_the_matching_rule(session, people
                                                    "form_id": chat_form.form_id})
     chat = factories.create_interaction(session, people["agent_a"], channel="chat")
     voice = factories.create_interaction(session, people["agent_a"], channel="voice")
-    assert ev.start_evaluation(session, people["qa"], chat).form_version_id == chat_form.id
+    # the pages and the API ask sampling for the form, and start the evaluation on it
+    assert sampling.rule_form_for(session, chat) == chat_form.form_id
+    assert sampling.rule_form_for(session, voice) is None
+    started = ev.start_evaluation(session, people["qa"], chat,
+                                  form_id=sampling.rule_form_for(session, chat))
+    assert started.form_version_id == chat_form.id
     assert ev.start_evaluation(session, people["qa"], voice).form_version_id != chat_form.id
 
 
 def test_flagged_interactions_per_agent_through_the_web_and_the_targeted_mark(
         client, auth, session, people):
-    from scoring.models import SamplingRule
+    from scoring.sampling.models import SamplingRule
 
     version = factories.create_form(session, FORM)
     session.commit()

@@ -15,10 +15,10 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
-from scoring import rules
 from scoring.demo import FORM_FILE
-from scoring.form_views import KIND_LABELS, TYPE_LABELS
-from scoring.models import FormVersion, ScoringForm
+from scoring.forms import rules
+from scoring.forms.models import FormVersion, ScoringForm
+from scoring.forms.views import KIND_LABELS, TYPE_LABELS
 
 SECTIONS = copy.deepcopy(factories.SIMPLE_FORM["sections"])
 

@@ -10,9 +10,10 @@ import factories
 import pytest
 from sqlalchemy import func, select
 
-from scoring import rules, services
 from scoring.demo import FORM_FILE
-from scoring.models import FormVersion
+from scoring.forms import rules
+from scoring.forms import services as form_services
+from scoring.forms.models import FormVersion
 
 
 def test_publishing_freezes_and_editing_makes_a_new_draft(session):
@@ -24,13 +25,13 @@ def test_publishing_freezes_and_editing_makes_a_new_draft(session):
 
     changed = copy.deepcopy(factories.SIMPLE_FORM)
     changed["sections"][0]["questions"][0]["points"] = 5
-    v2 = services.import_form(session, factories.SYSTEM, changed)
+    v2 = form_services.import_form(session, factories.SYSTEM, changed)
     assert (v2.number, v2.status) == (2, "draft")
     assert v1.definition == frozen and v1.status == "published"
     changed["sections"][0]["questions"][1]["points"] = 3  # a draft is edited in place
-    assert services.import_form(session, factories.SYSTEM, changed).id == v2.id
+    assert form_services.import_form(session, factories.SYSTEM, changed).id == v2.id
 
-    services.publish_form(session, factories.SYSTEM, v1.form_id)
+    form_services.publish_form(session, factories.SYSTEM, v1.form_id)
     session.commit()
     session.expire_all()
     versions = session.scalars(select(FormVersion).order_by(FormVersion.number)).all()
@@ -52,7 +53,7 @@ def test_publish_needs_a_draft(session):
 
     version = factories.create_form(session)
     with pytest.raises(InvalidInput, match="no draft"):
-        services.publish_form(session, factories.SYSTEM, version.form_id)
+        form_services.publish_form(session, factories.SYSTEM, version.form_id)
 
 
 def test_cli_import_export_round_trip(runner, tmp_path, people):
@@ -78,10 +79,10 @@ def test_cli_refuses_a_broken_form(runner, session, tmp_path, people):
 
 
 def test_api_forms(client, session, people):
-    from qm.auth import services as auth_services
+    from qm.auth import tokens
 
-    _t, admin = auth_services.create_token(session, factories.SYSTEM, people["admin"].id, name="a")
-    _t, agent = auth_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
+    _t, admin = tokens.create_token(session, factories.SYSTEM, people["admin"].id, name="a")
+    _t, agent = tokens.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                            name="b")
     session.commit()
     headers = {"Authorization": f"Bearer {admin}"}

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from scoring.reliability import (
+from scoring.calibration.reliability import (
     ICC_FORMS,
     LEVELS,
     AgreementError,

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from qm.errors import InvalidInput
-from scoring import evaluations as ev
-from scoring import reports, sampling
-from scoring.models import Evaluation
+from scoring.evaluations import services as ev
+from scoring.evaluations.models import Evaluation
+from scoring.reports import queries as reports
+from scoring.sampling import draw
+from scoring.sampling import services as sampling
 
 MONDAY = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)  # 2026-W45
 WEEK = "2026-W45"
@@ -55,7 +57,7 @@ def test_a_week_is_sampled_per_agent_across_strata(session, people, rule):
     for agent in (people["agent_a"], people["agent_a2"], people["agent_b"]):
         chosen = session.scalars(select(Evaluation).where(Evaluation.agent_id == agent.id)).all()
         assert len(chosen) == 3
-        strata = {(e.interaction.channel, sampling.daypart(e.interaction.started_at, tz))
+        strata = {(e.interaction.channel, draw.daypart(e.interaction.started_at, tz))
                   for e in chosen}
         assert len(strata) == 3  # 8 strata available: three picks, three different ones
         assert {e.due_on for e in chosen} <= {dt.date(2026, 11, 9) + dt.timedelta(days=i)
@@ -144,25 +146,25 @@ def test_stratified_pick_covers_strata_before_repeating(sizes, n, seed):
     candidates = []
     for stratum, size in enumerate(sizes):
         for j in range(size):
-            candidates.append(sampling.Candidate(len(candidates) + 1, 1, None, str(stratum),
+            candidates.append(draw.Candidate(len(candidates) + 1, 1, None, str(stratum),
                                                  MONDAY + dt.timedelta(minutes=j)))
     salt = f"{seed}|{WEEK}"
-    picked = sampling.stratified_pick(candidates, n, salt, lambda c: c.channel)
+    picked = draw.stratified_pick(candidates, n, salt, lambda c: c.channel)
     assert len(picked) == min(n, len(candidates))
     assert len({c.interaction_id for c in picked}) == len(picked)
     nonempty = sum(1 for s in sizes if s)
     assert len({c.channel for c in picked}) == min(len(picked), nonempty)
     shuffled = list(candidates)
     random.Random(seed).shuffle(shuffled)
-    assert sampling.stratified_pick(shuffled, n, salt, lambda c: c.channel) == picked
+    assert draw.stratified_pick(shuffled, n, salt, lambda c: c.channel) == picked
     # Keeping only each stratum's n best-ranked candidates (the streaming reservoir) first
     # draws exactly the same sample.
-    reservoir = sampling._Reservoir(max(n, 1), lambda _agent: salt, lambda c: c.channel)
+    reservoir = draw.Reservoir(max(n, 1), lambda _agent: salt, lambda c: c.channel)
     for c in shuffled:
         reservoir.add(c)
     kept = reservoir.by_agent().get(1, [])
     assert len(kept) <= max(n, 1) * nonempty
-    assert sampling.stratified_pick(kept, n, salt, lambda c: c.channel) == picked
+    assert draw.stratified_pick(kept, n, salt, lambda c: c.channel) == picked
 
 
 def test_the_scorecard_numbers(session, people):
@@ -335,7 +337,7 @@ def test_targeted_evaluations_stay_out_of_the_averages(session, people):
     """Picked as likely problems, they would drag an average down: the means, trends,
     distributions and question shares leave them out; the lists and the count of critical
     fails keep them."""
-    from scoring.drift import evaluator_drift
+    from scoring.reports.drift import evaluator_drift
 
     factories.create_form(session)
     agent = people["agent_a"]

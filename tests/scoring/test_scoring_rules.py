@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.rules import (
+from scoring.forms.rules import (
     NA,
     AnswerError,
     Condition,

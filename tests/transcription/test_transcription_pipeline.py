@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 
 from qm import audit
 from qm.audit import AuditEntry
-from scoring import evaluations as ev
-from scoring.models import Interaction
-from transcription import pipeline, redaction
+from qm.interactions.models import Interaction
+from scoring.evaluations import services as ev
+from transcription import linking, pipeline, redaction
 from transcription.audio import decode
 from transcription.models import Transcript, TranscriptionJob
 
@@ -328,6 +328,6 @@ def test_a_recording_linked_to_an_interaction_of_unknown_length_gives_it_one(
 
 
 def test_recording_seconds():
-    assert pipeline.recording_seconds(94.4) == 94 and pipeline.recording_seconds(94.6) == 95
-    assert pipeline.recording_seconds(0.3) == 1  # some sound: never "unknown"
-    assert pipeline.recording_seconds(0.0) == 0
+    assert linking.recording_seconds(94.4) == 94 and linking.recording_seconds(94.6) == 95
+    assert linking.recording_seconds(0.3) == 1  # some sound: never "unknown"
+    assert linking.recording_seconds(0.0) == 0

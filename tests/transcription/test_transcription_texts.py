@@ -10,14 +10,18 @@ import pytest
 from sqlalchemy import func, select
 
 from qm import audit
+from qm.app import create_app
 from qm.audit import AuditEntry
-from qm.auth import services as auth_services
+from qm.auth import queries as auth_queries
+from qm.auth import tokens
+from qm.auth.models import User
+from qm.db import settings_of
 from qm.errors import InvalidInput
 from qm.interactions import services as interactions
-from scoring.models import Interaction
+from qm.interactions.models import Interaction
 from transcription import texts
 from transcription.models import Transcript
-from transcription.pipeline import store_transcript
+from transcription.store import store_transcript
 
 CHAT = ("Agent: Hello, can you confirm your date of birth?\n"
         "Customer: It is 12/03/1985.\n"
@@ -123,13 +127,31 @@ def test_creating_a_chat_stores_its_redacted_transcript_in_the_same_transaction(
 
 def test_the_site_flag_keeps_the_raw_text_of_new_chats(session, people, monkeypatch):
     monkeypatch.setenv("QM_KEEP_RAW_TRANSCRIPTS", "yes")
-    assert texts.keep_raw_default() is True
+    assert settings_of(session).keep_raw_transcripts is True
     kept = factories.create_interaction(session, people["agent_a"], channel="email", body=CHAT)
     assert transcript_of(session, kept.id).raw_text == CHAT
     monkeypatch.setenv("QM_KEEP_RAW_TRANSCRIPTS", "0")
-    assert texts.keep_raw_default() is False
+    assert settings_of(session).keep_raw_transcripts is False
     dropped = factories.create_interaction(session, people["agent_a"], channel="chat", body=CHAT)
     assert transcript_of(session, dropped.id).raw_text is None
+
+
+def test_the_apps_settings_reach_what_happens_when_a_chat_is_saved(app_config, people,
+                                                                   monkeypatch):
+    """A setting given to create_app, not the environment, decides: the app's sessions carry
+    the app's settings down to the receiver that redacts the chat."""
+    monkeypatch.setenv("QM_KEEP_RAW_TRANSCRIPTS", "0")
+    app = create_app({**app_config, "keep_raw_transcripts": True})
+    try:
+        session = app.extensions["qm"]["session_factory"]()
+        assert settings_of(session).keep_raw_transcripts is True
+        agent = session.get(User, people["agent_a"].id)
+        kept = factories.create_interaction(session, agent, channel="chat", body=CHAT)
+        assert transcript_of(session, kept.id).raw_text == CHAT
+        session.rollback()
+        session.close()
+    finally:
+        app.extensions["qm"]["engine"].dispose()
 
 
 def test_a_voice_interaction_gets_no_text_transcript(session, people):
@@ -143,8 +165,8 @@ def test_a_voice_interaction_gets_no_text_transcript(session, people):
 
 
 def test_creating_a_chat_through_the_api_stores_its_transcript(client, session, people):
-    user = auth_services.find_user(session, "qa")
-    _token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+    user = auth_queries.find_user(session, "qa")
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                    name="test")
     session.commit()
     response = client.post("/api/v1/interactions", headers={"Authorization": f"Bearer {plaintext}"},
@@ -272,8 +294,8 @@ def test_importing_a_csv_redacts_each_text_row(runner, session, people, tmp_path
 
 
 def test_importing_through_the_api_redacts_each_text_row(client, session, people):
-    user = auth_services.find_user(session, "admin")
-    _token, plaintext = auth_services.create_token(session, factories.SYSTEM, user.id,
+    user = auth_queries.find_user(session, "admin")
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id,
                                                    name="test")
     session.commit()
     response = client.post("/api/v1/interactions/import?source=api", data=IMPORT.encode(),
@@ -316,8 +338,8 @@ def test_a_chat_never_shows_its_typed_text_even_before_it_is_backfilled(client, 
                                                                         people):
     """A chat stored before texts were redacted on the way in has no transcript yet: the
     interaction, evaluation and calibration pages redact it on the fly, and store nothing."""
-    from scoring import calibration as cal
-    from scoring import evaluations as ev
+    from scoring.calibration import services as cal
+    from scoring.evaluations import services as ev
 
     factories.create_form(session)
     chat = legacy_chat(session, people["agent_a"], body=CARD_CHAT)

@@ -1,0 +1,128 @@
+"""Reviewing disputes: who may decide one, the lists, and the decision (which may amend the
+evaluation's answers, as a new revision)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy.orm import Session
+
+from qm import audit
+from qm.auth.permissions import can, scope_clause
+from qm.db import utcnow
+from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
+from scoring.evaluations.models import (
+    Dispute,
+    DisputeStatus,
+    Evaluation,
+    EvaluationStatus,
+)
+from scoring.evaluations.services import (
+    apply_result,
+    clean_answers,
+    clean_notes,
+    form_of,
+    record_revision,
+    set_answers,
+    visible,
+    visible_clause,
+)
+from scoring.forms import rules
+
+
+def may_review(actor: Any, item: Dispute) -> bool:
+    evaluation = item.evaluation
+    return (can(actor, "dispute.review", evaluation) and actor.id != evaluation.evaluator_id
+            and actor.id != evaluation.agent_id)
+
+
+def reviewable_clause(actor: Any) -> ColumnElement[bool]:
+    clause = scope_clause(actor, "dispute.review", Evaluation.agent_id, Evaluation.team_id)
+    if getattr(actor, "id", None) is None:
+        return and_(clause, true())
+    return and_(clause, Evaluation.evaluator_id != actor.id, Evaluation.agent_id != actor.id)
+
+
+def disputes_clause(actor: Any) -> ColumnElement[bool]:
+    """The disputes a list shows ``actor``: a reviewer those they may decide; a reader who
+    decides none (an auditor) every dispute of the evaluations in their view scope."""
+    if can(actor, "dispute.review"):
+        return reviewable_clause(actor)
+    return and_(scope_clause(actor, "dispute.view", Evaluation.agent_id, Evaluation.team_id),
+                visible_clause(actor))
+
+
+def list_disputes(session: Session, actor: Any, limit: int = 200) -> list[Dispute]:
+    """Open disputes first, then the newest (``disputes_clause``); for the page and the API."""
+    return list(session.scalars(
+        select(Dispute).join(Evaluation).where(disputes_clause(actor))
+        .order_by(Dispute.status != DisputeStatus.OPEN.value, Dispute.raised_at.desc())
+        .limit(limit)))
+
+
+def get_dispute(session: Session, actor: Any, dispute_id: int) -> Dispute:
+    item = session.get(Dispute, dispute_id)
+    if item is None or not (visible(actor, item.evaluation) or may_review(actor, item)):
+        raise NotFound("Dispute", dispute_id)
+    return item
+
+
+def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment: str, *,
+           answers: dict[str, Any] | None = None, notes: dict[str, Any] | None = None,
+           expected_version: int | None = None, now: dt.datetime | None = None) -> Dispute:
+    """Uphold the evaluation or adjust its answers; either way a new revision records it."""
+    item = get_dispute(session, actor, dispute_id)
+    evaluation = item.evaluation
+    if not may_review(actor, item):
+        raise Conflict("A dispute is decided by a reviewer who neither scored the evaluation "
+                       "nor was evaluated in it; nothing was changed.")
+    if item.status != DisputeStatus.OPEN.value:
+        raise Conflict(f"Dispute #{item.id} was already decided ({item.status}); nothing was "
+                       "changed.")
+    if expected_version is not None and expected_version != item.version:
+        raise StaleEdit("dispute")
+    if outcome not in (DisputeStatus.UPHELD.value, DisputeStatus.ADJUSTED.value):
+        raise InvalidInput("The outcome is 'upheld' or 'adjusted'.", {"outcome": "choose one"})
+    comment = comment.strip()
+    if not comment:
+        raise InvalidInput("Explain the decision to the agent.", {"comment": "required"})
+    result = None
+    if outcome == DisputeStatus.UPHELD.value and answers is not None and clean_answers(
+            form_of(evaluation), answers) != evaluation.answers:
+        raise InvalidInput("You changed answers but chose 'upheld': choose 'adjusted' to keep "
+                           "the changes, or undo them to uphold.", {"outcome": "adjusted?"})
+    if outcome == DisputeStatus.ADJUSTED.value:
+        form = form_of(evaluation)
+        cleaned = clean_answers(form, answers or {})
+        if cleaned == evaluation.answers:
+            raise InvalidInput("An adjustment changes at least one answer; to keep the "
+                               "answers, uphold the evaluation.")
+        try:
+            result = rules.score(form, cleaned)
+        except rules.AnswerError as exc:
+            raise InvalidInput("Some answers are missing or do not fit their question.",
+                               exc.problems) from None
+        merged_notes = {**evaluation.notes, **clean_notes(form, notes)}
+    now = now or utcnow()
+    with audit.change(session, actor, "evaluation.revised", evaluation), \
+            audit.change(session, actor, f"dispute.{outcome}", item):
+        if result is not None:
+            set_answers(evaluation, cleaned, merged_notes, evaluation.comment)
+            apply_result(session, evaluation, result)
+        item.status = outcome
+        item.outcome = comment
+        item.decided_by_id = actor.id
+        item.decided_at = now
+        evaluation.status = EvaluationStatus.RELEASED.value
+        evaluation.released_at = now  # the agent's window restarts with the decision
+        record_revision(session, evaluation, outcome, actor, now, item)
+    return item
+
+
+def open_disputes_count(session: Session, actor: Any) -> int:
+    return session.scalar(
+        select(func.count(Dispute.id)).join(Evaluation)
+        .where(Dispute.status == DisputeStatus.OPEN.value, disputes_clause(actor))
+    ) or 0

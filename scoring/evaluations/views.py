@@ -1,0 +1,289 @@
+"""Evaluation pages: the evaluator's queue and scoring screen, release, the agent's
+acknowledgement and disputes, the reviewer's decision, scorecards, reports and sampling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from qm.auth.access import permission_required
+from qm.auth.models import User
+from qm.auth.permissions import can
+from qm.errors import NotFound, QMError, StaleEdit
+from qm.inputs import id_arg
+from qm.web import commit_write, db, field_errors, settings, show_errors
+from scoring.evaluations import disputes as dispute_rules
+from scoring.evaluations import queries as evaluation_queries
+from scoring.evaluations import services as ev
+from scoring.evaluations.forms import (
+    AcknowledgeForm,
+    DecisionForm,
+    DisputeForm,
+    EvaluationForm,
+    answers_from,
+)
+from scoring.evaluations.models import DisputeStatus, Evaluation
+from transcription import flagging, texts
+
+bp = Blueprint("evaluations", __name__)
+
+
+
+def _policy() -> ev.Policy:
+    return ev.Policy.from_settings(settings())
+
+
+def _evaluation(evaluation_id: int) -> Evaluation:
+    try:
+        return ev.get_evaluation(db.session, current_user, evaluation_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/evaluations")
+@permission_required("evaluation.view")
+def evaluations() -> Any:
+    tab = request.args.get("tab") or ("queue" if can(current_user, "evaluation.score")
+                                      else "all")
+    status = request.args.get("status", "")
+    if tab == "queue":
+        page = evaluation_queries.evaluator_queue(db.session, current_user)
+    else:
+        page = evaluation_queries.list_evaluations(db.session, current_user, status=status,
+                                        before=id_arg(request.args, "before"),
+                                        limit=settings().page_size)
+    return render_template("scoring/evaluations/evaluations.html", page=page, tab=tab,
+                           status=status,
+                           policy=_policy(), open_disputes=dispute_rules.open_disputes_count(
+                               db.session, current_user))
+
+
+def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | None = None,
+          answers: dict | None = None, notes: dict | None = None,
+          errors: dict | None = None, ack: AcknowledgeForm | None = None,
+          dispute: DisputeForm | None = None) -> Any:
+    editable = ev.is_editable_by(current_user, evaluation)
+    if form is None:
+        form = EvaluationForm(formdata=None, version=evaluation.version,
+                              comment=evaluation.comment)
+    definition = evaluation.form_version.definition
+    result = None
+    shown_answers = evaluation.answers if answers is None else answers
+    try:
+        result = ev.preview(ev.form_of(evaluation), shown_answers)
+    except QMError:
+        result = None
+    policy = _policy()
+    transcript = texts.shown_transcript(db.session, evaluation.interaction)
+    return render_template(
+        "scoring/evaluations/evaluation.html", evaluation=evaluation, editable=editable, form=form,
+        transcript=transcript,
+        shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
+        review_flag=flagging.latest_flag(db.session, evaluation.interaction),
+        definition=definition, answers=shown_answers,
+        notes=evaluation.notes if notes is None else notes, errors=errors or {},
+        result=result, comments=ev.can_read_comments(current_user, evaluation),
+        ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
+        respond_by=ev.respond_by(evaluation, policy), policy=policy,
+        is_agent=evaluation.agent_id == current_user.id,
+        can_release=can(current_user, "evaluation.release", evaluation),
+        can_listen=can(current_user, "recording.listen", evaluation.interaction),
+        evaluators=_evaluators() if can(current_user, "sampling.manage") else [],
+        reviewable=[d for d in evaluation.disputes if d.status == DisputeStatus.OPEN.value
+                    and dispute_rules.may_review(current_user, d)],
+    ), status
+
+
+def _evaluators() -> list[tuple[int, str]]:
+    ids = evaluation_queries.active_evaluators(db.session)
+    return [(u.id, u.label) for u in db.session.scalars(
+        select(User).where(User.id.in_(ids)).order_by(User.display_name))]
+
+
+@bp.get("/evaluations/<int:evaluation_id>")
+@permission_required("evaluation.view")
+def evaluation(evaluation_id: int) -> Any:
+    return _page(_evaluation(evaluation_id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>")
+@permission_required("evaluation.score")
+def save_evaluation(evaluation_id: int) -> Any:
+    item = _evaluation(evaluation_id)
+    form = EvaluationForm()
+    answers, notes = answers_from(request.form, ev.form_of(item).questions())
+    if not form.validate_on_submit():
+        return _page(item, 400, form=form, answers=answers, notes=notes)
+    submit = form.action.data == "submit"
+    call = ev.submit if submit else ev.save_draft
+    extra = {"policy": _policy()} if submit else {}
+    try:
+        commit_write(lambda: call(db.session, current_user, item.id, answers, notes=notes,
+                                  comment=form.comment.data or "",
+                                  expected_version=form.version.data, **extra))
+    except QMError as exc:
+        db.session.rollback()
+        item = _evaluation(evaluation_id)
+        if isinstance(exc, StaleEdit):
+            # Keep what was typed, and let the next save go through knowingly.
+            form.version.data = item.version
+            flash("Someone else saved this evaluation after you opened it. Your answers are "
+                  "kept below; saving again replaces theirs with yours.", "danger")
+        else:
+            flash(str(exc), "danger")
+        return _page(item, exc.status, form=form, answers=answers, notes=notes,
+                     errors=getattr(exc, "errors", {}))
+    if submit:
+        flash("Evaluation submitted" + (" and released to the agent."
+                                        if item.status == "released"
+                                        else "; it waits for release."), "success")
+        return redirect(url_for("evaluations.evaluations"))
+    flash("Draft saved.", "success")
+    return redirect(url_for("evaluations.evaluation", evaluation_id=item.id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/preview")
+@permission_required("evaluation.view")
+def preview(evaluation_id: int) -> Any:
+    """The live score of the answers on the screen: the one scoring function, as JSON."""
+    return preview_response(ev.form_of(_evaluation(evaluation_id)))
+
+
+def preview_response(form: Any) -> Any:
+    """The posted answers scored on ``form`` (partial), as JSON; misfits answer 400."""
+    answers, _notes = answers_from(request.form, form.questions())
+    try:
+        result = ev.preview(form, ev.clean_answers(form, answers))
+    except QMError as exc:
+        return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
+    return jsonify(ev.result_json(result))
+
+
+def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
+    item = _evaluation(evaluation_id)
+    try:
+        commit_write(lambda: run(item))
+    except QMError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        for form in forms.values():
+            field_errors(form, exc)
+        return _page(_evaluation(evaluation_id), exc.status, **forms)
+    flash(message, "success")
+    return redirect(url_for("evaluations.evaluation", evaluation_id=evaluation_id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/release")
+@permission_required("evaluation.release")
+def release(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _action(evaluation_id, lambda item: ev.release(db.session, current_user, item.id),
+                   "Released to the agent.")
+
+
+@bp.post("/evaluations/<int:evaluation_id>/acknowledge")
+@permission_required("evaluation.respond")
+def acknowledge(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        return _page(_evaluation(evaluation_id), 400, ack=form)
+    return _action(evaluation_id, lambda item: ev.acknowledge(
+        db.session, current_user, item.id, form.comment.data or "", policy=_policy()),
+        "Thank you: the evaluation is acknowledged.", ack=form)
+
+
+@bp.post("/evaluations/<int:evaluation_id>/dispute")
+@permission_required("evaluation.respond")
+def dispute(evaluation_id: int) -> Any:
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        return _page(_evaluation(evaluation_id), 400, dispute=form)
+    return _action(evaluation_id, lambda item: ev.dispute(
+        db.session, current_user, item.id, form.reason.data or "", policy=_policy()),
+        "Your dispute is with a reviewer; you will see the decision here.", dispute=form)
+
+
+@bp.post("/evaluations/<int:evaluation_id>/reassign")
+@permission_required("sampling.manage")
+def reassign(evaluation_id: int) -> Any:
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    evaluator_id = id_arg(request.form, "evaluator_id") or 0
+    return _action(evaluation_id, lambda item: ev.reassign(db.session, current_user, item.id,
+                                                           evaluator_id), "Reassigned.")
+
+
+@bp.get("/disputes")
+@permission_required("dispute.view")
+def disputes() -> Any:
+    reviewer = can(current_user, "dispute.review")
+    return render_template("scoring/evaluations/disputes.html", reviewer=reviewer,
+                           disputes=dispute_rules.list_disputes(db.session, current_user))
+
+
+@bp.get("/disputes/<int:dispute_id>")
+@permission_required("dispute.view")
+def dispute_page(dispute_id: int) -> Any:
+    return _dispute_page(dispute_id)
+
+
+@bp.post("/disputes/<int:dispute_id>")
+@permission_required("dispute.review")
+def dispute_decision(dispute_id: int) -> Any:
+    return _dispute_page(dispute_id)
+
+
+def _dispute_page(dispute_id: int) -> Any:
+    try:
+        item = dispute_rules.get_dispute(db.session, current_user, dispute_id)
+    except NotFound:
+        abort(404)
+    evaluation = item.evaluation
+    form = DecisionForm(version=item.version)
+    questions = ev.form_of(evaluation).questions()
+    answers, notes = (answers_from(request.form, questions) if request.method == "POST"
+                      else (evaluation.answers, evaluation.notes))
+
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                decided = commit_write(lambda: dispute_rules.decide(
+                    db.session, current_user, item.id, form.outcome.data,
+                    form.comment.data or "", answers=answers, notes=notes,
+                    expected_version=form.version.data))
+            except QMError as exc:
+                db.session.rollback()
+                show_errors(form, exc)
+                errors = getattr(exc, "errors", {})
+                status = exc.status
+                item = dispute_rules.get_dispute(db.session, current_user, dispute_id)
+                evaluation = item.evaluation
+                if isinstance(exc, StaleEdit):
+                    form.version.data = item.version
+            else:
+                flash(f"Dispute {decided.status}; the agent sees the decision.", "success")
+                return redirect(url_for("evaluations.evaluation",
+                                        evaluation_id=decided.evaluation_id))
+    return render_template("scoring/evaluations/dispute.html", dispute=item, evaluation=evaluation,
+                           form=form, definition=evaluation.form_version.definition,
+                           answers=answers, notes=notes, errors=errors,
+                           may_decide=dispute_rules.may_review(current_user, item)
+                           and item.status == DisputeStatus.OPEN.value), status

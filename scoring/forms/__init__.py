@@ -1,0 +1,2 @@
+"""Scoring forms: weighted, versioned questionnaires; their pure scoring rules (``rules``),
+import, export and publishing."""

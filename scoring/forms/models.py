@@ -1,0 +1,72 @@
+"""Scoring forms and their versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from qm.db import Base, UTCDateTime, utcnow
+from qm.interactions.models import (  # noqa: E402, F401
+    AgentScoped,
+    Channel,
+    Direction,
+    Interaction,
+    TeamScoped,
+)
+
+
+class FormStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class ScoringForm(Base):
+    """A scoring form: a name over a series of versions. Evaluations point at a version."""
+
+    __tablename__ = "scoring_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    versions: Mapped[list[FormVersion]] = relationship(
+        back_populates="form", order_by="FormVersion.number"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FormVersion(Base):
+    """One version of a form. Published versions are frozen: an edit makes a new draft."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (UniqueConstraint("form_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("scoring_forms.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=FormStatus.DRAFT.value)
+    # The sections and questions, in the JSON shape of scoring.rules.form_from_dict.
+    definition: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    form: Mapped[ScoringForm] = relationship(back_populates="versions")
+
+    __mapper_args__ = {"version_id_col": version}

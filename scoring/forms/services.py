@@ -1,0 +1,128 @@
+"""Writes about scoring forms: import, export, publish. Functions take (session, actor, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qm import audit
+from qm.auth.permissions import require
+from qm.db import utcnow
+from qm.errors import InvalidInput, NotFound, StaleEdit
+from scoring.forms import rules
+from scoring.forms.models import FormStatus, FormVersion, ScoringForm
+
+
+def form_version_snapshot(version: FormVersion) -> dict[str, Any]:
+    return audit.snapshot(version)
+
+
+def export_form(version: FormVersion) -> dict[str, Any]:
+    """A form version in the JSON shape that ``import_form`` reads back."""
+    return {"name": version.form.name, "description": version.form.description,
+            "version": version.number, "status": version.status,
+            "sections": version.definition["sections"]}
+
+
+def import_form(session: Session, actor: Any, data: dict[str, Any], *,
+                publish: bool = False, new_only: bool = False,
+                expected: tuple[int, int] | None = None) -> FormVersion:
+    """Create a form, or a new draft of an existing one (matched by name), from JSON.
+
+    A published version is never changed: different content becomes the next draft. The same
+    content as the latest version changes nothing, so importing one file twice is harmless.
+    ``new_only`` (the builder's "new form") refuses a name that exists rather than adding a
+    draft to that form. ``expected`` is the (number, version) of the latest version the editor
+    started from: if another save came in between, nothing is written (StaleEdit).
+    """
+    require(actor, "form.manage")
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise InvalidInput("The form JSON needs a 'name'.")
+    try:
+        rules.form_from_dict(data)
+    except rules.FormError as exc:
+        raise InvalidInput(str(exc)) from None
+    definition = {"sections": data["sections"]}
+    form = session.scalar(select(ScoringForm).where(ScoringForm.name == name))
+    if form is not None and new_only:
+        message = (f"A form named {name!r} exists already: open it and choose Edit to change "
+                   "it, or pick another name.")
+        raise InvalidInput(message, {"name": message})
+    if form is None:
+        form = ScoringForm(name=name, description=str(data.get("description") or ""))
+        session.add(form)
+        session.flush()
+        audit.record(session, actor, "form.created", form, after=audit.snapshot(form))
+    latest = form.versions[-1] if form.versions else None
+    if (expected is not None and latest is not None
+            and (latest.number, latest.version) != tuple(expected)):
+        raise StaleEdit("form")
+    if latest is not None and latest.definition == definition:
+        version = latest
+    elif latest is not None and latest.status == FormStatus.DRAFT.value:
+        before = form_version_snapshot(latest)
+        latest.definition = definition
+        session.flush()
+        audit.record(session, actor, "form_version.updated", latest, before=before,
+                     after=form_version_snapshot(latest))
+        version = latest
+    else:
+        version = FormVersion(form=form, number=(latest.number + 1) if latest else 1,
+                              definition=definition, created_by_id=getattr(actor, "id", None))
+        session.add(version)
+        session.flush()
+        audit.record(session, actor, "form_version.created", version,
+                     after=form_version_snapshot(version))
+    if publish and version.status == FormStatus.DRAFT.value:
+        version = publish_form(session, actor, form.id)
+    return version
+
+
+def publish_form(session: Session, actor: Any, form_id: int, *,
+                 expected: tuple[int, int] | None = None) -> FormVersion:
+    """Publish the form's draft: it is frozen from now on; the version it replaces retires.
+
+    ``expected`` is the (number, version) of the draft the publisher looked at: a draft changed
+    since is refused, so nobody publishes content they have not seen.
+    """
+    require(actor, "form.manage")
+    form = session.get(ScoringForm, form_id)
+    if form is None:
+        raise NotFound("Scoring form", form_id)
+    draft = next((v for v in form.versions if v.status == FormStatus.DRAFT.value), None)
+    if draft is None:
+        raise InvalidInput(f"Form {form.name!r} has no draft to publish.")
+    if expected is not None and (draft.number, draft.version) != tuple(expected):
+        raise StaleEdit("draft")
+    for old in form.versions:
+        if old.status == FormStatus.PUBLISHED.value:
+            before = form_version_snapshot(old)
+            old.status = FormStatus.RETIRED.value
+            session.flush()
+            audit.record(session, actor, "form_version.retired", old, before=before,
+                         after=form_version_snapshot(old))
+    before = form_version_snapshot(draft)
+    draft.status = FormStatus.PUBLISHED.value
+    draft.published_at = utcnow()
+    draft.published_by_id = getattr(actor, "id", None)
+    session.flush()
+    audit.record(session, actor, "form_version.published", draft, before=before,
+                 after=form_version_snapshot(draft))
+    return draft
+
+
+def form_version(session: Session, form_id: int, number: int | None = None) -> FormVersion:
+    """A given version, or the published one (else the newest) when no number is given."""
+    form = session.get(ScoringForm, form_id)
+    if form is None or not form.versions:
+        raise NotFound("Scoring form", form_id)
+    if number is None:
+        published = [v for v in form.versions if v.status == FormStatus.PUBLISHED.value]
+        return published[-1] if published else form.versions[-1]
+    for version in form.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"Version of form {form.name!r}", number)
