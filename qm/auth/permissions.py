@@ -91,6 +91,9 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "report.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     # evaluations' free-text comments: HR only through a grant
     "evaluation.read_comments": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
+    # competency frameworks: everyone reads the definitions; HR keeps them
+    "competency.view": {A: ALL, Q: ALL, L: ALL, G: ALL, H: ALL, U: ALL},
+    "competency.manage": {A: ALL, H: ALL},
     # skills and training records
     "skills.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
     "skills.manage": {A: ALL, H: ALL},

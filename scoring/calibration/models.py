@@ -22,13 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.auth.models import Team, User
 from qm.db import Base, UTCDateTime, utcnow
-from qm.interactions.models import (  # noqa: E402, F401
-    AgentScoped,
-    Channel,
-    Direction,
-    Interaction,
-    TeamScoped,
-)
+from qm.interactions.models import Interaction, TeamScoped
 from scoring.forms.models import FormVersion
 
 

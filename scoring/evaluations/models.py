@@ -24,13 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.auth.models import User
 from qm.db import Base, UTCDateTime, utcnow
-from qm.interactions.models import (  # noqa: E402, F401
-    AgentScoped,
-    Channel,
-    Direction,
-    Interaction,
-    TeamScoped,
-)
+from qm.interactions.models import AgentScoped, Interaction
 from scoring.forms.models import FormVersion
 
 

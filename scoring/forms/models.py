@@ -16,13 +16,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.db import Base, UTCDateTime, utcnow
-from qm.interactions.models import (  # noqa: E402, F401
-    AgentScoped,
-    Channel,
-    Direction,
-    Interaction,
-    TeamScoped,
-)
 
 
 class FormStatus(enum.StrEnum):

@@ -1,0 +1,7 @@
+"""The competencies domain's ``qm`` commands, gathered from its capabilities."""
+
+from __future__ import annotations
+
+from competencies.frameworks.cli import competencies
+
+COMMANDS = [competencies]

@@ -1,0 +1,8 @@
+"""Every table of the competencies domain, for Alembic and the mapper
+(``qm.migrations.load_models`` imports ``<domain>.models``)."""
+
+from __future__ import annotations
+
+from competencies.frameworks import models as framework_models
+
+__all__ = ["framework_models"]
