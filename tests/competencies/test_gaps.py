@@ -1,4 +1,4 @@
-"""Competency gaps and level suggestions (competencies.profiles.gaps): worked examples and properties."""
+"""Competency gaps and level suggestions (profiles.gaps): worked examples and properties."""
 
 from __future__ import annotations
 
