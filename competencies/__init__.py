@@ -1,1 +1,24 @@
-"""Competency framework and matrices, skills records, training and coaching logs (to come)."""
+"""Competencies (ISO 18295-1 6.3 to 6.5): frameworks, role profiles and assessments with their
+gaps (``profiles``), training records and refreshers (``training``). One capability per
+sub-package, with the file roles of "How the code is laid out" in the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def init_app(app: Any, api: Any) -> None:
+    """Register every capability's pages and API routes.
+
+    Imported here, not at the top: importing any competencies module (a pure one, or in a
+    worker) must not pull in Flask."""
+    from competencies.frameworks import views as framework_views
+    from competencies.profiles import dashboard as profile_cards
+    from competencies.profiles import views as profile_views
+    from competencies.training import dashboard as training_cards
+    from competencies.training import views as training_views
+
+    for views in (framework_views, profile_views, training_views):
+        app.register_blueprint(views.bp)
+    app.extensions["qm"].setdefault("dashboard", []).extend(
+        [training_cards.cards, profile_cards.cards])

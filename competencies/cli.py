@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from competencies.frameworks.cli import competencies
+from competencies.training.cli import training
 
-COMMANDS = [competencies]
+COMMANDS = [competencies, training]

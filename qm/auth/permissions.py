@@ -94,6 +94,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # competency frameworks: everyone reads the definitions; HR keeps them
     "competency.view": {A: ALL, Q: ALL, L: ALL, G: ALL, H: ALL, U: ALL},
     "competency.manage": {A: ALL, H: ALL},
+    # an agent's level on a competency: leads assess their teams, HR everyone
+    "competency.assess": {A: ALL, H: ALL, L: TEAM},
     # skills and training records
     "skills.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
     "skills.manage": {A: ALL, H: ALL},

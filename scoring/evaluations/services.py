@@ -225,7 +225,7 @@ def _editable(session: Session, actor: Any, evaluation_id: int,
 
 
 def set_answers(evaluation: Evaluation, answers: dict[str, Any], notes: dict[str, str],
-                 comment: str) -> None:
+                comment: str) -> None:
     evaluation.answers = answers
     evaluation.notes = notes
     evaluation.comment = comment.strip()
@@ -247,7 +247,7 @@ def apply_result(session: Session, evaluation: Evaluation, result: rules.Result)
 
 
 def record_revision(session: Session, evaluation: Evaluation, kind: str, author: Any,
-              at: dt.datetime, dispute: Dispute | None = None) -> EvaluationRevision:
+                    at: dt.datetime, dispute: Dispute | None = None) -> EvaluationRevision:
     evaluation.revision += 1
     revision = EvaluationRevision(
         evaluation_id=evaluation.id, number=evaluation.revision, kind=kind,

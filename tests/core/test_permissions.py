@@ -9,6 +9,7 @@ import factories
 import pytest
 from werkzeug.routing import Rule
 
+from competencies.frameworks import services as framework_services
 from qm.auth import services as auth_services
 from qm.auth import tokens as token_services
 from qm.auth.access import AUTHENTICATED, PUBLIC, access_of
@@ -48,6 +49,11 @@ def world(session, people):
         interaction_ids=[interaction.id],
         participant_ids=[people["qa"].id, people["admin"].id, people["lead_a"].id],
         team_id=people["team_a"].id)
+    # A published competency framework.
+    framework = framework_services.import_framework(session, factories.SYSTEM, {
+        "name": "Matrix framework",
+        "groups": [{"code": "6.3.2", "competencies": [{"code": "6.3.2", "name": "Comms"}]}]},
+        publish=True).framework
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -64,6 +70,7 @@ def world(session, people):
         "rule_id": rule.id,
         "session_id": calibration_session.id,
         "item_id": calibration_session.items[0].id,
+        "framework_id": framework.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 

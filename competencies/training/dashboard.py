@@ -1,0 +1,24 @@
+"""The home page's training cards: refreshers overdue and due soon, for the people one sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from sqlalchemy.orm import Session
+
+from competencies.training import queries
+from competencies.training.views import today_for
+from qm.auth.permissions import can
+
+
+def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
+    if not can(actor, "skills.view"):
+        return []
+    rows = queries.due_list(session, as_of=today_for(actor), visible_to=actor)
+    overdue = sum(r.status == "overdue" for r in rows)
+    link = url_for("training.due_page")
+    return [{"title": "Refreshers overdue", "value": overdue, "link": link,
+             "link_text": "Training due"},
+            {"title": "Refreshers due in 30 days", "value": len(rows) - overdue, "link": link,
+             "link_text": "Training due"}]

@@ -1,0 +1,78 @@
+"""Courses and who completed them (ISO 18295-1 6.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from qm.auth.models import User
+from qm.db import Base, UTCDateTime, utcnow
+
+
+class CourseKind(enum.StrEnum):
+    INDUCTION = "induction"
+    PRODUCT = "product"
+    REFRESHER = "refresher"
+    COMPLIANCE = "compliance"
+    CLIENT = "client"
+
+
+class RecordSource(enum.StrEnum):
+    MANUAL = "manual"
+    IMPORT = "import"
+
+
+class Course(Base):
+    """A course: what kind it is, how often it must be refreshed (None: taken once) and the
+    competency codes it develops."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    refresh_months: Mapped[int | None] = mapped_column(Integer)
+    # Competency codes (strings) within the competency framework.
+    competencies: Mapped[list] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    records: Mapped[list[TrainingRecord]] = relationship(back_populates="course")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TrainingRecord(Base):
+    """One completion of a course by a user, on a date: entered by hand or imported."""
+
+    __tablename__ = "training_records"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", "completed_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(40), default="")
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    certificate: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(16), default=RecordSource.MANUAL.value)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    course: Mapped[Course] = relationship(back_populates="records")
