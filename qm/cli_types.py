@@ -10,6 +10,7 @@ week exits 1, as `qm sample` always did), never as a traceback from deep inside.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -171,3 +172,11 @@ Week = WeekType()
 TimeZone = TimeZoneType()
 AuditAnchor = AuditAnchorType()
 InputFile = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON document in ``path``, or a one-line error naming the file."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path.name} is not JSON: {exc}") from None

@@ -27,10 +27,7 @@ def import_(ctx: CliContext, json_file: Path, publish: bool, actor_name: str | N
 
     Importing the same content twice changes nothing; a published version is never changed.
     """
-    try:
-        data = json.loads(json_file.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{json_file.name} is not JSON: {exc}") from None
+    data = cli_types.read_json(json_file)
     with ctx.session() as session:
         version = services.import_framework(session, resolve_actor(session, actor_name), data,
                                             publish=publish)

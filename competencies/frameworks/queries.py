@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from competencies.frameworks import definition as defs
 from competencies.frameworks.models import (
     CompetencyFramework,
-    FrameworkStatus,
     FrameworkVersion,
 )
+from qm import versioning
 from qm.errors import NotFound
 
 
@@ -27,16 +27,11 @@ def framework_named(session: Session, name: str) -> CompetencyFramework:
 
 def version_of(framework: CompetencyFramework, number: int | None = None) -> FrameworkVersion:
     """A given version, or the published one (else the newest) when no number is given."""
-    if not framework.versions:
-        raise NotFound("Version of competency framework", framework.name)
-    if number is None:
-        published = [v for v in framework.versions
-                     if v.status == FrameworkStatus.PUBLISHED.value]
-        return published[-1] if published else framework.versions[-1]
-    for version in framework.versions:
-        if version.number == number:
-            return version
-    raise NotFound(f"Version of competency framework {framework.name!r}", number)
+    version = versioning.current(framework, number)
+    if version is None:
+        raise NotFound(f"Version of competency framework {framework.name!r}",
+                       number if number is not None else "")
+    return version
 
 
 def parsed(version: FrameworkVersion) -> defs.Framework:

@@ -14,9 +14,8 @@ from competencies.frameworks.models import (
     FrameworkStatus,
     FrameworkVersion,
 )
-from qm import audit
+from qm import audit, versioning
 from qm.auth.permissions import require
-from qm.db import utcnow
 from qm.errors import InvalidInput, NotFound
 
 
@@ -53,24 +52,9 @@ def import_framework(session: Session, actor: Any, data: Any, *,
         session.flush()
         audit.record(session, actor, "competency_framework.created", framework,
                      after=audit.snapshot(framework))
-    latest = framework.versions[-1] if framework.versions else None
-    if latest is not None and latest.definition == content:
-        version = latest
-    elif latest is not None and latest.status == FrameworkStatus.DRAFT.value:
-        before = audit.snapshot(latest)
-        latest.definition = content
-        session.flush()
-        audit.record(session, actor, "competency_framework_version.updated", latest,
-                     before=before, after=audit.snapshot(latest))
-        version = latest
-    else:
-        version = FrameworkVersion(framework=framework,
-                                   number=(latest.number + 1) if latest else 1,
-                                   definition=content, created_by_id=getattr(actor, "id", None))
-        session.add(version)
-        session.flush()
-        audit.record(session, actor, "competency_framework_version.created", version,
-                     after=audit.snapshot(version))
+    version = versioning.save_draft(
+        session, actor, framework, content, action="competency_framework_version",
+        make_version=lambda **values: FrameworkVersion(framework=framework, **values))
     if publish and version.status == FrameworkStatus.DRAFT.value:
         version = publish_framework(session, actor, framework.id)
     return version
@@ -82,22 +66,5 @@ def publish_framework(session: Session, actor: Any, framework_id: int) -> Framew
     framework = session.get(CompetencyFramework, framework_id)
     if framework is None:
         raise NotFound("Competency framework", framework_id)
-    draft = next((v for v in framework.versions if v.status == FrameworkStatus.DRAFT.value),
-                 None)
-    if draft is None:
-        raise InvalidInput(f"Framework {framework.name!r} has no draft to publish.")
-    for old in framework.versions:
-        if old.status == FrameworkStatus.PUBLISHED.value:
-            before = audit.snapshot(old)
-            old.status = FrameworkStatus.RETIRED.value
-            session.flush()
-            audit.record(session, actor, "competency_framework_version.retired", old,
-                         before=before, after=audit.snapshot(old))
-    before = audit.snapshot(draft)
-    draft.status = FrameworkStatus.PUBLISHED.value
-    draft.published_at = utcnow()
-    draft.published_by_id = getattr(actor, "id", None)
-    session.flush()
-    audit.record(session, actor, "competency_framework_version.published", draft,
-                 before=before, after=audit.snapshot(draft))
-    return draft
+    return versioning.publish(session, actor, framework,
+                              action="competency_framework_version", what="Framework")

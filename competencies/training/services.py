@@ -7,8 +7,6 @@ the same file again, adds nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from competencies.training import due
 from competencies.training.models import Course, CourseKind, RecordSource, TrainingRecord
-from qm import audit
+from qm import audit, csvfiles
 from qm.auth.models import User
 from qm.auth.permissions import require
 from qm.db import utcnow
@@ -252,23 +250,6 @@ class _RowInvalid(Exception):
     """A row that cannot go in; its message is the reason, in words."""
 
 
-def _header(fieldnames: list[str] | None) -> dict[str, str]:
-    wanted = ", ".join(REQUIRED_COLUMNS)
-    if not fieldnames:
-        raise InvalidInput(f"The file is empty: it needs a header row with at least {wanted}.")
-    mapping: dict[str, str] = {}
-    for name in fieldnames:
-        key = (name or "").strip().lower()
-        if key in REQUIRED_COLUMNS + OPTIONAL_COLUMNS and key not in mapping.values():
-            mapping[name] = key
-    missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
-    if missing:
-        raise InvalidInput(
-            f"The header lacks the column(s) {', '.join(missing)}; nothing was imported. "
-            f"Columns: {wanted} (required), {', '.join(OPTIONAL_COLUMNS)} (optional).")
-    return mapping
-
-
 def _parse_date(column: str, text: str) -> date:
     if not _ISO_DATE.fullmatch(text):
         raise _RowInvalid(f"bad date in {column}: {text!r} (write it as YYYY-MM-DD)")
@@ -335,32 +316,20 @@ def import_records(session: Session, actor: Any, stream: BinaryIO, *,
     """
     require(actor, PERMISSION)
     today = today or utcnow().date()
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.DictReader(text, strict=True)
-    try:
-        mapping = _header(reader.fieldnames)
-    except (UnicodeDecodeError, csv.Error):
-        raise InvalidInput("The file's header cannot be read: save it as CSV (UTF-8).") \
-            from None
+    reader = csvfiles.reader(stream)
+    mapping, _unknown = csvfiles.header(reader, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
     report = ImportReport()
     lookups = _Lookups(session)
     audit.lock(session)  # in this transaction, before the savepoints (see audit.lock)
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
+    for row in csvfiles.numbered(reader, mapping):
+        if isinstance(row, csvfiles.Unreadable):
+            report.errors.append(RowError(row.line, row.reason))
             break
-        except (csv.Error, UnicodeDecodeError) as exc:
-            report.errors.append(RowError(
-                line, f"unreadable row ({exc}); this line and every line after it were not "
-                "imported: fix the file and import it again (what was imported is skipped)"))
-            break
+        line, raw = row.line, row.values
         report.rows += 1
-        if None in row:
+        if row.extra_cells:
             report.errors.append(RowError(line, "more cells than header columns"))
             continue
-        raw = {mapping[k]: v for k, v in row.items() if k in mapping}
         try:
             fields_ = _clean_row(raw, lookups, today)
         except _RowInvalid as exc:
@@ -373,10 +342,8 @@ def import_records(session: Session, actor: Any, stream: BinaryIO, *,
         try:
             with session.begin_nested():
                 _insert(session, actor, source=RecordSource.IMPORT.value, **fields_)
-        except DBAPIError:
-            report.errors.append(RowError(
-                line, "the database refused this row (a duplicate or a missing reference); "
-                "nothing of it was imported"))
+        except DBAPIError as exc:
+            report.errors.append(RowError(line, csvfiles.refusal(exc)))
             continue
         report.created += 1
     return report

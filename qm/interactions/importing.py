@@ -7,18 +7,17 @@ transaction, and transcription subscribes to it: the core never imports a domain
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from qm import audit
+from qm import audit, csvfiles
 from qm.auth.permissions import require
 from qm.errors import InvalidInput
 from qm.interactions.models import Interaction
@@ -70,28 +69,6 @@ class ImportReport:
         }
 
 
-def _header(fieldnames: Iterable[str] | None) -> tuple[dict[str, str], list[str]]:
-    if not fieldnames:
-        raise InvalidInput("The file is empty: it needs a header row with at least "
-                           f"{', '.join(REQUIRED_COLUMNS)}.")
-    mapping: dict[str, str] = {}
-    warnings = []
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    for name in fieldnames:
-        key = (name or "").strip().lower().replace(" ", "_")
-        key = COLUMN_ALIASES.get(key, key)
-        if key in known:
-            mapping[name] = key
-        else:
-            warnings.append(f"column {name!r} is not one qm knows; it was ignored")
-    missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
-    if missing:
-        raise InvalidInput(f"The header lacks the column(s) {', '.join(missing)}; nothing was "
-                           f"imported. Columns: {', '.join(REQUIRED_COLUMNS)} (required), "
-                           f"{', '.join(OPTIONAL_COLUMNS)} (optional).")
-    return mapping, warnings
-
-
 def import_csv(
     session: Session,
     actor: Any,
@@ -115,15 +92,10 @@ def import_csv(
     tz = parse_timezone(timezone)
     if not SOURCE_RE.match(source):
         raise InvalidInput(f"source {source!r} must be 1-40 letters, digits, '.', '-' or '_'.")
-    text_stream = (io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-                   if not isinstance(stream, io.TextIOBase) else stream)
-    # strict: a stray quote is an error on its line, not a field that swallows the rest.
-    reader = csv.DictReader(text_stream, strict=True)
+    reader = csvfiles.reader(stream)
     report = ImportReport()
-    try:
-        mapping, report.warnings = _header(reader.fieldnames)
-    except UnicodeDecodeError:
-        raise InvalidInput("The file is not UTF-8 text; save it as CSV (UTF-8).") from None
+    mapping, report.warnings = csvfiles.header(reader, REQUIRED_COLUMNS, OPTIONAL_COLUMNS,
+                                               aliases=COLUMN_ALIASES)
     agents = AgentCache(session)
     seen: dict[tuple[str, str], int] = {}
     pending: list[tuple[int, dict[str, Any]]] = []
@@ -169,32 +141,21 @@ def import_csv(
                     with session.begin_nested():
                         new += insert([(line, fields_)])
                 except DBAPIError as exc:
-                    report.errors.append(RowError(line, refusal(exc), fields_["external_id"]))
+                    report.errors.append(RowError(line, csvfiles.refusal(exc),
+                                                  fields_["external_id"]))
         report.created_ids.extend(i.id for i in new)
         report.created += len(new)
         pending.clear()
         if on_chunk is not None:
             on_chunk(report)
 
-    line = 1
-    while True:
-        start_line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
+    for row in csvfiles.numbered(reader, mapping):
+        if isinstance(row, csvfiles.Unreadable):
+            report.errors.append(RowError(row.line, row.reason))
             break
-        except (csv.Error, UnicodeDecodeError) as exc:
-            # The reader cannot find the next row after a broken quote or encoding: say so,
-            # and say that what follows was not read (rather than pretend the file ended).
-            report.errors.append(RowError(
-                start_line, f"unreadable row ({exc}); this line and every line after it "
-                "were not imported: fix the file and import it again (what was imported "
-                "is skipped)"))
-            break
-        line = start_line
+        line, raw = row.line, row.values
         report.rows += 1
-        raw = {mapping[k]: v for k, v in row.items() if k in mapping and k is not None}
-        if None in row:
+        if row.extra_cells:
             report.errors.append(RowError(line, "more cells than header columns",
                                           str(raw.get("external_id") or "")))
             continue
@@ -221,19 +182,6 @@ def import_csv(
             flush_pending()
     flush_pending()
     return report
-
-
-def refusal(exc: DBAPIError) -> str:
-    """Why the database refused a row, in words and without its values (a row's text is
-    personal data; the database's own message may quote it)."""
-    if isinstance(exc, IntegrityError):
-        return "the database refused this row: it breaks one of its rules (a duplicate or a " \
-               "missing reference); nothing of it was imported"
-    if isinstance(exc, DataError):
-        return "the database refused this row: a value is out of the range it can store; " \
-               "nothing of it was imported"
-    return f"the database refused this row ({type(exc.orig).__name__}); nothing of it was " \
-           "imported"
 
 
 def _store_row_recording(name: str, store: RecordingStore | None, base_dir: Path | None) -> Any:

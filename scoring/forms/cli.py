@@ -36,12 +36,7 @@ def forms_import(ctx: CliContext, json_file: Path, publish: bool, actor_name: st
 
     Importing the same content twice changes nothing; a published version is never changed.
     """
-    import json
-
-    try:
-        data = json.loads(json_file.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{json_file.name} is not JSON: {exc}") from None
+    data = cli_types.read_json(json_file)
     with ctx.session() as session:
         version = form_services.import_form(session, resolve_actor(session, actor_name), data,
                                        publish=publish)

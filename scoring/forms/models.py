@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
-    JSON,
     ForeignKey,
     Integer,
     String,
@@ -16,12 +14,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qm.db import Base, UTCDateTime, utcnow
+from qm.versioning import VersionColumns, VersionStatus
 
-
-class FormStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    RETIRED = "retired"
+FormStatus = VersionStatus
 
 
 class ScoringForm(Base):
@@ -42,24 +37,15 @@ class ScoringForm(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class FormVersion(Base):
-    """One version of a form. Published versions are frozen: an edit makes a new draft."""
+class FormVersion(VersionColumns, Base):
+    """One version of a form. Published versions are frozen: an edit makes a new draft. Its
+    ``definition`` holds the sections and questions, in the shape of
+    ``scoring.forms.rules.form_from_dict``."""
 
     __tablename__ = "form_versions"
     __table_args__ = (UniqueConstraint("form_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("scoring_forms.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default=FormStatus.DRAFT.value)
-    # The sections and questions, in the JSON shape of scoring.rules.form_from_dict.
-    definition: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
     form: Mapped[ScoringForm] = relationship(back_populates="versions")
-
-    __mapper_args__ = {"version_id_col": version}

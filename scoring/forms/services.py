@@ -7,16 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qm import audit
+from qm import audit, versioning
 from qm.auth.permissions import require
-from qm.db import utcnow
-from qm.errors import InvalidInput, NotFound, StaleEdit
+from qm.errors import InvalidInput, NotFound
 from scoring.forms import rules
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
-
-
-def form_version_snapshot(version: FormVersion) -> dict[str, Any]:
-    return audit.snapshot(version)
 
 
 def export_form(version: FormVersion) -> dict[str, Any]:
@@ -56,26 +51,9 @@ def import_form(session: Session, actor: Any, data: dict[str, Any], *,
         session.add(form)
         session.flush()
         audit.record(session, actor, "form.created", form, after=audit.snapshot(form))
-    latest = form.versions[-1] if form.versions else None
-    if (expected is not None and latest is not None
-            and (latest.number, latest.version) != tuple(expected)):
-        raise StaleEdit("form")
-    if latest is not None and latest.definition == definition:
-        version = latest
-    elif latest is not None and latest.status == FormStatus.DRAFT.value:
-        before = form_version_snapshot(latest)
-        latest.definition = definition
-        session.flush()
-        audit.record(session, actor, "form_version.updated", latest, before=before,
-                     after=form_version_snapshot(latest))
-        version = latest
-    else:
-        version = FormVersion(form=form, number=(latest.number + 1) if latest else 1,
-                              definition=definition, created_by_id=getattr(actor, "id", None))
-        session.add(version)
-        session.flush()
-        audit.record(session, actor, "form_version.created", version,
-                     after=form_version_snapshot(version))
+    version = versioning.save_draft(
+        session, actor, form, definition, action="form_version", expected=expected,
+        stale="form", make_version=lambda **values: FormVersion(form=form, **values))
     if publish and version.status == FormStatus.DRAFT.value:
         version = publish_form(session, actor, form.id)
     return version
@@ -92,26 +70,8 @@ def publish_form(session: Session, actor: Any, form_id: int, *,
     form = session.get(ScoringForm, form_id)
     if form is None:
         raise NotFound("Scoring form", form_id)
-    draft = next((v for v in form.versions if v.status == FormStatus.DRAFT.value), None)
-    if draft is None:
-        raise InvalidInput(f"Form {form.name!r} has no draft to publish.")
-    if expected is not None and (draft.number, draft.version) != tuple(expected):
-        raise StaleEdit("draft")
-    for old in form.versions:
-        if old.status == FormStatus.PUBLISHED.value:
-            before = form_version_snapshot(old)
-            old.status = FormStatus.RETIRED.value
-            session.flush()
-            audit.record(session, actor, "form_version.retired", old, before=before,
-                         after=form_version_snapshot(old))
-    before = form_version_snapshot(draft)
-    draft.status = FormStatus.PUBLISHED.value
-    draft.published_at = utcnow()
-    draft.published_by_id = getattr(actor, "id", None)
-    session.flush()
-    audit.record(session, actor, "form_version.published", draft, before=before,
-                 after=form_version_snapshot(draft))
-    return draft
+    return versioning.publish(session, actor, form, action="form_version", what="Form",
+                              expected=expected)
 
 
 def form_version(session: Session, form_id: int, number: int | None = None) -> FormVersion:
@@ -119,10 +79,7 @@ def form_version(session: Session, form_id: int, number: int | None = None) -> F
     form = session.get(ScoringForm, form_id)
     if form is None or not form.versions:
         raise NotFound("Scoring form", form_id)
-    if number is None:
-        published = [v for v in form.versions if v.status == FormStatus.PUBLISHED.value]
-        return published[-1] if published else form.versions[-1]
-    for version in form.versions:
-        if version.number == number:
-            return version
-    raise NotFound(f"Version of form {form.name!r}", number)
+    version = versioning.current(form, number)
+    if version is None:
+        raise NotFound(f"Version of form {form.name!r}", number)
+    return version
