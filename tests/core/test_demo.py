@@ -63,6 +63,17 @@ def test_demo_builds_once_and_only_once(runner, session):
     assert f"{texts} chats and e-mails redacted" in first.output
     assert session.scalar(select(func.count()).select_from(audit.AuditEntry).where(
         audit.AuditEntry.action == "transcript.replaced")) == 0
+    # HR's half: the framework, the agent profile every agent holds, assessments, training.
+    from competencies.profiles.models import Assessment, CompetencyProfile, ProfileMember
+    from competencies.training.models import TrainingRecord
+
+    assert "Competencies: 'Agent competencies (ISO 18295-1 6.3)' v1 (published)" in first.output
+    assert session.scalar(select(func.count(CompetencyProfile.id))) == 1
+    assert session.scalar(select(func.count(ProfileMember.user_id))) == 8
+    assert session.scalar(select(func.count(Assessment.id))) > 0
+    records = session.scalar(select(func.count(TrainingRecord.id)))
+    assert records == 16
+    assert "Profiles, assessments and training: there already." in second.output
     assert audit.verify(session).ok
 
 
