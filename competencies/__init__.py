@@ -12,13 +12,18 @@ def init_app(app: Any, api: Any) -> None:
 
     Imported here, not at the top: importing any competencies module (a pure one, or in a
     worker) must not pull in Flask."""
+    from competencies.frameworks import api as framework_api
     from competencies.frameworks import views as framework_views
+    from competencies.profiles import api as profile_api
     from competencies.profiles import dashboard as profile_cards
     from competencies.profiles import views as profile_views
+    from competencies.training import api as training_api
     from competencies.training import dashboard as training_cards
     from competencies.training import views as training_views
 
     for views in (framework_views, profile_views, training_views):
         app.register_blueprint(views.bp)
+    for routes in (framework_api, profile_api, training_api):
+        api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
         [training_cards.cards, profile_cards.cards])

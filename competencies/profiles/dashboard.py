@@ -8,7 +8,6 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from competencies.frameworks.models import CompetencyFramework, FrameworkStatus, FrameworkVersion
 from competencies.profiles import gaps, queries
 from qm.auth.models import User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
@@ -19,10 +18,7 @@ SHOWN = 5
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
     if not can(actor, "skills.view"):
         return []
-    framework = session.scalar(
-        select(CompetencyFramework).join(FrameworkVersion)
-        .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
-        .order_by(CompetencyFramework.name).limit(1))
+    framework = queries.framework_for(session)
     if framework is None:
         return []
     agents = {u.id: u for u in session.scalars(

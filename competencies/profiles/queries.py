@@ -10,10 +10,22 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from competencies.frameworks.models import CompetencyFramework, FrameworkStatus, FrameworkVersion
 from competencies.profiles import gaps
 from competencies.profiles.models import Assessment, CompetencyProfile, ProfileMember
 from scoring.evaluations.models import COUNTED, Evaluation, EvaluationAnswer
 from scoring.forms.models import FormVersion
+
+
+def framework_for(session: Session, framework_id: int | None = None
+                  ) -> CompetencyFramework | None:
+    """The framework asked for, else the first (by name) with a published version."""
+    if framework_id is not None:
+        return session.get(CompetencyFramework, framework_id)
+    return session.scalar(
+        select(CompetencyFramework).join(FrameworkVersion)
+        .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
+        .order_by(CompetencyFramework.name).limit(1))
 
 
 def required_levels(session: Session, framework_id: int,

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from competencies.frameworks import queries as framework_queries
-from competencies.frameworks.models import CompetencyFramework, FrameworkStatus, FrameworkVersion
+from competencies.frameworks.models import CompetencyFramework
 from competencies.profiles import queries, services
 from competencies.profiles.forms import AssessmentForm
 from qm.auth.access import permission_required
@@ -26,14 +26,7 @@ bp = Blueprint("skills", __name__)
 
 
 def _framework() -> CompetencyFramework | None:
-    """The framework asked for (``?framework=``), else the first with a published version."""
-    wanted = id_arg(request.args, "framework")
-    if wanted is not None:
-        return db.session.get(CompetencyFramework, wanted)
-    return db.session.scalar(
-        select(CompetencyFramework).join(FrameworkVersion)
-        .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
-        .order_by(CompetencyFramework.name).limit(1))
+    return queries.framework_for(db.session, id_arg(request.args, "framework"))
 
 
 def _agents(team_id: int | None) -> list[User]:

@@ -34,6 +34,8 @@ API_AREAS = {
     "audit": "qm.auth", "sampling-rules": "scoring.sampling",
     "calibration-sessions": "scoring.calibration", "calibration-items": "scoring.calibration",
     **SCORING_AREAS,
+    "competencies": "competencies.frameworks", "skills": "competencies.profiles",
+    "training": "competencies.training",
 }
 
 

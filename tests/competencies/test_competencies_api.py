@@ -1,0 +1,92 @@
+"""/api/v1 for competencies, skills and training: the same rules and scope as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factories
+import pytest
+
+from competencies.frameworks import services as framework_services
+from competencies.profiles import services as profiles
+from competencies.training import services as training
+from qm.auth import tokens
+
+FRAMEWORK = {"name": "API framework", "groups": [
+    {"code": "6.3.2", "competencies": [{"code": "6.3.2", "name": "Communication"}]}]}
+
+
+@pytest.fixture
+def world(session, people):
+    framework = framework_services.import_framework(session, factories.SYSTEM, FRAMEWORK,
+                                                    publish=True).framework
+    role = profiles.save_profile(session, factories.SYSTEM, framework_id=framework.id,
+                                 kind="role", name="agent", requirements={"6.3.2": 3})
+    profiles.assign_profile(session, factories.SYSTEM, role.id,
+                            [people["agent_a"].id, people["agent_b"].id])
+    session.commit()
+    return framework
+
+
+def _headers(session, user) -> dict[str, str]:
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM, user.id, name="t")
+    session.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def test_frameworks_and_their_versions(client, session, people, world):
+    headers = _headers(session, people["agent_a"])
+    listing = client.get("/api/v1/competencies", headers=headers).json
+    assert listing == [{"id": world.id, "name": "API framework", "description": "",
+                        "versions": [{"number": 1, "status": "published"}]}]
+    exported = client.get(f"/api/v1/competencies/{world.id}/versions/1", headers=headers).json
+    assert exported["groups"][0]["competencies"][0]["code"] == "6.3.2"
+    assert client.get(f"/api/v1/competencies/{world.id}/versions/9",
+                      headers=headers).status_code == 404
+
+
+def test_skills_scope_and_assessments(client, session, people, world):
+    lead = _headers(session, people["lead_a"])
+    agent_a, agent_b = people["agent_a"].id, people["agent_b"].id
+    before = client.get(f"/api/v1/skills/{agent_a}", headers=lead).json
+    assert before["gaps"] == [{"code": "6.3.2", "required": 3, "current": None, "short_by": 3}]
+    assert client.get(f"/api/v1/skills/{agent_b}", headers=lead).status_code == 404
+    body = {"competency_code": "6.3.2", "level": 2, "assessed_on": "2026-11-30",
+            "method": "observation", "evidence": "two calls"}
+    made = client.post(f"/api/v1/skills/{agent_a}/assessments", json=body, headers=lead)
+    assert made.status_code == 201 and made.json["level"] == 2
+    after = client.get(f"/api/v1/skills/{agent_a}", headers=lead).json
+    assert after["current"] == {"6.3.2": 2} and after["gaps"][0]["short_by"] == 1
+    refused = client.post(f"/api/v1/skills/{agent_a}/assessments",
+                          json={**body, "level": 9}, headers=lead)
+    assert refused.status_code == 400 and "off the scale 0 to 4" in refused.json["message"]
+    own = _headers(session, people["agent_a"])
+    assert client.get(f"/api/v1/skills/{agent_a}", headers=own).status_code == 200
+    assert client.post(f"/api/v1/skills/{agent_a}/assessments", json=body,
+                       headers=own).status_code == 403
+
+
+def test_training_due_and_import(client, session, people, world):
+    today = dt.date.today()
+    course = training.save_course(session, factories.SYSTEM, {
+        "name": "Refresher", "kind": "refresher", "refresh_months": 1})
+    training.record_completion(session, factories.SYSTEM, user_id=people["agent_a"].id,
+                               course_id=course.id, completed_on=today - dt.timedelta(days=40),
+                               today=today)
+    session.commit()
+    hr = _headers(session, people["hr"])
+    due = client.get("/api/v1/training/due", headers=hr).json
+    assert [(r["username"], r["status"]) for r in due] == [("agent.a", "overdue")]
+    assert client.get("/api/v1/training/due", headers=_headers(session, people["lead_b"])).json \
+        == []
+    csv = ("username,course,completed_on\n"
+           f"agent.b,Refresher,{today.isoformat()}\n"
+           "nobody,Refresher,2026-01-01\n")
+    result = client.post("/api/v1/training/import", data=csv.encode(), headers={
+        **hr, "Content-Type": "text/csv"}).json
+    assert result["created"] == 1 and result["errors"][0]["line"] == 3
+    again = client.post("/api/v1/training/import", data=csv.encode(), headers={
+        **hr, "Content-Type": "text/csv"}).json
+    assert again["created"] == 0 and again["already_there"] == 1
+    assert client.post("/api/v1/training/import", data=csv.encode(), headers={
+        **_headers(session, people["lead_a"]), "Content-Type": "text/csv"}).status_code == 403
