@@ -1,5 +1,6 @@
 """Skills pages: the matrix (agents x competencies, current level against required), an
-agent's profile with gaps, QA evidence and history, recording an assessment, the CSV export."""
+agent's profile with gaps, QA evidence and history, recording an assessment, the CSV and XLSX
+exports."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from competencies.frameworks import queries as framework_queries
 from competencies.frameworks.models import CompetencyFramework
@@ -33,7 +35,7 @@ def _agents(team_id: int | None) -> list[User]:
     stmt = (select(User).join(UserRole).where(UserRole.role == Role.AGENT.value, User.active,
                                               scope_clause(current_user, "skills.view", User.id,
                                                            User.team_id))
-            .order_by(User.display_name))
+            .options(selectinload(User.team)).order_by(User.display_name))
     if team_id is not None:
         stmt = stmt.where(User.team_id == team_id)
     return list(db.session.scalars(stmt))
@@ -60,27 +62,83 @@ def matrix() -> Any:
                            teams=teams, team_id=team_id, **_matrix(framework, _agents(team_id)))
 
 
-@bp.get("/skills/matrix.csv")
-@permission_required("skills.view")
-def matrix_csv() -> Any:
+def _cells(data: dict[str, Any]) -> Any:
+    """Per agent, per competency: (agent, code, required or None, current or None, gap or
+    None), gap being what the required level lacks (None where nothing is required)."""
+    for agent in data["agents"]:
+        required, current = data["required"][agent.id], data["current"][agent.id]
+        for competency in data["parsed"].competencies:
+            need, have = required.get(competency.code), current.get(competency.code)
+            gap = None if need is None else max(0, need - (have or 0))
+            yield agent, competency.code, need, have, gap
+
+
+def _exported(suffix: str) -> tuple[CompetencyFramework, dict[str, Any], dict[str, str]]:
     framework = _framework()
     if framework is None:
         abort(404)
     data = _matrix(framework, _agents(id_arg(request.args, "team_id")))
-    codes = [c.code for c in data["parsed"].competencies]
+    headers = {"Content-Disposition":
+               f'attachment; filename="skills-matrix-{framework.id}.{suffix}"'}
+    return framework, data, headers
+
+
+@bp.get("/skills/matrix.csv")
+@permission_required("skills.view")
+def matrix_csv() -> Any:
+    _framework_, data, headers = _exported("csv")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["username", "name", "team", "competency", "required", "current", "gap"])
-    for agent in data["agents"]:
-        required, current = data["required"][agent.id], data["current"][agent.id]
-        for code in codes:
-            need, have = required.get(code), current.get(code)
-            gap = max(0, (need or 0) - (have or 0)) if need is not None else ""
-            writer.writerow([agent.username, agent.display_name,
-                             agent.team.name if agent.team else "", code,
-                             "" if need is None else need, "" if have is None else have, gap])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="skills-matrix-{framework.id}.csv"'})
+    for agent, code, need, have, gap in _cells(data):
+        writer.writerow([agent.username, agent.display_name,
+                         agent.team.name if agent.team else "", code,
+                         "" if need is None else need, "" if have is None else have,
+                         "" if gap is None else gap])
+    return Response(out.getvalue(), mimetype="text/csv", headers=headers)
+
+
+@bp.get("/skills/matrix.xlsx")
+@permission_required("skills.view")
+def matrix_xlsx() -> Any:
+    """The matrix as the page shows it: a row per agent, a column per competency, each cell
+    "current / required", gaps filled red, met requirements green."""
+    from openpyxl import Workbook  # a large library: loaded when an export is asked for
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+
+    framework, data, headers = _exported("xlsx")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title="Skills matrix")
+    codes = [c.code for c in data["parsed"].competencies]
+    bold = Font(bold=True)
+    fills = {"gap": PatternFill("solid", fgColor="F8D7DA"),
+             "met": PatternFill("solid", fgColor="D1E7DD")}
+
+    def cell(value: Any, kind: str | None = None, header: bool = False) -> WriteOnlyCell:
+        out = WriteOnlyCell(sheet, value=value)
+        if header:
+            out.font = bold
+        if kind is not None:
+            out.fill = fills[kind]
+        return out
+
+    sheet.append([cell(v, header=True) for v in ["Agent", "Username", "Team", *codes]])
+    row: list[Any] = []
+    for agent, code, need, have, gap in _cells(data):
+        if code == codes[0]:
+            if row:
+                sheet.append(row)
+            row = [cell(agent.display_name), cell(agent.username),
+                   cell(agent.team.name if agent.team else "")]
+        text = ("-" if have is None else str(have)) + ("" if need is None else f" / {need}")
+        row.append(cell(text, None if gap is None else ("gap" if gap else "met")))
+    if row:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), headers=headers, mimetype=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 
 
 def _person_page(user: User, framework: CompetencyFramework, form: AssessmentForm | None = None,

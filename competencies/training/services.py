@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from competencies.frameworks import queries as framework_queries
 from competencies.training import due
 from competencies.training.models import Course, CourseKind, RecordSource, TrainingRecord
 from qm import audit, csvfiles
@@ -69,6 +70,13 @@ def _clean_codes(value: Any) -> list[str]:
     return codes
 
 
+def _known_codes(session: Session) -> set[str]:
+    """The competency codes of every framework's current version: what a course may develop."""
+    return {code for framework in framework_queries.frameworks(session) if framework.versions
+            for code in framework_queries.parsed(framework_queries.version_of(framework))
+            .by_code()}
+
+
 def save_course(session: Session, actor: Any, values: dict[str, Any],
                 course_id: int | None = None) -> Course:
     """Create a course, or update course ``course_id`` (a key absent from ``values`` keeps its
@@ -107,6 +115,12 @@ def save_course(session: Session, actor: Any, values: dict[str, Any],
             f"(got {merged.get('refresh_months')!r}).")
     try:
         codes = _clean_codes(merged.get("competencies"))
+        unknown = [c for c in codes if c not in _known_codes(session)]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} "
+                             + ("is not a competency" if len(unknown) == 1
+                                else "are not competencies")
+                             + " of any competency framework.")
     except ValueError as exc:
         codes = []
         errors["competencies"] = str(exc)

@@ -142,3 +142,51 @@ def test_training_due_page_and_the_home_cards(client, auth, session, people, wor
     auth.login("lead.a")  # team A only: agent.a's overdue refresher
     page = client.get("/training").get_data(as_text=True)
     assert page.count("<td>overdue</td>") == 1 and "<td>due</td>" not in page
+
+
+def test_training_records_import_from_the_page(client, auth, session, people, world):
+    from competencies.training import services as training
+    from competencies.training.models import TrainingRecord
+
+    training.save_course(session, factories.SYSTEM, {"name": "Induction", "kind": "induction"})
+    session.commit()
+    data = (b"username,course,completed_on\n"
+            b"agent.a,Induction,2026-01-05\n"
+            b"agent.a,Nope,2026-01-05\n"
+            b"agent.b,Induction,2999-01-01\n")
+    auth.login("lead.a")
+    assert client.get("/training/import").status_code == 403
+    auth.logout()
+    auth.login("hr")
+    response = client.post_form("/training/import",
+                                {"file": (io.BytesIO(data), "records.csv")},
+                                page="/training/import", content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "3 rows: 1 recorded, 0 already there, 2 failed." in page
+    assert "<td>3</td>" in page and "<td>4</td>" in page
+    again = client.post_form("/training/import", {"file": (io.BytesIO(data), "records.csv")},
+                             page="/training/import", content_type="multipart/form-data")
+    assert "1 already there" in again.get_data(as_text=True)
+    assert session.scalar(select(func.count(TrainingRecord.id))) == 1
+    missing = client.post_form("/training/import",
+                               {"file": (io.BytesIO(b"username,completed_on\n"), "r.csv")},
+                               page="/training/import", content_type="multipart/form-data")
+    assert missing.status_code == 400 and "lacks the column(s) course" in \
+        missing.get_data(as_text=True)
+
+
+def test_the_xlsx_export_matches_the_page(client, auth, world):
+    from openpyxl import load_workbook
+
+    auth.login("hr")
+    response = client.get("/skills/matrix.xlsx")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["Agent", "Username", "Team", "6.3.2", "6.3.4"]
+    by_user = {r[1]: r for r in rows[1:]}
+    assert set(by_user) == {"agent.a", "agent.a2", "agent.b"}
+    assert by_user["agent.a"][3:] == ["3 / 3", "- / 2"]
+    fills = {c.value: c.fill.fgColor.rgb for c in sheet[2 + sorted(by_user).index("agent.a")]}
+    assert fills["3 / 3"].endswith("D1E7DD") and fills["- / 2"].endswith("F8D7DA")

@@ -11,12 +11,30 @@ import factories
 import pytest
 from sqlalchemy import func, select
 
+from competencies.frameworks import services as framework_services
 from competencies.training import queries, services
 from competencies.training.models import Course, TrainingRecord
 from qm.audit import AuditEntry
 from qm.errors import InvalidInput, NotFound, PermissionDenied
 
 TODAY = date(2025, 6, 15)
+
+
+@pytest.fixture(autouse=True)
+def framework(session):
+    """A framework with the codes the courses below develop."""
+    return framework_services.import_framework(session, factories.SYSTEM, {
+        "name": "Training framework", "groups": [{"code": "6.3.2", "competencies": [
+            {"code": "COM-1", "name": "Listening"}, {"code": "KNW-2", "name": "Products"}]}]},
+        publish=True)
+
+
+def test_a_course_may_develop_only_competencies_of_a_framework(session):
+    with pytest.raises(InvalidInput, match="NOPE is not a competency of any competency "
+                                           "framework"):
+        services.save_course(session, factories.SYSTEM, {
+            "name": "Unknown", "kind": "product", "competencies": ["COM-1", "NOPE"]})
+    assert session.scalar(select(func.count(Course.id))) == 0
 
 
 def _course(session, name="Fire safety", kind="refresher", refresh_months=12, **values):
