@@ -8,6 +8,7 @@ placeholder (``9999-12-31``, ``0001-01-01``), and some of those cannot even be m
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 
@@ -33,3 +34,9 @@ def in_range(value: dt.datetime) -> None:
         to_utc(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+
+
+def today_in(zone: str) -> dt.date:
+    """Today in a time zone (a user's, the site's): what is due today stays due, not overdue,
+    until midnight there."""
+    return dt.datetime.now(ZoneInfo(zone or "UTC")).date()

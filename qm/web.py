@@ -128,6 +128,25 @@ def save_form(
     return done(result)
 
 
+def import_page(form: Any, run: Callable[[], Any],
+                summary: Callable[[Any], str]) -> tuple[Any, int]:
+    """The one shape of an import page's POST: validate, import through a service, commit,
+    flash the summary (a warning when rows failed). Returns the report (None when nothing was
+    imported) and the status to render the page with; a refused file is rolled back. The
+    report says whether every row went in (``ok``)."""
+    if not form.validate_on_submit():
+        return None, 400 if form.errors else 200
+    try:
+        report = run()
+        db.session.commit()
+    except QMError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return None, exc.status
+    flash(summary(report), "success" if report.ok else "warning")
+    return report, 200
+
+
 def settings() -> Settings:
     """The running app's settings (``create_app``'s, not the environment's)."""
     return current_app.extensions["qm"]["settings"]

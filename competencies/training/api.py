@@ -11,9 +11,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from competencies.training import queries, services
-from competencies.training.views import today_for
 from qm.auth.access import api_permission, api_user
 from qm.inputs import Id
+from qm.timestamps import today_in
 from qm.web import db
 
 blp = Blueprint("api-training", __name__, url_prefix="/api/v1",
@@ -31,7 +31,7 @@ class DueQuery(Schema):
 @blp.response(200, description="overdue first, then due within 30 days, for those one sees")
 def due(query: dict[str, Any]) -> Any:
     user = api_user()
-    rows = queries.due_list(db.session, as_of=query["as_of"] or today_for(user),
+    rows = queries.due_list(db.session, as_of=query["as_of"] or today_in(user.timezone),
                             team_id=query["team_id"], visible_to=user)
     return [row.as_dict() for row in rows]
 

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -15,12 +14,9 @@ from competencies.training.due import DUE_SOON_DAYS
 from competencies.training.models import Course
 from qm import cli_types
 from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.timestamps import today_in
 
 Day = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _site_today(ctx: CliContext) -> dt.date:
-    return dt.datetime.now(ZoneInfo(ctx.settings.timezone)).date()
 
 
 @click.group()
@@ -42,7 +38,8 @@ def import_(ctx: CliContext, csv_file: Path, actor_name: str | None) -> None:
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         with csv_file.open("rb") as stream:
-            report = services.import_records(session, actor, stream, today=_site_today(ctx))
+            report = services.import_records(session, actor, stream,
+                                             today=today_in(ctx.settings.timezone))
         session.commit()
     for error in report.errors:
         click.echo(f"{csv_file.name}:{error.line}: {error.reason}", err=True)
@@ -63,7 +60,7 @@ def import_(ctx: CliContext, csv_file: Path, actor_name: str | None) -> None:
 def due_(ctx: CliContext, as_of: dt.datetime | None, team_name: str | None, soon_days: int,
          as_json: bool) -> None:
     """Refreshers due soon or overdue: overdue first, then by due date."""
-    day = as_of.date() if as_of is not None else _site_today(ctx)
+    day = as_of.date() if as_of is not None else today_in(ctx.settings.timezone)
     with ctx.session() as session:
         team_id = None
         if team_name is not None:

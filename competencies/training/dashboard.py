@@ -8,14 +8,14 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from competencies.training import queries
-from competencies.training.views import today_for
 from qm.auth.permissions import can
+from qm.timestamps import today_in
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
     if not can(actor, "skills.view"):
         return []
-    rows = queries.due_list(session, as_of=today_for(actor), visible_to=actor)
+    rows = queries.due_list(session, as_of=today_in(actor.timezone), visible_to=actor)
     overdue = sum(r.status == "overdue" for r in rows)
     link = url_for("training.due_page")
     return [{"title": "Refreshers overdue", "value": overdue, "link": link,

@@ -115,7 +115,8 @@ def save_course(session: Session, actor: Any, values: dict[str, Any],
             f"(got {merged.get('refresh_months')!r}).")
     try:
         codes = _clean_codes(merged.get("competencies"))
-        unknown = [c for c in codes if c not in _known_codes(session)]
+        known = _known_codes(session) if codes else set()
+        unknown = [c for c in codes if c not in known]
         if unknown:
             raise ValueError(f"{', '.join(unknown)} "
                              + ("is not a competency" if len(unknown) == 1

@@ -22,13 +22,21 @@ from qm import audit
 from qm.auth.access import permission_required
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
-from qm.errors import InvalidInput, QMError
+from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
 from qm.interactions import importing
 from qm.interactions import services as interaction_services
 from qm.interactions.models import CHANNELS, DIRECTIONS, Interaction
 from qm.interactions.retention import set_legal_hold
-from qm.web import db, localtime, recording_store, save_form, send_recording, settings
+from qm.web import (
+    db,
+    import_page,
+    localtime,
+    recording_store,
+    save_form,
+    send_recording,
+    settings,
+)
 from scoring.evaluations import services as ev
 from scoring.evaluations.forms import AcknowledgeForm
 from scoring.evaluations.models import Evaluation
@@ -244,25 +252,13 @@ def recording(interaction_id: int) -> Any:
 @permission_required("interaction.import")
 def import_interactions() -> Any:
     form = ImportForm()
-    report = None
-    status = 200
-    if form.validate_on_submit():
-        try:
-            report = importing.import_csv(
-                db.session, current_user, form.file.data.stream,
-                source=form.source.data.strip(), timezone=form.timezone.data.strip(),
-                on_chunk=lambda _report: db.session.commit(),
-            )
-            db.session.commit()
-            flash(f"{report.created} imported, {report.already_imported} already there, "
-                  f"{len(report.errors)} rows with errors.",
-                  "success" if report.ok else "warning")
-        except QMError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            status = exc.status
-    elif form.errors:
-        status = 400
+    report, status = import_page(
+        form, lambda: importing.import_csv(
+            db.session, current_user, form.file.data.stream,
+            source=form.source.data.strip(), timezone=form.timezone.data.strip(),
+            on_chunk=lambda _report: db.session.commit()),
+        lambda report: f"{report.created} imported, {report.already_imported} already there, "
+                       f"{len(report.errors)} rows with errors.")
     return render_template("scoring/interactions/import.html", form=form, report=report), status
 
 
