@@ -38,7 +38,8 @@ if not name.startswith("qm_bench"):
 EOF
 
 # Layering: bench modules import one way (seed <- seed_evaluations and list_latency <-
-# evaluation_latency; run <- scale), never in a cycle.
+# evaluation_latency <- matrix_latency; seed <- seed_competencies <- matrix_latency; run <-
+# scale), never in a cycle.
 "$PY" - <<'EOF'
 import ast
 import sys
@@ -94,6 +95,9 @@ run "seed_evaluations.py again (clears the first run's)" \
   "$PY" bench/seed_evaluations.py --smoke --database-url "$URL"
 run "list_latency.py" "$PY" bench/list_latency.py --smoke --database-url "$URL"
 run "evaluation_latency.py" "$PY" bench/evaluation_latency.py --smoke --database-url "$URL"
+run "seed_competencies.py (wipes the seed above)" \
+  "$PY" bench/seed_competencies.py --smoke --database-url "$URL"
+run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"
 run "transcribe/make_corpus.py" "$PY" bench/transcribe/make_corpus.py --smoke "$work/corpus"
 run "transcribe/run.py (makes its own corpus)" "$PY" bench/transcribe/run.py --smoke
 run "transcribe/scale.py" \

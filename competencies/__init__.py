@@ -14,6 +14,9 @@ def init_app(app: Any, api: Any) -> None:
     worker) must not pull in Flask."""
     from competencies.frameworks import api as framework_api
     from competencies.frameworks import views as framework_views
+    from competencies.notices import api as notice_api
+    from competencies.notices import dashboard as notice_cards
+    from competencies.notices import views as notice_views
     from competencies.profiles import api as profile_api
     from competencies.profiles import dashboard as profile_cards
     from competencies.profiles import views as profile_views
@@ -21,9 +24,12 @@ def init_app(app: Any, api: Any) -> None:
     from competencies.training import dashboard as training_cards
     from competencies.training import views as training_views
 
-    for views in (framework_views, profile_views, training_views):
+    for views in (framework_views, profile_views, training_views, notice_views):
         app.register_blueprint(views.bp)
-    for routes in (framework_api, profile_api, training_api):
+    for routes in (framework_api, profile_api, training_api, notice_api):
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
-        [training_cards.cards, profile_cards.cards])
+        [notice_cards.cards, training_cards.cards, profile_cards.cards])
+    # an agent's page elsewhere (the scorecard) shows their next goal and training due
+    app.extensions["qm"].setdefault("person_panels", []).extend(
+        [profile_cards.person_panels, training_cards.person_panels])

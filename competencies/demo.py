@@ -1,6 +1,7 @@
 """The competencies domain's part of `qm demo`: the clause-6 framework, published, whose codes
 match the demo scoring form's tags; the agent role's profile held by every demo agent; a few
-assessments by the team leads; two courses with completions, some refreshers due or overdue."""
+assessments by the team leads; two courses with completions, some refreshers due or overdue;
+a refresher session held (with levels before and after) and one planned."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from competencies.frameworks import queries, services
+from competencies.notices import services as notices
+from competencies.notices.models import Notice, NoticeRecipient
 from competencies.profiles import services as profiles
 from competencies.profiles.models import CompetencyProfile
 from competencies.training import services as training
+from competencies.training import sessions
 from competencies.training.due import add_months
 from qm.auth.models import Team, User, UserRole
 
@@ -37,9 +41,40 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     count = len(queries.parsed(version).competencies)
     message = (f"Competencies: {version.framework.name!r} v{version.number} ({version.status}), "
                f"{count} competencies.")
+    sent_notices = " " + _seed_notices(session, actor)
     if session.scalar(select(CompetencyProfile.id).limit(1)) is not None:
-        return message + " Profiles, assessments and training: there already."
-    return message + " " + _seed_people(session, actor, version.framework_id)
+        return message + " Profiles, assessments and training: there already." + sent_notices
+    return message + " " + _seed_people(session, actor, version.framework_id) + sent_notices
+
+
+NOTICE_PUBLISHED = {
+    "title": "New identity check before any account change", "category": "procedure",
+    "body": "From Monday, ask two security questions before changing any account detail.\n\n"
+            "If the caller cannot answer both, offer a call back to the number on file.",
+}
+NOTICE_DRAFT = {
+    "title": "Holiday opening hours", "category": "policy",
+    "body": "The centre closes at 18:00 on 24 and 31 December.",
+}
+
+
+def _seed_notices(session: Session, actor: Any) -> str:
+    """A notice published to all agents with a deadline, acknowledged by half of them, and a
+    draft. Known by its title: a second run adds nothing."""
+    if session.scalar(select(Notice.id).where(
+            Notice.title == NOTICE_PUBLISHED["title"]).limit(1)) is not None:
+        return "Notices: there already."
+    today = dt.date.today()
+    sent = notices.save_draft(session, actor, {
+        **NOTICE_PUBLISHED, "acknowledge_by": today + dt.timedelta(days=7)})
+    notices.publish(session, actor, sent.id, notices.Audience(all_agents=True), today=today)
+    agents = sorted(session.scalars(select(User).join(NoticeRecipient).where(
+        NoticeRecipient.notice_id == sent.id)), key=lambda u: u.username)
+    for agent in agents[: len(agents) // 2]:
+        notices.acknowledge(session, agent, sent.id)
+    notices.save_draft(session, actor, NOTICE_DRAFT)
+    return (f"Notices: one sent to {len(agents)} agents ({len(agents) // 2} acknowledged), "
+            "one draft.")
 
 
 def _seed_people(session: Session, actor: Any, framework_id: int) -> str:
@@ -74,5 +109,37 @@ def _seed_people(session: Session, actor: Any, framework_id: int) -> str:
                                        completed_on=min(completed, today), result="passed",
                                        today=today)
             records += 1
+    held, planned = _seed_sessions(session, actor, courses[1], agents, framework_id, today)
     return (f"{len(agents)} agents hold the agent profile; {assessed} assessments; "
-            f"{len(courses)} courses, {records} training records.")
+            f"{len(courses)} courses, {records} training records; a session held for "
+            f"{held} agents (re-assessed since), one planned for {planned}.")
+
+
+def _seed_sessions(session: Session, actor: Any, course: Any, agents: list[User],
+                   framework_id: int, today: dt.date) -> tuple[int, int]:
+    """A refresher session held 60 days ago, attended by half the agents (one absent), whom
+    their leads re-assessed since, so the course page shows levels before and after; and one
+    planned in two weeks for the others."""
+    held_on = today - dt.timedelta(days=60)
+    first, rest = agents[: len(agents) // 2], agents[len(agents) // 2:]
+    held = sessions.schedule(session, actor, {
+        "course_id": course.id, "held_on": held_on, "trainer": "Compliance team",
+        "location": "Training room 1", "capacity": max(1, len(first))})
+    sessions.enrol(session, actor, held.id, [a.id for a in first])
+    marks = {a.id: ("attended", "passed") for a in first}
+    if first:
+        marks[first[-1].id] = ("absent", "")
+    sessions.record_attendance(session, actor, held.id, marks, today=today)
+    for agent in first[:-1]:
+        team = session.get(Team, agent.team_id) if agent.team_id else None
+        if team is None or not team.leads:
+            continue
+        profiles.assess(session, team.leads[0], user_id=agent.id, framework_id=framework_id,
+                        competency_code="6.3.4", level=4, assessed_on=held_on + dt.timedelta(
+                            days=20), method="observation",
+                        evidence="Identity checks done in full after the refresher", today=today)
+    planned = sessions.schedule(session, actor, {
+        "course_id": course.id, "held_on": today + dt.timedelta(days=14),
+        "trainer": "Compliance team", "location": "Training room 1", "capacity": 20})
+    sessions.enrol(session, actor, planned.id, [a.id for a in rest[:20]])
+    return len(first) - 1, min(len(rest), 20)

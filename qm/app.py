@@ -126,6 +126,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
     domains.load()
     for name in DOMAINS:
         module = importlib.import_module(name)
+        if getattr(module, "__file__", None) is None:
+            # a folder of the same name without __init__.py came first on sys.path
+            raise RuntimeError(f"The {name!r} domain was imported as an empty namespace package "
+                               f"from {list(module.__path__)}; put the qm checkout or its "
+                               f"installed copy first on sys.path.")
         init = getattr(module, "init_app", None)
         if init is not None:
             init(app, api)

@@ -152,6 +152,17 @@ def settings() -> Settings:
     return current_app.extensions["qm"]["settings"]
 
 
+def person_panels(person: Any) -> list[dict[str, Any]]:
+    """What other domains say about ``person`` to the current user, for a page about that person
+    (the scorecard): every provider in ``app.extensions["qm"]["person_panels"]`` is called as
+    ``provider(session, viewer, person)`` and returns panels (dicts: title, lines, and optionally
+    link and link_text). The page's domain need not know the others."""
+    panels: list[dict[str, Any]] = []
+    for provider in current_app.extensions["qm"].get("person_panels", []):
+        panels.extend(provider(db.session, current_user, person))
+    return panels
+
+
 def recording_store() -> RecordingStore:
     return RecordingStore(settings().recordings_dir)
 

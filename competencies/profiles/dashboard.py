@@ -1,4 +1,5 @@
-"""The home page's skills card: the largest competency gaps among the agents one sees."""
+"""The home page's skills cards and the skills panel of an agent's other pages: the largest
+competency gaps among the agents one sees, and an agent's own gaps and next goal."""
 
 from __future__ import annotations
 
@@ -8,16 +9,71 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from competencies.frameworks import queries as framework_queries
 from competencies.profiles import gaps, queries
 from qm.auth.models import User, UserRole
-from qm.auth.permissions import Role, can, scope_clause
+from qm.auth.permissions import OWN, Role, can, scope_clause, scope_for
 
 SHOWN = 5
+
+
+def _own_lines(session: Session, person: Any) -> tuple[gaps.Goal | None, list[str]] | None:
+    """An agent's next goal and the lines that say it, or None without a framework or a
+    profile."""
+    framework = queries.framework_for(session)
+    if framework is None:
+        return None
+    required = queries.required_levels(session, framework.id, [person.id])[person.id]
+    if not required:
+        return None
+    parsed = framework_queries.parsed(framework_queries.version_of(framework))
+    current = queries.current_levels(session, framework.id, [person.id])[person.id]
+    found = gaps.gaps(required, current)
+    goal = gaps.next_goal(found)
+    names = parsed.by_code()
+
+    def level(value: int | None) -> str:
+        if value is None:
+            return "not assessed"
+        return f"{value} {parsed.scale[value]}" if value < len(parsed.scale) else str(value)
+
+    if goal is None:
+        return None, [f"Every required level is met ({len(required)} competencies)."]
+    competency = names.get(goal.code)
+    lines = [f"Next goal: {goal.code} {competency.name if competency else ''}, from "
+             f"{level(goal.current)} to {level(goal.target)}."]
+    indicator = competency.indicators.get(goal.target) if competency else None
+    if indicator:
+        lines.append(f"At level {goal.target}: {indicator}")
+    lines += [f"{gap.code} {names[gap.code].name if gap.code in names else ''}: "
+              f"{level(gap.current)}, {gap.required} required" for gap in found[:SHOWN]]
+    return goal, lines
+
+
+def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, Any]]:
+    """The skills panel of a page about ``person`` (their scorecard): gaps and next goal."""
+    if not can(viewer, "skills.view", person):
+        return []
+    own = _own_lines(session, person)
+    if own is None:
+        return []
+    return [{"title": "Competencies", "lines": own[1],
+             "link": url_for("skills.person", user_id=person.id),
+             "link_text": "Skills profile"}]
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
     if not can(actor, "skills.view"):
         return []
+    if scope_for(actor, "skills.view") == OWN:  # an agent: their own next goal
+        own = _own_lines(session, actor)
+        if own is None:
+            return []
+        goal, lines = own
+        return [{"title": "My next goal",
+                 "value": f"{goal.code}: level {goal.target}" if goal else "All met",
+                 "detail": lines, "link": url_for("skills.person", user_id=actor.id),
+                 "link_text": "My skills profile"}]
     framework = queries.framework_for(session)
     if framework is None:
         return []

@@ -70,6 +70,27 @@ def gaps(required: Mapping[str, int], current: Mapping[str, int | None]) -> list
     return found
 
 
+@dataclass(frozen=True)
+class Goal:
+    """The next step for an agent: one level up on the competency of their largest gap."""
+
+    code: str
+    current: int | None
+    target: int  # one level above the current one (None counts as 0), never above required
+    required: int
+
+
+def next_goal(found: Sequence[Gap]) -> Goal | None:
+    """The step to take next: on the largest gap (the first of ``gaps``'s order), one level
+    above the current level. One step rather than the whole gap, because a goal an agent can
+    reach before the next assessment is one they work on; None when there is no gap."""
+    if not found:
+        return None
+    first = found[0]
+    return Goal(first.code, first.current, min(first.required, (first.current or 0) + 1),
+                first.required)
+
+
 # --- Levels -----------------------------------------------------------------------------------
 
 

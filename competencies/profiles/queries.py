@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from competencies.frameworks.models import CompetencyFramework, FrameworkStatus, FrameworkVersion
 from competencies.profiles import gaps
-from competencies.profiles.models import Assessment, CompetencyProfile, ProfileMember
+from competencies.profiles.models import (
+    Assessment,
+    CompetencyProfile,
+    ProfileKind,
+    ProfileMember,
+)
+from qm.auth.models import Team, User, UserRole
+from qm.auth.permissions import Role, scope_clause
 from scoring.evaluations.models import COUNTED, Evaluation, EvaluationAnswer
 from scoring.forms.models import FormVersion
 
@@ -28,34 +37,126 @@ def framework_for(session: Session, framework_id: int | None = None
         .order_by(CompetencyFramework.name).limit(1))
 
 
+@dataclass(frozen=True)
+class MatrixAgent:
+    """An agent as a row of the skills matrix: the four values it shows, not a ``User``."""
+
+    id: int
+    username: str
+    display_name: str
+    team: str  # the team's name, "" without one
+
+
+@dataclass(frozen=True)
+class MatrixFilters:
+    """What the matrix and its exports narrow the agents to; None (False) leaves it out. A
+    profile filter keeps the agents who hold that profile, of that kind, of the framework
+    shown: an id of another kind or framework, like an unknown team, keeps nobody."""
+
+    team_id: int | None = None
+    role_id: int | None = None
+    queue_id: int | None = None
+    client_id: int | None = None
+    gaps_only: bool = False
+
+    def profile_ids(self) -> dict[str, int]:
+        """kind -> profile id, for the profile filters given."""
+        given = {ProfileKind.ROLE: self.role_id, ProfileKind.QUEUE: self.queue_id,
+                 ProfileKind.CLIENT: self.client_id}
+        return {kind.value: pid for kind, pid in given.items() if pid is not None}
+
+
+def matrix_agents(session: Session, actor: Any, framework_id: int,
+                  filters: MatrixFilters = MatrixFilters()) -> list[MatrixAgent]:
+    """The active agents ``actor`` may see under ``skills.view``, narrowed by ``filters``
+    (``gaps_only`` aside: that needs the levels), by name. One query, columns only."""
+    stmt = (select(User.id, User.username, User.display_name, Team.name)
+            .join(UserRole, UserRole.user_id == User.id)
+            .outerjoin(Team, Team.id == User.team_id)
+            .where(UserRole.role == Role.AGENT.value, User.active,
+                   scope_clause(actor, "skills.view", User.id, User.team_id))
+            .order_by(User.display_name, User.id))
+    if filters.team_id is not None:
+        stmt = stmt.where(User.team_id == filters.team_id)
+    for kind, profile_id in filters.profile_ids().items():
+        stmt = stmt.where(User.id.in_(
+            select(ProfileMember.user_id)
+            .join(CompetencyProfile, CompetencyProfile.id == ProfileMember.profile_id)
+            .where(ProfileMember.profile_id == profile_id, CompetencyProfile.kind == kind,
+                   CompetencyProfile.framework_id == framework_id)))
+    return [MatrixAgent(uid, username, name, team or "")
+            for uid, username, name, team in session.execute(stmt)]
+
+
+def profile_choices(session: Session, framework_id: int) -> dict[str, list[tuple[int, str]]]:
+    """Per kind (role, queue, client), the framework's profiles as (id, name), by name: what
+    the matrix's filters offer."""
+    out: dict[str, list[tuple[int, str]]] = {kind.value: [] for kind in ProfileKind}
+    for pid, kind, name in session.execute(
+            select(CompetencyProfile.id, CompetencyProfile.kind, CompetencyProfile.name)
+            .where(CompetencyProfile.framework_id == framework_id)
+            .order_by(CompetencyProfile.name, CompetencyProfile.id)):
+        out.setdefault(kind, []).append((pid, name))
+    return out
+
+
 def required_levels(session: Session, framework_id: int,
                     user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Per user, the level each competency requires: the highest any of their profiles (their
-    role's, their queues', their clients') asks for."""
-    out: dict[int, dict[str, int]] = defaultdict(dict)
+    role's, their queues', their clients') asks for.
+
+    The framework's profiles are read once and combined once per distinct set of profiles:
+    hundreds of agents share a handful of combinations."""
     ids = list(user_ids)
-    rows = session.execute(
-        select(ProfileMember.user_id, CompetencyProfile.requirements)
-        .join(CompetencyProfile, CompetencyProfile.id == ProfileMember.profile_id)
-        .where(CompetencyProfile.framework_id == framework_id, ProfileMember.user_id.in_(ids)))
-    for user_id, requirements in rows:
-        for code, level in requirements.items():
-            out[user_id][code] = max(level, out[user_id].get(code, 0))
-    return {user_id: out.get(user_id, {}) for user_id in ids}
+    requirements: dict[int, dict[str, int]] = {
+        pid: levels for pid, levels in session.execute(
+            select(CompetencyProfile.id, CompetencyProfile.requirements)
+            .where(CompetencyProfile.framework_id == framework_id))}
+    held: dict[int, list[int]] = defaultdict(list)
+    if requirements and ids:
+        for user_id, profile_id in session.execute(
+                select(ProfileMember.user_id, ProfileMember.profile_id)
+                .where(ProfileMember.user_id.in_(ids),
+                       ProfileMember.profile_id.in_(list(requirements)))):
+            held[user_id].append(profile_id)
+    combined: dict[tuple[int, ...], dict[str, int]] = {(): {}}
+    out: dict[int, dict[str, int]] = {}
+    for user_id in ids:
+        key = tuple(sorted(held.get(user_id, ())))
+        if key not in combined:
+            merged: dict[str, int] = {}
+            for profile_id in key:
+                for code, level in requirements[profile_id].items():
+                    merged[code] = max(level, merged.get(code, 0))
+            combined[key] = merged
+        out[user_id] = dict(combined[key])
+    return out
 
 
 def current_levels(session: Session, framework_id: int,
                    user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Per user, the level of their latest assessment of each competency (by date, then by
-    when it was recorded); competencies never assessed are absent."""
+    when it was recorded); competencies never assessed are absent.
+
+    The database picks the latest row of each (user, competency): the one no later row follows
+    (``lead()`` is NULL), in the order of the index on (user_id, competency_code, assessed_on),
+    so that PostgreSQL only sorts rows of the same day by id; the same SQL runs on SQLite. One
+    row per cell comes back, not the history, through Core: plain rows, no ORM loading."""
     ids = list(user_ids)
     out: dict[int, dict[str, int]] = {user_id: {} for user_id in ids}
-    rows = session.execute(
-        select(Assessment.user_id, Assessment.competency_code, Assessment.level)
-        .where(Assessment.framework_id == framework_id, Assessment.user_id.in_(ids))
-        .order_by(Assessment.assessed_on, Assessment.id))
-    for user_id, code, level in rows:
-        out[user_id][code] = level  # later rows win
+    if not ids:
+        return out
+    ranked = (select(Assessment.user_id, Assessment.competency_code, Assessment.level,
+                     func.lead(Assessment.id).over(
+                         partition_by=(Assessment.user_id, Assessment.competency_code),
+                         order_by=(Assessment.assessed_on, Assessment.id))
+                     .label("later"))
+              .where(Assessment.framework_id == framework_id, Assessment.user_id.in_(ids))
+              .subquery())
+    for user_id, code, level in session.connection().execute(
+            select(ranked.c.user_id, ranked.c.competency_code, ranked.c.level)
+            .where(ranked.c.later.is_(None))).all():  # fetchall: not a fetch per row
+        out[user_id][code] = level
     return out
 
 

@@ -49,21 +49,8 @@ def save_profile(session: Session, actor: Any, *, framework_id: int, kind: str, 
                  expected_version: int | None = None) -> CompetencyProfile:
     """Create or replace the requirements of the profile (framework, kind, name)."""
     require(actor, "competency.manage")
-    framework, parsed = _framework(session, framework_id)
-    if kind not in {k.value for k in ProfileKind}:
-        raise InvalidInput(f"A profile is for a role, a queue or a client, not {kind!r}.")
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise InvalidInput("Name the profile (1 to 120 characters).", {"name": "Required."})
-    cleaned: dict[str, int] = {}
-    for code, level in requirements.items():
-        _known(parsed, code, framework)
-        if not isinstance(level, int) or isinstance(level, bool):
-            raise InvalidInput(f"The level required of {code} must be a whole number.")
-        cleaned[code] = gaps.check_level(level, parsed.top)
-    profile = session.scalar(select(CompetencyProfile).where(
-        CompetencyProfile.framework_id == framework.id, CompetencyProfile.kind == kind,
-        CompetencyProfile.name == name))
+    framework, kind, name, cleaned = _checked(session, framework_id, kind, name, requirements)
+    profile = _profile_named(session, framework.id, kind, name)
     before = None
     if profile is None:
         profile = CompetencyProfile(framework_id=framework.id, kind=kind, name=name,
@@ -73,7 +60,7 @@ def save_profile(session: Session, actor: Any, *, framework_id: int, kind: str, 
         if expected_version is not None and profile.version != expected_version:
             raise StaleEdit("competency profile")
         before = audit.snapshot(profile)
-    profile.requirements = dict(sorted(cleaned.items()))
+    profile.requirements = cleaned
     profile.updated_at = utcnow()
     profile.updated_by_id = getattr(actor, "id", None)
     session.flush()
@@ -82,14 +69,113 @@ def save_profile(session: Session, actor: Any, *, framework_id: int, kind: str, 
     return profile
 
 
+def _checked(session: Session, framework_id: int, kind: str, name: str,
+             requirements: Mapping[str, Any]) -> tuple[CompetencyFramework, str, str,
+                                                       dict[str, int]]:
+    """A profile's kind, name and requirements as stored, or ``InvalidInput`` saying what is
+    wrong: a kind other than role, queue or client, no name, a code the framework's current
+    version lacks, a level that is not a whole number on its scale."""
+    framework, parsed = _framework(session, framework_id)
+    if kind not in {k.value for k in ProfileKind}:
+        raise InvalidInput(f"A profile is for a role, a queue or a client, not {kind!r}.",
+                           {"kind": "Choose role, queue or client."})
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise InvalidInput("Name the profile (1 to 120 characters).", {"name": "Required."})
+    cleaned: dict[str, int] = {}
+    for code, level in requirements.items():
+        _known(parsed, code, framework)
+        if not isinstance(level, int) or isinstance(level, bool):
+            raise InvalidInput(f"The level required of {code} must be a whole number.")
+        try:
+            cleaned[code] = gaps.check_level(level, parsed.top)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{code}: {exc}", {code: str(exc)}) from None
+    return framework, kind, name, dict(sorted(cleaned.items()))
+
+
+def _profile_named(session: Session, framework_id: int, kind: str,
+                   name: str) -> CompetencyProfile | None:
+    return session.scalar(select(CompetencyProfile).where(
+        CompetencyProfile.framework_id == framework_id, CompetencyProfile.kind == kind,
+        CompetencyProfile.name == name))
+
+
+def _get_profile(session: Session, profile_id: int) -> CompetencyProfile:
+    profile = session.get(CompetencyProfile, profile_id)
+    if profile is None:
+        raise NotFound("Competency profile", profile_id)
+    return profile
+
+
+def _taken(kind: str, name: str) -> Conflict:
+    return Conflict(f"There is a {kind} profile named {name!r} already; edit that one, or "
+                    "choose another name.")
+
+
+def create_profile(session: Session, actor: Any, *, framework_id: int, kind: str, name: str,
+                   requirements: Mapping[str, int]) -> CompetencyProfile:
+    """A new profile; unlike ``save_profile``, one of the same framework, kind and name is
+    refused rather than replaced (a page's "New profile" must not overwrite another's)."""
+    require(actor, "competency.manage")
+    framework, kind, name, cleaned = _checked(session, framework_id, kind, name, requirements)
+    if _profile_named(session, framework.id, kind, name) is not None:
+        raise _taken(kind, name)
+    profile = CompetencyProfile(framework_id=framework.id, kind=kind, name=name,
+                                requirements=cleaned, updated_at=utcnow(),
+                                updated_by_id=getattr(actor, "id", None))
+    session.add(profile)
+    session.flush()
+    audit.record(session, actor, "competency_profile.saved", profile,
+                 after=audit.snapshot(profile))
+    return profile
+
+
+def update_profile(session: Session, actor: Any, profile_id: int, *, kind: str, name: str,
+                   requirements: Mapping[str, int],
+                   expected_version: int) -> CompetencyProfile:
+    """Change a profile's kind, name and requirements. ``expected_version`` is the version the
+    editor loaded: a profile saved since is refused (``StaleEdit``) and nothing is written."""
+    require(actor, "competency.manage")
+    profile = _get_profile(session, profile_id)
+    if profile.version != expected_version:
+        raise StaleEdit("competency profile")
+    _, kind, name, cleaned = _checked(session, profile.framework_id, kind, name, requirements)
+    other = _profile_named(session, profile.framework_id, kind, name)
+    if other is not None and other.id != profile.id:
+        raise _taken(kind, name)
+    before = audit.snapshot(profile)
+    profile.kind, profile.name, profile.requirements = kind, name, cleaned
+    profile.updated_at = utcnow()
+    profile.updated_by_id = getattr(actor, "id", None)
+    session.flush()
+    audit.record(session, actor, "competency_profile.saved", profile, before=before,
+                 after=audit.snapshot(profile))
+    return profile
+
+
+def unassign_profile(session: Session, actor: Any, profile_id: int, user_id: int) -> None:
+    """Take the profile from one holder; what their profile required no longer counts for
+    them (their assessments stay)."""
+    require(actor, "competency.manage")
+    profile = _get_profile(session, profile_id)
+    member = next((m for m in profile.members if m.user_id == user_id), None)
+    if member is None:
+        user = session.get(User, user_id)
+        who = user.display_name if user is not None else f"User #{user_id}"
+        raise InvalidInput(f"{who} does not hold the profile {profile.label!r}.")
+    profile.members.remove(member)
+    session.flush()
+    audit.record(session, actor, "competency_profile.unassigned", profile,
+                 before={"user_ids": [user_id]})
+
+
 def assign_profile(session: Session, actor: Any, profile_id: int,
                    user_ids: Iterable[int]) -> list[int]:
     """Give ``user_ids`` the profile; those who hold it already are left alone. Returns the ids
     newly assigned."""
     require(actor, "competency.manage")
-    profile = session.get(CompetencyProfile, profile_id)
-    if profile is None:
-        raise NotFound("Competency profile", profile_id)
+    profile = _get_profile(session, profile_id)
     holding = {m.user_id for m in profile.members}
     added = []
     for user_id in dict.fromkeys(user_ids):

@@ -17,11 +17,14 @@ from sqlalchemy.orm import selectinload
 from competencies.frameworks import queries as framework_queries
 from competencies.frameworks.models import CompetencyFramework
 from competencies.profiles import queries, services
-from competencies.profiles.forms import AssessmentForm
+from competencies.profiles.forms import AssessmentForm, ButtonForm, MembersForm, ProfileForm
+from competencies.profiles.models import CompetencyProfile
 from qm.auth.access import permission_required
-from qm.auth.models import Team, User, UserRole
-from qm.auth.permissions import Role, can, scope_clause
-from qm.inputs import id_arg
+from qm.auth.models import Team, User
+from qm.auth.permissions import can
+from qm.db import utcnow
+from qm.errors import InvalidInput
+from qm.inputs import id_arg, version_of
 from qm.web import db, save_form
 
 bp = Blueprint("skills", __name__)
@@ -31,53 +34,119 @@ def _framework() -> CompetencyFramework | None:
     return queries.framework_for(db.session, id_arg(request.args, "framework"))
 
 
-def _agents(team_id: int | None) -> list[User]:
-    stmt = (select(User).join(UserRole).where(UserRole.role == Role.AGENT.value, User.active,
-                                              scope_clause(current_user, "skills.view", User.id,
-                                                           User.team_id))
-            .options(selectinload(User.team)).order_by(User.display_name))
-    if team_id is not None:
-        stmt = stmt.where(User.team_id == team_id)
-    return list(db.session.scalars(stmt))
+def _filters() -> queries.MatrixFilters:
+    """The matrix's filters from the query string: ids as every list page reads them (absent:
+    no filter; not a whole number: a 400), ``gaps=1`` for agents with at least one gap."""
+    return queries.MatrixFilters(
+        team_id=id_arg(request.args, "team_id"), role_id=id_arg(request.args, "role_id"),
+        queue_id=id_arg(request.args, "queue_id"), client_id=id_arg(request.args, "client_id"),
+        gaps_only=request.args.get("gaps") == "1")
 
 
-def _matrix(framework: CompetencyFramework, agents: list[User]) -> dict[str, Any]:
+def _agents(framework: CompetencyFramework,
+            filters: queries.MatrixFilters) -> list[queries.MatrixAgent]:
+    return queries.matrix_agents(db.session, current_user, framework.id, filters)
+
+
+# What a cell shows: (CSS class, text). A gap is also marked in the text (GAP_MARK, bold in
+# print), so that it reads without colour.
+GAP_MARK, NEVER = "\u25bc", "\u2013"  # a gap; never assessed
+NOT_REQUIRED, MET, GAP = "text-muted", "table-success", "table-danger gap"
+
+
+class _Cells(dict):
+    """(required or None, current or None) -> (class, text) of a cell, each worked out once:
+    20,000 cells take a few dozen distinct values."""
+
+    def __missing__(self, key: tuple[int | None, int | None]) -> tuple[str, str]:
+        need, have = key
+        shown = NEVER if have is None else str(have)
+        if need is None:
+            cell = (NOT_REQUIRED, shown)
+        elif (have or 0) < need:
+            cell = (GAP, f"{GAP_MARK}{shown}/{need}")
+        else:
+            cell = (MET, f"{shown}/{need}")
+        self[key] = cell
+        return cell
+
+
+def _matrix(framework: CompetencyFramework, filters: queries.MatrixFilters) -> dict[str, Any]:
+    """The agents (after ``filters``), the framework's competencies, and per agent a row of
+    cells with their gaps counted: a few queries for the whole matrix, each cell's class and
+    text worked out here, so that the template only prints them."""
     parsed = framework_queries.parsed(framework_queries.version_of(framework))
+    agents = _agents(framework, filters)
     ids = [a.id for a in agents]
-    return {"parsed": parsed, "agents": agents,
-            "required": queries.required_levels(db.session, framework.id, ids),
-            "current": queries.current_levels(db.session, framework.id, ids)}
+    required = queries.required_levels(db.session, framework.id, ids)
+    current = queries.current_levels(db.session, framework.id, ids)
+    codes = [c.code for c in parsed.competencies]
+    lookup = _Cells()
+    rows, kept = [], []
+    for agent in agents:
+        need, have = required[agent.id], current[agent.id]
+        cells = [lookup[need.get(code), have.get(code)] for code in codes]
+        gaps = sum(1 for cell in cells if cell[0] is GAP)
+        if filters.gaps_only and not gaps:
+            continue
+        kept.append(agent)
+        rows.append((agent, gaps, cells))
+    return {"parsed": parsed, "agents": kept, "rows": rows, "required": required,
+            "current": current, "filters": filters}
+
+
+def _filter_args(filters: queries.MatrixFilters) -> dict[str, Any]:
+    """The query-string arguments that give ``filters`` again (for links and exports)."""
+    args: dict[str, Any] = {name: getattr(filters, name) for name in
+                            ("team_id", "role_id", "queue_id", "client_id")
+                            if getattr(filters, name) is not None}
+    if filters.gaps_only:
+        args["gaps"] = 1
+    return args
 
 
 @bp.get("/skills")
 @permission_required("skills.view")
 def matrix() -> Any:
+    """The matrix; ``?print=1``: the same rows as a document to print (no navigation, the
+    framework's version, the filters, the date and a legend)."""
     framework = _framework()
     if framework is None:
         return render_template("competencies/profiles/matrix.html", framework=None)
-    team_id = id_arg(request.args, "team_id")
+    filters = _filters()
     teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
              if can(current_user, "team.view", t)]
-    return render_template("competencies/profiles/matrix.html", framework=framework,
-                           teams=teams, team_id=team_id, **_matrix(framework, _agents(team_id)))
+    data = _matrix(framework, filters)
+    printable = request.args.get("print") == "1"
+    return render_template(
+        "competencies/profiles/matrix_print.html" if printable
+        else "competencies/profiles/matrix.html",
+        framework=framework, version=framework_queries.version_of(framework), teams=teams,
+        team_id=filters.team_id, profiles=queries.profile_choices(db.session, framework.id),
+        filter_args={"framework": framework.id, **_filter_args(filters)},
+        person_url=url_for("skills.person", user_id=0, framework=framework.id)
+        .replace("/0?", "/{}?", 1),
+        printed_at=utcnow(), gap_mark=GAP_MARK, **data)
 
 
 def _cells(data: dict[str, Any]) -> Any:
     """Per agent, per competency: (agent, code, required or None, current or None, gap or
     None), gap being what the required level lacks (None where nothing is required)."""
+    codes = [c.code for c in data["parsed"].competencies]
     for agent in data["agents"]:
         required, current = data["required"][agent.id], data["current"][agent.id]
-        for competency in data["parsed"].competencies:
-            need, have = required.get(competency.code), current.get(competency.code)
+        for code in codes:
+            need, have = required.get(code), current.get(code)
             gap = None if need is None else max(0, need - (have or 0))
-            yield agent, competency.code, need, have, gap
+            yield agent, code, need, have, gap
 
 
 def _exported(suffix: str) -> tuple[CompetencyFramework, dict[str, Any], dict[str, str]]:
+    """The matrix an export holds: the page's, with the same filters."""
     framework = _framework()
     if framework is None:
         abort(404)
-    data = _matrix(framework, _agents(id_arg(request.args, "team_id")))
+    data = _matrix(framework, _filters())
     headers = {"Content-Disposition":
                f'attachment; filename="skills-matrix-{framework.id}.{suffix}"'}
     return framework, data, headers
@@ -90,11 +159,10 @@ def matrix_csv() -> Any:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["username", "name", "team", "competency", "required", "current", "gap"])
-    for agent, code, need, have, gap in _cells(data):
-        writer.writerow([agent.username, agent.display_name,
-                         agent.team.name if agent.team else "", code,
-                         "" if need is None else need, "" if have is None else have,
-                         "" if gap is None else gap])
+    writer.writerows(
+        (agent.username, agent.display_name, agent.team, code, "" if need is None else need,
+         "" if have is None else have, "" if gap is None else gap)
+        for agent, code, need, have, gap in _cells(data))
     return Response(out.getvalue(), mimetype="text/csv", headers=headers)
 
 
@@ -123,16 +191,24 @@ def matrix_xlsx() -> Any:
             out.fill = fills[kind]
         return out
 
+    # A write-only sheet writes a styled cell out as soon as it is appended, so one cell per
+    # distinct (text, fill) serves every row: its style is looked up once, not 20,000 times.
+    styled: dict[tuple[str, str], WriteOnlyCell] = {}
     sheet.append([cell(v, header=True) for v in ["Agent", "Username", "Team", *codes]])
     row: list[Any] = []
     for agent, code, need, have, gap in _cells(data):
         if code == codes[0]:
             if row:
                 sheet.append(row)
-            row = [cell(agent.display_name), cell(agent.username),
-                   cell(agent.team.name if agent.team else "")]
+            row = [agent.display_name, agent.username, agent.team]
         text = ("-" if have is None else str(have)) + ("" if need is None else f" / {need}")
-        row.append(cell(text, None if gap is None else ("gap" if gap else "met")))
+        if gap is None:
+            row.append(text)
+        else:
+            kind = "gap" if gap else "met"
+            if (text, kind) not in styled:
+                styled[text, kind] = cell(text, kind)
+            row.append(styled[text, kind])
     if row:
         sheet.append(row)
     out = io.BytesIO()
@@ -205,3 +281,155 @@ def assess(user_id: int) -> Any:
     return outcome
 
 
+# --- Role profiles: the list, a profile's editor, its holders (HR keeps them) ----------------
+
+PROFILE_KINDS = ("role", "queue", "client")
+
+
+def _profile(profile_id: int) -> CompetencyProfile:
+    profile = db.session.get(CompetencyProfile, profile_id)
+    if profile is None:
+        abort(404)
+    return profile
+
+
+@bp.get("/skills/profiles")
+@permission_required("skills.view")
+def profiles() -> Any:
+    """Every role, queue and client profile: its framework, how many competencies it requires
+    and how many people hold it."""
+    found = db.session.scalars(select(CompetencyProfile).options(
+        selectinload(CompetencyProfile.framework), selectinload(CompetencyProfile.members)))
+    rows = sorted(found, key=lambda p: (p.framework.name, PROFILE_KINDS.index(p.kind)
+                                        if p.kind in PROFILE_KINDS else 9, p.name.lower()))
+    return render_template("competencies/profiles/profiles.html", profiles=rows)
+
+
+def _profile_page(form: ProfileForm, framework: CompetencyFramework,
+                  profile: CompetencyProfile | None, levels: dict[str, Any],
+                  status: int = 200) -> Any:
+    parsed = framework_queries.parsed(framework_queries.version_of(framework))
+    return render_template(
+        "competencies/profiles/profile_edit.html", form=form, framework=framework,
+        profile=profile, parsed=parsed, levels={k: str(v) for k, v in levels.items()},
+        frameworks=framework_queries.frameworks(db.session) if profile is None else []), status
+
+
+def _posted_levels() -> dict[str, Any]:
+    return ProfileForm.requirements(request.form)
+
+
+@bp.route("/skills/profiles/new", methods=["GET", "POST"])
+@permission_required("competency.manage")
+def new_profile() -> Any:
+    framework_id = id_arg(request.args, "framework")
+    framework = queries.framework_for(db.session, framework_id)
+    if framework is None:
+        if framework_id is not None:
+            abort(404)
+        return render_template("competencies/profiles/profile_edit.html", framework=None,
+                               profile=None)
+    form = ProfileForm()
+
+    def write() -> CompetencyProfile:
+        return services.create_profile(db.session, current_user, framework_id=framework.id,
+                                       kind=form.kind.data or "", name=form.name.data or "",
+                                       requirements=_posted_levels())
+
+    outcome = save_form(
+        form, write,
+        lambda saved: redirect(url_for("skills.profile_members", profile_id=saved.id)),
+        lambda saved: f"Profile {saved.label} saved; now choose who holds it.")
+    if isinstance(outcome, int):
+        return _profile_page(form, framework, None, _posted_levels(), outcome)
+    return outcome
+
+
+@bp.route("/skills/profiles/<int:profile_id>/edit", methods=["GET", "POST"])
+@permission_required("competency.manage")
+def edit_profile(profile_id: int) -> Any:
+    profile = _profile(profile_id)
+    if request.method == "POST":
+        form, levels = ProfileForm(), _posted_levels()
+    else:
+        form = ProfileForm(formdata=None, kind=profile.kind, name=profile.name,
+                           version=profile.version)
+        levels = dict(profile.requirements)
+
+    def write() -> CompetencyProfile:
+        return services.update_profile(db.session, current_user, profile.id,
+                                       kind=form.kind.data or "", name=form.name.data or "",
+                                       requirements=levels, expected_version=version_of(form))
+
+    outcome = save_form(form, write, lambda _saved: redirect(url_for("skills.profiles")),
+                        lambda saved: f"Profile {saved.label} saved.")
+    if isinstance(outcome, int):
+        return _profile_page(form, profile.framework, profile, levels, outcome)
+    return outcome
+
+
+def _assignees(form: MembersForm) -> list[int]:
+    """The people chosen, and everyone active in the team chosen."""
+    ids = list(form.user_ids.data or [])
+    if form.team_id.data is not None:
+        team = db.session.get(Team, form.team_id.data)
+        if team is None:
+            raise InvalidInput(f"There is no team #{form.team_id.data}.")
+        ids += db.session.scalars(select(User.id).where(User.team_id == team.id, User.active)
+                                  .order_by(User.display_name))
+    if not ids:
+        message = "Choose people, or a team."
+        raise InvalidInput(message, {"user_ids": message})
+    return ids
+
+
+@bp.route("/skills/profiles/<int:profile_id>/members", methods=["GET", "POST"])
+@permission_required("competency.manage")
+def profile_members(profile_id: int) -> Any:
+    """Who holds the profile; give it to more people, or take it from one."""
+    profile = _profile(profile_id)
+    form = MembersForm()
+    holding = {m.user_id for m in profile.members}
+    form.user_ids.choices = [
+        (u.id, f"{u.display_name} ({u.team.name})" if u.team else u.display_name)
+        for u in db.session.scalars(select(User).where(User.active)
+                                    .options(selectinload(User.team))
+                                    .order_by(User.display_name))
+        if u.id not in holding]
+    form.team_id.choices = [("", "No team"), *(
+        (t.id, t.name) for t in db.session.scalars(select(Team).order_by(Team.name)))]
+
+    def assigned(added: list[int]) -> str:
+        if not added:
+            return f"Everyone chosen holds {profile.label} already; nothing changed."
+        return f"{len(added)} {'person now holds' if len(added) == 1 else 'people now hold'} " \
+               f"{profile.label}."
+
+    outcome = save_form(form, lambda: services.assign_profile(
+        db.session, current_user, profile.id, _assignees(form)),
+        lambda _added: redirect(url_for("skills.profile_members", profile_id=profile.id)),
+        assigned)
+    if not isinstance(outcome, int):
+        return outcome
+    holders = sorted(profile.members, key=lambda m: m.user.display_name.lower())
+    return render_template("competencies/profiles/profile_members.html", profile=profile,
+                           holders=holders, form=form, button=ButtonForm(formdata=None)), outcome
+
+
+@bp.post("/skills/profiles/<int:profile_id>/members/<int:user_id>/remove")
+@permission_required("competency.manage")
+def unassign_profile(profile_id: int, user_id: int) -> Any:
+    profile = _profile(profile_id)  # 404 before the CSRF check
+    label = profile.label
+    user = db.session.get(User, user_id)
+    name = user.display_name if user is not None else f"User #{user_id}"
+    back = redirect(url_for("skills.profile_members", profile_id=profile_id))
+    form = ButtonForm()
+    outcome = save_form(form, lambda: services.unassign_profile(
+        db.session, current_user, profile_id, user_id),
+        lambda _none: back, f"{name} no longer holds {label}.")
+    if isinstance(outcome, int) and form.errors:
+        return render_template("errors/error.html", status=400,
+                               message="The request was incomplete; reload the page and try "
+                                       "again."), 400
+    return back if isinstance(outcome, int) else outcome

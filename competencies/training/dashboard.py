@@ -1,4 +1,5 @@
-"""The home page's training cards: refreshers overdue and due soon, for the people one sees."""
+"""The home page's training cards (refreshers overdue and due soon, for the people one sees;
+an agent's own) and the training panel of an agent's other pages."""
 
 from __future__ import annotations
 
@@ -8,14 +9,40 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from competencies.training import queries
-from qm.auth.permissions import can
+from qm.auth.permissions import OWN, can, scope_for
 from qm.timestamps import today_in
+
+
+def _own_lines(session: Session, person: Any, as_of: Any) -> tuple[list[str], list[str]]:
+    """A person's refreshers overdue or due soon, and the sessions they are booked on."""
+    due = [f"{c.course.name}: {c.status}, refresh by {c.due_on}"
+           for c in queries.person_training(session, person.id, as_of)
+           if c.status in ("overdue", "due")]
+    booked = [f"Booked: {s.course.name} on {s.held_on}"
+              for s in queries.sessions(session, upcoming_from=as_of)
+              if any(a.user_id == person.id for a in s.attendees)]
+    return due, booked
+
+
+def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, Any]]:
+    if not can(viewer, "skills.view", person):
+        return []
+    due, booked = _own_lines(session, person, today_in(viewer.timezone))
+    return [{"title": "Training", "lines": due + booked or ["Nothing due; no session booked."],
+             "link": url_for("training.person", user_id=person.id),
+             "link_text": "Training record"}]
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
     if not can(actor, "skills.view"):
         return []
-    rows = queries.due_list(session, as_of=today_in(actor.timezone), visible_to=actor)
+    as_of = today_in(actor.timezone)
+    if scope_for(actor, "skills.view") == OWN:  # an agent: their own refreshers and bookings
+        due, booked = _own_lines(session, actor, as_of)
+        return [{"title": "My training due", "value": len(due), "detail": due + booked,
+                 "link": url_for("training.person", user_id=actor.id),
+                 "link_text": "My training record"}]
+    rows = queries.due_list(session, as_of=as_of, visible_to=actor)
     overdue = sum(r.status == "overdue" for r in rows)
     link = url_for("training.due_page")
     return [{"title": "Refreshers overdue", "value": overdue, "link": link,

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from competencies.training import due
-from competencies.training.models import Course, TrainingRecord
+from competencies.profiles.models import Assessment
+from competencies.training import due, effect
+from competencies.training.models import (
+    Attendance,
+    Course,
+    SessionAttendee,
+    SessionStatus,
+    TrainingRecord,
+    TrainingSession,
+)
 from qm.auth.models import Team, User
-from qm.auth.permissions import scope_clause
+from qm.auth.permissions import can, scope_clause
 
 
 @dataclass(frozen=True)
@@ -84,3 +93,104 @@ def due_list(session: Session, *, as_of: date, team_id: int | None = None,
                                due_on, state))
     rows.sort(key=lambda r: (r.status != "overdue", r.due_on, r.username, r.course))
     return rows
+
+
+def sessions(session: Session, *, course_id: int | None = None, upcoming_from: date | None = None,
+             visible_to: Any = None) -> list[TrainingSession]:
+    """Sessions, the latest first; ``upcoming_from``: only planned ones on or after that day,
+    the soonest first. ``visible_to``: only sessions on which someone that user may see is
+    enrolled (HR and auditors see every session)."""
+    stmt = select(TrainingSession).options(selectinload(TrainingSession.course),
+                                           selectinload(TrainingSession.attendees))
+    if course_id is not None:
+        stmt = stmt.where(TrainingSession.course_id == course_id)
+    if upcoming_from is not None:
+        stmt = stmt.where(TrainingSession.held_on >= upcoming_from,
+                          TrainingSession.status == SessionStatus.PLANNED.value
+                          ).order_by(TrainingSession.held_on, TrainingSession.id)
+    else:
+        stmt = stmt.order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+    if visible_to is not None and not can(visible_to, "skills.manage"):
+        seen = (select(SessionAttendee.session_id).join(User, User.id == SessionAttendee.user_id)
+                .where(scope_clause(visible_to, "skills.view", User.id, User.team_id)))
+        stmt = stmt.where(TrainingSession.id.in_(seen))
+    return list(session.scalars(stmt))
+
+
+@dataclass
+class CourseEffect:
+    """Levels on a course's competencies before and after its sessions (``effect``)."""
+
+    overall: effect.Effect
+    by_code: dict[str, effect.Effect]
+    by_session: dict[int, effect.Effect]
+    window_days: int
+    pairs: list[effect.Pair] = field(default_factory=list)
+
+
+def course_effect(session: Session, course: Course, *,
+                  window_days: int = effect.WINDOW_DAYS) -> CourseEffect:
+    """For everyone who attended a held session of ``course`` and every competency the course
+    develops: the assessed level before the session and within ``window_days`` after it."""
+    attended = session.execute(
+        select(TrainingSession.id, TrainingSession.held_on, SessionAttendee.user_id)
+        .join(SessionAttendee, SessionAttendee.session_id == TrainingSession.id)
+        .where(TrainingSession.course_id == course.id,
+               TrainingSession.status == SessionStatus.HELD.value,
+               SessionAttendee.status == Attendance.ATTENDED.value)).all()
+    codes = list(course.competencies)
+    history: dict[tuple[int, str], list[tuple[date, int]]] = defaultdict(list)
+    users = sorted({user_id for _s, _d, user_id in attended})
+    if users and codes:
+        for user_id, code, assessed_on, level in session.execute(
+                select(Assessment.user_id, Assessment.competency_code, Assessment.assessed_on,
+                       Assessment.level)
+                .where(Assessment.user_id.in_(users), Assessment.competency_code.in_(codes))
+                .order_by(Assessment.assessed_on, Assessment.id)):
+            history[(user_id, code)].append((assessed_on, level))
+    by_session: dict[int, list[effect.Pair]] = defaultdict(list)
+    by_code: dict[str, list[effect.Pair]] = defaultdict(list)
+    pairs = []
+    for session_id, held_on, user_id in attended:
+        for code in codes:
+            seen = history.get((user_id, code), [])
+            pair = effect.Pair(user_id, code, effect.level_before(seen, held_on),
+                               effect.level_after(seen, held_on, window_days))
+            pairs.append(pair)
+            by_session[session_id].append(pair)
+            by_code[code].append(pair)
+    return CourseEffect(
+        overall=effect.summarise(pairs), window_days=window_days, pairs=pairs,
+        by_code={code: effect.summarise(by_code[code]) for code in codes},
+        by_session={key: effect.summarise(value) for key, value in by_session.items()})
+
+
+@dataclass(frozen=True)
+class PersonCourse:
+    """A person's standing on a course they completed: the latest completion and its due date."""
+
+    course: Course
+    completed_on: date
+    result: str
+    due_on: date | None
+    status: str
+
+
+def person_training(session: Session, user_id: int, as_of: date) -> list[PersonCourse]:
+    """Every course the user completed, with its latest completion and refresher status;
+    overdue first, then due, then the rest by course name."""
+    latest: dict[int, TrainingRecord] = {}
+    for record in session.scalars(
+            select(TrainingRecord).where(TrainingRecord.user_id == user_id)
+            .options(selectinload(TrainingRecord.course))
+            .order_by(TrainingRecord.completed_on)):
+        latest[record.course_id] = record
+    out = []
+    for record in latest.values():
+        due_on = due.next_due(record.completed_on, record.course.refresh_months,
+                              record.expires_on)
+        out.append(PersonCourse(record.course, record.completed_on, record.result, due_on,
+                                due.status(due_on, as_of) if record.course.active else "none"))
+    order = {"overdue": 0, "due": 1}
+    out.sort(key=lambda p: (order.get(p.status, 2), p.course.name))
+    return out

@@ -23,7 +23,7 @@ from qm import audit, csvfiles
 from qm.auth.models import User
 from qm.auth.permissions import require
 from qm.db import utcnow
-from qm.errors import InvalidInput, NotFound
+from qm.errors import InvalidInput, NotFound, StaleEdit
 
 PERMISSION = "skills.manage"
 KINDS = tuple(kind.value for kind in CourseKind)
@@ -78,9 +78,10 @@ def _known_codes(session: Session) -> set[str]:
 
 
 def save_course(session: Session, actor: Any, values: dict[str, Any],
-                course_id: int | None = None) -> Course:
+                course_id: int | None = None, expected_version: int | None = None) -> Course:
     """Create a course, or update course ``course_id`` (a key absent from ``values`` keeps its
-    value). ``values``: name, kind (one of ``KINDS``), refresh_months (None or 1 to 120),
+    value; ``expected_version``: the version the editor started from, else StaleEdit).
+    ``values``: name, kind (one of ``KINDS``), refresh_months (None or 1 to 120),
     competencies (a list of codes), description, active. Audited."""
     require(actor, PERMISSION)
     course = None
@@ -88,6 +89,8 @@ def save_course(session: Session, actor: Any, values: dict[str, Any],
         course = session.get(Course, course_id)
         if course is None:
             raise NotFound("Course", course_id)
+        if expected_version is not None and course.version != expected_version:
+            raise StaleEdit("course")
     current = ({"name": course.name, "kind": course.kind, "refresh_months": course.refresh_months,
                 "competencies": list(course.competencies), "description": course.description,
                 "active": course.active} if course is not None else {})
@@ -174,7 +177,7 @@ def _check_dates(completed_on: Any, expires_on: Any, today: date) -> None:
             f"is before {completed_on.isoformat()}).", {"expires_on": "before the completion"})
 
 
-def _check_texts(result: str, certificate: str) -> None:
+def check_texts(result: str, certificate: str) -> None:
     if len(result) > MAX_RESULT:
         raise InvalidInput(f"A result has at most {MAX_RESULT} characters.",
                            {"result": "too long"})
@@ -183,14 +186,14 @@ def _check_texts(result: str, certificate: str) -> None:
                            {"certificate": "too long"})
 
 
-def _existing(session: Session, user_id: int, course_id: int,
+def existing(session: Session, user_id: int, course_id: int,
               completed_on: date) -> TrainingRecord | None:
     return session.scalar(select(TrainingRecord).where(
         TrainingRecord.user_id == user_id, TrainingRecord.course_id == course_id,
         TrainingRecord.completed_on == completed_on))
 
 
-def _insert(session: Session, actor: Any, *, user: User, course: Course, completed_on: date,
+def insert(session: Session, actor: Any, *, user: User, course: Course, completed_on: date,
             result: str, expires_on: date | None, certificate: str,
             source: str) -> TrainingRecord:
     record = TrainingRecord(user_id=user.id, course_id=course.id, completed_on=completed_on,
@@ -226,17 +229,17 @@ def record_completion(
     today = today or utcnow().date()
     result, certificate = (result or "").strip(), (certificate or "").strip()
     _check_dates(completed_on, expires_on, today)
-    _check_texts(result, certificate)
+    check_texts(result, certificate)
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None:
         raise InvalidInput(f"There is no user {user_id!r}.", {"user_id": "unknown user"})
     course = session.get(Course, course_id) if isinstance(course_id, int) else None
     if course is None:
         raise InvalidInput(f"There is no course {course_id!r}.", {"course_id": "unknown course"})
-    existing = _existing(session, user.id, course.id, completed_on)
-    if existing is not None:
-        return existing
-    return _insert(session, actor, user=user, course=course, completed_on=completed_on,
+    found = existing(session, user.id, course.id, completed_on)
+    if found is not None:
+        return found
+    return insert(session, actor, user=user, course=course, completed_on=completed_on,
                    result=result, expires_on=expires_on, certificate=certificate,
                    source=RecordSource.MANUAL.value)
 
@@ -312,7 +315,7 @@ def _clean_row(raw: dict[str, str | None], lookups: _Lookups, today: date) -> di
     result, certificate = values.get("result", ""), values.get("certificate", "")
     try:
         _check_dates(completed_on, expires_on, today)
-        _check_texts(result, certificate)
+        check_texts(result, certificate)
     except InvalidInput as exc:
         raise _RowInvalid(str(exc)) from None
     return {"user": user, "course": course, "completed_on": completed_on,
@@ -350,13 +353,13 @@ def import_records(session: Session, actor: Any, stream: BinaryIO, *,
         except _RowInvalid as exc:
             report.errors.append(RowError(line, str(exc)))
             continue
-        if _existing(session, fields_["user"].id, fields_["course"].id,
+        if existing(session, fields_["user"].id, fields_["course"].id,
                      fields_["completed_on"]) is not None:
             report.already_there += 1
             continue
         try:
             with session.begin_nested():
-                _insert(session, actor, source=RecordSource.IMPORT.value, **fields_)
+                insert(session, actor, source=RecordSource.IMPORT.value, **fields_)
         except DBAPIError as exc:
             report.errors.append(RowError(line, csvfiles.refusal(exc)))
             continue

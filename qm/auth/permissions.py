@@ -99,6 +99,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # skills and training records
     "skills.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
     "skills.manage": {A: ALL, H: ALL},
+    # notices of a change (6.5): each recipient sees and acknowledges their own, leads follow
+    # their teams' acknowledgements, HR writes and publishes them
+    "notice.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN, Q: OWN},
+    "notice.manage": {A: ALL, H: ALL},
 }
 
 # Permissions that come with another: whoever may change sampling rules may read them, also

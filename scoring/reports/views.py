@@ -20,7 +20,7 @@ from qm.auth.access import login_required, permission_required
 from qm.auth.models import Team, User
 from qm.auth.permissions import can, scope_clause
 from qm.inputs import id_arg
-from qm.web import db, settings
+from qm.web import db, person_panels, settings
 from scoring.evaluations import models as evaluation_models
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation
@@ -44,7 +44,8 @@ def scorecard(user_id: int) -> Any:
         abort(404)
     card = reports.scorecard(db.session, agent, timezone=settings().timezone,
                              visible=ev.visible_clause(current_user))
-    return render_template("scoring/reports/scorecard.html", card=card)
+    return render_template("scoring/reports/scorecard.html", card=card,
+                           panels=person_panels(agent))
 
 
 def _since() -> tuple[int, dt.datetime]:

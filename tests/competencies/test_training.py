@@ -291,7 +291,7 @@ def test_a_row_the_database_refuses_leaves_the_others_in(session, people, monkey
     writer recorded between the check and the insert) is reported; its savepoint alone is
     rolled back."""
     _course(session)
-    monkeypatch.setattr(services, "_existing", lambda *args: None)
+    monkeypatch.setattr(services, "existing", lambda *args: None)
     report = _import(session, people["hr"], "username,course,completed_on\n"
                                             "agent.a,Fire safety,2025-01-10\n"
                                             "agent.a,Fire safety,2025-01-10\n"

@@ -65,14 +65,17 @@ def test_demo_builds_once_and_only_once(runner, session):
         audit.AuditEntry.action == "transcript.replaced")) == 0
     # HR's half: the framework, the agent profile every agent holds, assessments, training.
     from competencies.profiles.models import Assessment, CompetencyProfile, ProfileMember
-    from competencies.training.models import TrainingRecord
+    from competencies.training.models import TrainingRecord, TrainingSession
 
     assert "Competencies: 'Agent competencies (ISO 18295-1 6.3)' v1 (published)" in first.output
     assert session.scalar(select(func.count(CompetencyProfile.id))) == 1
     assert session.scalar(select(func.count(ProfileMember.user_id))) == 8
     assert session.scalar(select(func.count(Assessment.id))) > 0
     records = session.scalar(select(func.count(TrainingRecord.id)))
-    assert records == 16
+    # two courses for each of the 8 agents, and the refresher session 3 of them attended
+    assert records == 16 + 3
+    assert sorted(session.scalars(select(TrainingSession.status))) == ["held", "planned"]
+    assert "a session held for 3 agents (re-assessed since), one planned for 4" in first.output
     assert "Profiles, assessments and training: there already." in second.output
     assert audit.verify(session).ok
 
@@ -85,7 +88,9 @@ def test_demo_logins_work(runner, client, auth, session):
         auth.logout()
     pages = {"qa1": ["/evaluations", "/disputes", "/reports/evaluators", "/calibration",
                      "/calibration/1", "/calibration/1/results", "/calibration/2"],
-             "agent1": ["/evaluations", "/scorecard"],
+             "agent1": ["/evaluations", "/scorecard", "/", "/training/sessions"],
+             "hr1": ["/", "/training", "/training/courses", "/training/courses/2",
+                     "/training/sessions", "/training/sessions/1", "/skills"],
              "lead1": ["/reports/evaluators", "/reports/drift", "/calibration/1/results",
                        "/calibration/1/export.csv"]}
     for username, urls in pages.items():

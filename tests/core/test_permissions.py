@@ -54,6 +54,23 @@ def world(session, people):
         "name": "Matrix framework",
         "groups": [{"code": "6.3.2", "competencies": [{"code": "6.3.2", "name": "Comms"}]}]},
         publish=True).framework
+    # A notice published to every role's user, so each may read and acknowledge it.
+    from competencies.notices import services as notices
+
+    notice = notices.save_draft(session, factories.SYSTEM, {
+        "title": "Matrix notice", "body": "Read me.", "category": "policy"})
+    notices.publish(session, factories.SYSTEM, notice.id, notices.Audience(
+        user_ids=tuple(people[u].id for u in ("admin", "qa", "lead_a", "agent_a", "hr",
+                                              "auditor"))))
+    # A role profile held by agent.a, and a course.
+    from competencies.profiles import services as profiles
+    from competencies.training import services as training
+
+    profile = profiles.save_profile(session, factories.SYSTEM, framework_id=framework.id,
+                                    kind="role", name="agent", requirements={"6.3.2": 2})
+    profiles.assign_profile(session, factories.SYSTEM, profile.id, [people["agent_a"].id])
+    course = training.save_course(session, factories.SYSTEM, {
+        "name": "Matrix course", "kind": "product", "competencies": ["6.3.2"]})
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -71,6 +88,9 @@ def world(session, people):
         "session_id": calibration_session.id,
         "item_id": calibration_session.items[0].id,
         "framework_id": framework.id,
+        "notice_id": notice.id,
+        "profile_id": profile.id,
+        "course_id": course.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 
