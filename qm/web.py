@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, g, jsonify, send_file
+from flask import current_app, flash, g, jsonify, redirect, render_template, send_file
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -126,6 +126,22 @@ def save_form(
         return exc.status
     flash(message(result) if callable(message) else message, "success")
     return done(result)
+
+
+def publish_page(form: Any, write: Callable[[], T], done: Callable[[T], Any],
+                 message: Callable[[T], str], *, what: str, back: str) -> Any:
+    """The one shape of a "publish this draft" POST (a scoring form, a competency framework):
+    ``done(version)`` after a commit; an incomplete request (no draft number or version) is an
+    error page asking to reload ``what``'s page; a refusal of the service (a stale draft, nothing
+    to publish) was flashed and shows on that page, ``back``."""
+    outcome = save_form(form, write, done, message)
+    if not isinstance(outcome, int):
+        return outcome
+    if outcome == 400 and form.errors:
+        return render_template("errors/error.html", status=400,
+                               message=f"The publish request was incomplete; reload the "
+                                       f"{what}'s page and try again."), 400
+    return redirect(back)
 
 
 def import_page(form: Any, run: Callable[[], Any],

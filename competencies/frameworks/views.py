@@ -25,7 +25,7 @@ from competencies.frameworks.models import CompetencyFramework, FrameworkStatus,
 from qm.auth.access import permission_required
 from qm.errors import InvalidInput, NotFound
 from qm.inputs import BadInput, id_arg, load_json
-from qm.web import db, save_form
+from qm.web import db, publish_page, save_form
 
 bp = Blueprint("frameworks", __name__)
 
@@ -216,12 +216,5 @@ def publish(framework_id: int) -> Any:
         return (f"Version {version.number} published: profiles, assessments and the skills "
                 "matrix use it now. The version it replaces is retired and stays readable.")
 
-    outcome = save_form(form, write, _detail, published)
-    if not isinstance(outcome, int):
-        return outcome
-    if outcome == 400 and form.errors:
-        return render_template("errors/error.html", status=400,
-                               message="The publish request was incomplete; reload the "
-                                       "framework's page and try again."), 400
-    # The service's reason was flashed: show it on the framework's page.
-    return redirect(url_for("frameworks.framework", framework_id=framework_id))
+    return publish_page(form, write, _detail, published, what="framework",
+                        back=url_for("frameworks.framework", framework_id=framework_id))

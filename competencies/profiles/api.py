@@ -1,5 +1,6 @@
-"""/api/v1/skills: an agent's required and current levels, gaps and QA suggestions, and
-recording an assessment; the same services and scope as the pages."""
+"""/api/v1/skills: an agent's required and current levels, gaps and QA suggestions,
+recording an assessment, and the role, queue and client profiles with their holders; the same
+services and scope as the pages."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from competencies.profiles import queries, services
-from competencies.profiles.models import AssessmentMethod
+from competencies.profiles.models import AssessmentMethod, CompetencyProfile, ProfileKind
 from qm.auth.access import api_permission, api_user
 from qm.auth.models import User
 from qm.auth.permissions import can
@@ -87,3 +90,87 @@ def assess(query: dict[str, Any], data: dict[str, Any], user_id: int) -> Any:
             "method": item.method, "evidence": item.evidence,
             "suggested_level": item.suggested_level, "override_reason": item.override_reason,
             "assessor_id": item.assessor_id}
+
+
+# --- role profiles ----------------------------------------------------------------------------
+
+
+class ProfileSchema(Schema):
+    framework_id = Id(required=True)
+    kind = fields.Str(required=True, validate=validate.OneOf([k.value for k in ProfileKind]))
+    name = Text(required=True, validate=validate.Length(max=120))
+    requirements = fields.Dict(keys=Text(validate=validate.Length(max=32)),
+                               values=Count(0, 10), required=True,
+                               validate=validate.Length(max=500),
+                               metadata={"description": "competency code -> minimum level"})
+
+
+class ProfileUpdateSchema(Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf([k.value for k in ProfileKind]))
+    name = Text(required=True, validate=validate.Length(max=120))
+    requirements = fields.Dict(keys=Text(validate=validate.Length(max=32)),
+                               values=Count(0, 10), required=True,
+                               validate=validate.Length(max=500))
+    version = Count(1, required=True, metadata={
+        "description": "the profile's version as read: a profile saved since answers 409"})
+
+
+class MembersSchema(Schema):
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+def _profile_out(profile: CompetencyProfile) -> dict[str, Any]:
+    return {"id": profile.id, "framework_id": profile.framework_id, "kind": profile.kind,
+            "name": profile.name, "requirements": dict(profile.requirements),
+            "holders": sorted(m.user_id for m in profile.members), "version": profile.version}
+
+
+@blp.get("/skills/profiles")
+@api_permission("skills.view")
+@blp.response(200, description="every role, queue and client profile with its holders")
+def profiles() -> Any:
+    return [_profile_out(p) for p in db.session.scalars(
+        select(CompetencyProfile).options(selectinload(CompetencyProfile.members))
+        .order_by(CompetencyProfile.kind, CompetencyProfile.name))]
+
+
+@blp.post("/skills/profiles")
+@api_permission("competency.manage")
+@blp.arguments(ProfileSchema)
+@blp.response(201, description="the profile created (one of the same kind and name: 409)")
+def create_profile(data: dict[str, Any]) -> Any:
+    profile = services.create_profile(db.session, api_user(), **data)
+    db.session.commit()
+    return _profile_out(profile)
+
+
+@blp.put("/skills/profiles/<int:profile_id>")
+@api_permission("competency.manage")
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, description="the profile as saved")
+def update_profile(data: dict[str, Any], profile_id: int) -> Any:
+    version = data.pop("version")
+    profile = services.update_profile(db.session, api_user(), profile_id,
+                                      expected_version=version, **data)
+    db.session.commit()
+    return _profile_out(profile)
+
+
+@blp.post("/skills/profiles/<int:profile_id>/members")
+@api_permission("competency.manage")
+@blp.arguments(MembersSchema)
+@blp.response(200, description="the ids newly given the profile, and the profile")
+def assign(data: dict[str, Any], profile_id: int) -> Any:
+    added = services.assign_profile(db.session, api_user(), profile_id, data["user_ids"])
+    db.session.commit()
+    return {"assigned": added,
+            "profile": _profile_out(db.session.get(CompetencyProfile, profile_id))}
+
+
+@blp.delete("/skills/profiles/<int:profile_id>/members/<int:user_id>")
+@api_permission("competency.manage")
+@blp.response(204, description="the holder no longer holds the profile")
+def unassign(profile_id: int, user_id: int) -> Any:
+    services.unassign_profile(db.session, api_user(), profile_id, user_id)
+    db.session.commit()
+    return None

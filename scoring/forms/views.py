@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 from qm.auth.access import permission_required
 from qm.errors import InvalidInput, NotFound
 from qm.inputs import id_arg
-from qm.web import db, save_form
+from qm.web import db, publish_page, save_form
 from scoring.forms import rules
 from scoring.forms import services as form_services
 from scoring.forms.forms import FormDefinitionForm, FormImportForm, PublishForm
@@ -206,18 +206,11 @@ def publish(form_id: int) -> Any:
 
     def write() -> FormVersion:
         return form_services.publish_form(db.session, current_user, form_id,
-                                     expected=(form.number.data, form.version.data))
+                                          expected=(form.number.data, form.version.data))
 
     def published(version: FormVersion) -> str:
         return (f"Version {version.number} published: new evaluations use it. Evaluations "
                 "already made keep the version they were scored on.")
 
-    outcome = save_form(form, write, _detail, published)
-    if not isinstance(outcome, int):
-        return outcome
-    if outcome == 400 and form.errors:
-        return render_template("errors/error.html", status=400,
-                               message="The publish request was incomplete; reload the "
-                                       "form's page and try again."), 400
-    # The service's reason was flashed: show it on the form's page.
-    return redirect(url_for("forms.form_detail", form_id=form_id))
+    return publish_page(form, write, _detail, published, what="form",
+                        back=url_for("forms.form_detail", form_id=form_id))

@@ -90,3 +90,37 @@ def test_training_due_and_import(client, session, people, world):
     assert again["created"] == 0 and again["already_there"] == 1
     assert client.post("/api/v1/training/import", data=csv.encode(), headers={
         **_headers(session, people["lead_a"]), "Content-Type": "text/csv"}).status_code == 403
+
+
+def test_profiles_and_their_holders(client, session, people, world):
+    hr, lead = _headers(session, people["hr"]), _headers(session, people["lead_a"])
+    listing = client.get("/api/v1/skills/profiles", headers=lead).json
+    assert [(p["kind"], p["name"], p["holders"]) for p in listing] == [
+        ("role", "agent", sorted([people["agent_a"].id, people["agent_b"].id]))]
+    body = {"framework_id": world.id, "kind": "queue", "name": "Billing",
+            "requirements": {"6.3.2": 4}}
+    assert client.post("/api/v1/skills/profiles", headers=lead, json=body).status_code == 403
+    made = client.post("/api/v1/skills/profiles", headers=hr, json=body)
+    assert made.status_code == 201 and made.json["requirements"] == {"6.3.2": 4}
+    assert client.post("/api/v1/skills/profiles", headers=hr, json=body).status_code == 409
+    off_scale = client.post("/api/v1/skills/profiles", headers=hr, json={
+        **body, "name": "Other", "requirements": {"6.3.2": 9}})
+    assert off_scale.status_code == 400 and "off the scale" in off_scale.json["message"]
+    unknown = client.post("/api/v1/skills/profiles", headers=hr, json={
+        **body, "name": "Other", "requirements": {"NOPE": 1}})
+    assert unknown.status_code == 400 and "'NOPE' is not a competency" in unknown.json["message"]
+    profile_id, version = made.json["id"], made.json["version"]
+    saved = client.put(f"/api/v1/skills/profiles/{profile_id}", headers=hr, json={
+        "kind": "queue", "name": "Billing", "requirements": {"6.3.2": 3}, "version": version})
+    assert saved.status_code == 200 and saved.json["requirements"] == {"6.3.2": 3}
+    stale = client.put(f"/api/v1/skills/profiles/{profile_id}", headers=hr, json={
+        "kind": "queue", "name": "Billing", "requirements": {"6.3.2": 1}, "version": version})
+    assert stale.status_code == 409
+    given = client.post(f"/api/v1/skills/profiles/{profile_id}/members", headers=hr,
+                        json={"user_ids": [people["agent_a"].id]})
+    assert given.json["assigned"] == [people["agent_a"].id]
+    assert client.delete(f"/api/v1/skills/profiles/{profile_id}/members/"
+                         f"{people['agent_a'].id}", headers=hr).status_code == 204
+    assert client.delete(f"/api/v1/skills/profiles/{profile_id}/members/"
+                         f"{people['agent_a'].id}", headers=hr).status_code == 400
+    assert client.get("/api/v1/skills/profiles", headers=hr).json[0]["holders"] == []
