@@ -1,7 +1,8 @@
 """The competencies domain's part of `qm demo`: the clause-6 framework, published, whose codes
-match the demo scoring form's tags; the agent role's profile held by every demo agent; a few
-assessments by the team leads; two courses with completions, some refreshers due or overdue;
-a refresher session held (with levels before and after) and one planned."""
+match the demo scoring form's tags; the agent role's profile held by every demo agent, the other
+roles' profiles and a queue's; a few assessments by the team leads; two courses with
+completions, some refreshers due or overdue; a refresher session held (with levels before and
+after) and one planned."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ from qm.auth.models import Team, User, UserRole
 
 FRAMEWORK_FILE = Path(__file__).parent / "data" / "clause6_framework.json"
 AGENT_REQUIREMENTS = {"6.3.2": 3, "6.3.3": 2, "6.3.4": 3, "6.3.4.1": 3}
+# The other role profiles clause 6 speaks of, and what a queue adds; (kind, name, requirements,
+# who holds it: a role's users, or a team's agents)
+OTHER_PROFILES = [
+    ("role", "new agent", {"6.3.2": 2, "6.3.3": 1, "6.3.4": 2, "6.3.4.1": 3}, None),
+    ("role", "senior agent", {"6.3.2": 4, "6.3.2.1": 3, "6.3.2.2": 3, "6.3.3": 3, "6.3.3.1": 3,
+                              "6.3.4": 3, "6.3.4.1": 4}, None),
+    ("role", "team lead", {"6.3.2": 4, "6.3.3": 3, "6.3.4": 3, "6.3.4.1": 4}, "team_lead"),
+    ("role", "QA evaluator", {"6.3.2": 4, "6.3.3": 3, "6.3.4": 4, "6.3.4.1": 4}, "qa_evaluator"),
+    ("queue", "outages", {"6.3.3": 3, "6.3.3.1": 3}, "team:Technical support"),
+]
 COURSES = [
     {"name": "Induction", "kind": "induction", "refresh_months": None,
      "competencies": ["6.3.2", "6.3.3", "6.3.4"]},
@@ -83,6 +94,18 @@ def _seed_people(session: Session, actor: Any, framework_id: int) -> str:
     profile = profiles.save_profile(session, actor, framework_id=framework_id, kind="role",
                                     name="agent", requirements=AGENT_REQUIREMENTS)
     profiles.assign_profile(session, actor, profile.id, [a.id for a in agents])
+    for kind, name, requirements, holders in OTHER_PROFILES:
+        other = profiles.save_profile(session, actor, framework_id=framework_id, kind=kind,
+                                      name=name, requirements=requirements)
+        if holders is None:
+            continue
+        if holders.startswith("team:"):
+            holding = [a.id for a in agents if a.team_id is not None
+                       and session.get(Team, a.team_id).name == holders[5:]]
+        else:
+            holding = list(session.scalars(select(User.id).join(UserRole).where(
+                UserRole.role == holders)))
+        profiles.assign_profile(session, actor, other.id, holding)
     rng = random.Random(18295)
     today = dt.date.today()
     assessed = 0
@@ -110,7 +133,8 @@ def _seed_people(session: Session, actor: Any, framework_id: int) -> str:
                                        today=today)
             records += 1
     held, planned = _seed_sessions(session, actor, courses[1], agents, framework_id, today)
-    return (f"{len(agents)} agents hold the agent profile; {assessed} assessments; "
+    return (f"{len(agents)} agents hold the agent profile, {len(OTHER_PROFILES)} more profiles "
+            f"(other roles, a queue); {assessed} assessments; "
             f"{len(courses)} courses, {records} training records; a session held for "
             f"{held} agents (re-assessed since), one planned for {planned}.")
 
