@@ -48,6 +48,7 @@ from list_latency import (  # noqa: E402
     add_load_options,
     backend_pids,
     check_load_options,
+    fmt,
     local_engine,
     merge,
     run_metadata,
@@ -55,7 +56,6 @@ from list_latency import (  # noqa: E402
     served,
     smoke_defaults,
     smoke_json,
-    table,
 )
 from seed_competencies import DEFAULT_URL, HR_USERNAME  # noqa: E402
 
@@ -197,6 +197,26 @@ def check_rows(port: int, cookies: dict[str, dict[str, str]], plan: list[Scenari
     return problems
 
 
+def table(results: list[Result], baseline: Result) -> str:
+    """list_latency.table's figures with the slowest request (max) added."""
+    lines = ["| scenario | requests | errors | p50 ms | p95 ms | max ms | mean ms | req/s "
+             "| p50 / healthz | p95 / healthz | max / healthz | KiB | bench CPUs | other CPUs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        slowest = max(r.latencies_ms, default=float("nan"))
+        top = max(baseline.latencies_ms, default=float("nan"))
+        lines.append(
+            f"| {r.scenario} | {r.requests} | {r.errors} | {fmt(r.p50)} | {fmt(r.p95)} "
+            f"| {fmt(slowest)} | {fmt(r.mean)} | {fmt(r.rps)} | {fmt(r.p50 / baseline.p50)}x "
+            f"| {fmt(r.p95 / baseline.p95)}x | {fmt(slowest / top)}x "
+            f"| {fmt(r.mean_bytes / 1024)} | {fmt(r.bench_cores, 2)} | {fmt(r.other_cores, 2)} |")
+    return "\n".join(lines)
+
+
+def summary(result: Result) -> dict[str, Any]:
+    return {**result.summary(), "max_ms": max(result.latencies_ms, default=None)}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_load_options(parser)
@@ -268,7 +288,7 @@ def measure(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(
             {"meta": meta, "scenarios": {sc.name: sc.description for sc in plan},
-             "results": [r.summary() for r in results], "row_check": problems,
+             "results": [summary(r) for r in results], "row_check": problems,
              "in_process": [asdict(share) for share in shares]}, indent=2, default=str))
         print(f"\nwritten to {args.json}")
     return 1 if problems or any(r.errors for r in results) else 0
