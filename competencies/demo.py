@@ -154,13 +154,21 @@ def _seed_sessions(session: Session, actor: Any, course: Any, agents: list[User]
     if first:
         marks[first[-1].id] = ("absent", "")
     sessions.record_attendance(session, actor, held.id, marks, today=today)
-    for agent in first[:-1]:
+    for i, agent in enumerate(first):
         team = session.get(Team, agent.team_id) if agent.team_id else None
         if team is None or not team.leads:
             continue
-        profiles.assess(session, team.leads[0], user_id=agent.id, framework_id=framework_id,
-                        competency_code="6.3.4", level=4, assessed_on=held_on + dt.timedelta(
-                            days=20), method="observation",
+        lead = team.leads[0]
+        # the quiz before the refresher, and (for those who attended) what the lead saw after
+        profiles.assess(session, lead, user_id=agent.id, framework_id=framework_id,
+                        competency_code="6.3.4.1", level=2,
+                        assessed_on=held_on - dt.timedelta(days=14), method="test",
+                        evidence="Identity-check quiz: 6 of 10", today=today)
+        if agent is first[-1]:
+            continue  # absent
+        profiles.assess(session, lead, user_id=agent.id, framework_id=framework_id,
+                        competency_code="6.3.4.1", level=3 + i % 2,
+                        assessed_on=held_on + dt.timedelta(days=20), method="observation",
                         evidence="Identity checks done in full after the refresher", today=today)
     planned = sessions.schedule(session, actor, {
         "course_id": course.id, "held_on": today + dt.timedelta(days=14),

@@ -78,6 +78,13 @@ def test_demo_builds_once_and_only_once(runner, session):
     assert records == 16 + 3
     assert sorted(session.scalars(select(TrainingSession.status))) == ["held", "planned"]
     assert "a session held for 3 agents (re-assessed since), one planned for 4" in first.output
+    # its course page has something to show: the 3 who attended went from level 2 up
+    from competencies.training import queries as training_queries
+    from competencies.training.models import Course
+
+    course = session.scalars(select(Course).where(Course.name.like("Data protection%"))).one()
+    effect = training_queries.course_effect(session, course)
+    assert effect.by_code["6.3.4.1"].pairs == 3 and effect.by_code["6.3.4.1"].improved == 3
     assert "Profiles, assessments and training: there already." in second.output
     assert audit.verify(session).ok
 
