@@ -1,6 +1,7 @@
 """Competencies (ISO 18295-1 6.3 to 6.5): frameworks, role profiles and assessments with their
-gaps (``profiles``), training records and refreshers (``training``). One capability per
-sub-package, with the file roles of "How the code is laid out" in the README."""
+gaps (``profiles``), training records, sessions and refreshers (``training``), communication to
+employees (``notices``), and coaching (``coaching``). One capability per sub-package, with the
+file roles of "How the code is laid out" in the README."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ def init_app(app: Any, api: Any) -> None:
 
     Imported here, not at the top: importing any competencies module (a pure one, or in a
     worker) must not pull in Flask."""
+    from competencies.coaching import api as coaching_api
+    from competencies.coaching import dashboard as coaching_cards
+    from competencies.coaching import views as coaching_views
     from competencies.frameworks import api as framework_api
     from competencies.frameworks import views as framework_views
     from competencies.notices import api as notice_api
@@ -24,12 +28,13 @@ def init_app(app: Any, api: Any) -> None:
     from competencies.training import dashboard as training_cards
     from competencies.training import views as training_views
 
-    for views in (framework_views, profile_views, training_views, notice_views):
+    for views in (framework_views, profile_views, training_views, notice_views,
+                  coaching_views):
         app.register_blueprint(views.bp)
-    for routes in (framework_api, profile_api, training_api, notice_api):
+    for routes in (framework_api, profile_api, training_api, notice_api, coaching_api):
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
-        [notice_cards.cards, training_cards.cards, profile_cards.cards])
+        [notice_cards.cards, coaching_cards.cards, training_cards.cards, profile_cards.cards])
     # an agent's page elsewhere (the scorecard) shows their next goal and training due
     app.extensions["qm"].setdefault("person_panels", []).extend(
         [profile_cards.person_panels, training_cards.person_panels])

@@ -142,7 +142,8 @@ def _rearrange(form: FrameworkEditForm, action: str) -> None:
     if kind == "add":
         form.competencies.append_entry({"group": arg if arg in defs.GROUPS
                                         else next(iter(defs.GROUPS))})
-    elif kind == "remove" and arg.isdigit() and int(arg) < len(form.competencies.entries):
+    elif kind == "remove" and arg.isascii() and arg.isdigit() \
+            and int(arg) < len(form.competencies.entries):
         form.competencies.pop_entry(int(arg))
 
 

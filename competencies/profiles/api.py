@@ -13,7 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from competencies.profiles import queries, services
-from competencies.profiles.models import AssessmentMethod, CompetencyProfile, ProfileKind
+from competencies.profiles.models import (
+    AssessmentMethod,
+    CompetencyProfile,
+    ProfileKind,
+    ProfileMember,
+)
 from qm.auth.access import api_permission, api_user
 from qm.auth.models import User
 from qm.auth.permissions import can
@@ -119,18 +124,24 @@ class MembersSchema(Schema):
     user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
 
 
-def _profile_out(profile: CompetencyProfile) -> dict[str, Any]:
+def _profile_out(profile: CompetencyProfile, viewer: Any) -> dict[str, Any]:
+    """A profile with the holders ``viewer`` may see (a lead: their teams'; an agent:
+    themselves) and how many hold it in all."""
     return {"id": profile.id, "framework_id": profile.framework_id, "kind": profile.kind,
             "name": profile.name, "requirements": dict(profile.requirements),
-            "holders": sorted(m.user_id for m in profile.members), "version": profile.version}
+            "holders": sorted(m.user_id for m in profile.members
+                              if can(viewer, "skills.view", m.user)),
+            "holders_count": len(profile.members), "version": profile.version}
 
 
 @blp.get("/skills/profiles")
 @api_permission("skills.view")
 @blp.response(200, description="every role, queue and client profile with its holders")
 def profiles() -> Any:
-    return [_profile_out(p) for p in db.session.scalars(
-        select(CompetencyProfile).options(selectinload(CompetencyProfile.members))
+    user = api_user()
+    return [_profile_out(p, user) for p in db.session.scalars(
+        select(CompetencyProfile).options(selectinload(CompetencyProfile.members)
+                                          .selectinload(ProfileMember.user))
         .order_by(CompetencyProfile.kind, CompetencyProfile.name))]
 
 
@@ -141,7 +152,7 @@ def profiles() -> Any:
 def create_profile(data: dict[str, Any]) -> Any:
     profile = services.create_profile(db.session, api_user(), **data)
     db.session.commit()
-    return _profile_out(profile)
+    return _profile_out(profile, api_user())
 
 
 @blp.put("/skills/profiles/<int:profile_id>")
@@ -153,7 +164,7 @@ def update_profile(data: dict[str, Any], profile_id: int) -> Any:
     profile = services.update_profile(db.session, api_user(), profile_id,
                                       expected_version=version, **data)
     db.session.commit()
-    return _profile_out(profile)
+    return _profile_out(profile, api_user())
 
 
 @blp.post("/skills/profiles/<int:profile_id>/members")
@@ -164,7 +175,7 @@ def assign(data: dict[str, Any], profile_id: int) -> Any:
     added = services.assign_profile(db.session, api_user(), profile_id, data["user_ids"])
     db.session.commit()
     return {"assigned": added,
-            "profile": _profile_out(db.session.get(CompetencyProfile, profile_id))}
+            "profile": _profile_out(db.session.get(CompetencyProfile, profile_id), api_user())}
 
 
 @blp.delete("/skills/profiles/<int:profile_id>/members/<int:user_id>")

@@ -55,7 +55,10 @@ class ProfileForm(FlaskForm):
             if not key.startswith(LEVEL_PREFIX) or not value.strip():
                 continue
             text = value.strip()
-            out[key[len(LEVEL_PREFIX):]] = int(text) if text.lstrip("-").isdigit() else text
+            try:
+                out[key[len(LEVEL_PREFIX):]] = int(text)
+            except ValueError:  # "--1", "²": the service refuses it in words
+                out[key[len(LEVEL_PREFIX):]] = text
         return out
 
 

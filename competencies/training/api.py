@@ -15,7 +15,7 @@ from competencies.training import effect, queries, services, sessions
 from competencies.training.models import Attendance, Course, CourseKind, TrainingSession
 from qm.auth.access import api_permission, api_user
 from qm.auth.models import User
-from qm.auth.permissions import can
+from qm.auth.permissions import ALL, can, scope_for
 from qm.inputs import Count, Id, Text
 from qm.timestamps import today_in
 from qm.web import api_error, db
@@ -112,7 +112,7 @@ def course_effect(course_id: int) -> Any:
     """For everyone who attended a held session of the course, on each competency it develops:
     the latest assessed level on or before the session, and the latest within 180 days after.
     Means are over complete pairs; ``waiting`` counts pairs without both."""
-    found = queries.course_effect(db.session, _course(course_id))
+    found = queries.course_effect(db.session, _course(course_id), visible_to=api_user())
     return {"course_id": course_id, "window_days": found.window_days,
             "overall": _effect_out(found.overall),
             "by_competency": {code: _effect_out(e) for code, e in found.by_code.items()},
@@ -160,7 +160,7 @@ def _session_out(item: TrainingSession, viewer: Any) -> dict[str, Any]:
 def _visible_session(session_id: int) -> TrainingSession:
     item = db.session.get(TrainingSession, session_id)
     user = api_user()
-    if item is None or not (can(user, "skills.manage") or any(
+    if item is None or not (scope_for(user, "skills.view") is ALL or any(
             can(user, "skills.view", a.user) for a in item.attendees)):
         abort(api_error(404, f"Training session {session_id} does not exist or is not "
                              f"visible to you."))

@@ -21,7 +21,7 @@ from competencies.training.models import (
     TrainingSession,
 )
 from qm.auth.models import Team, User
-from qm.auth.permissions import can, scope_clause
+from qm.auth.permissions import ALL, scope_clause, scope_for
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def sessions(session: Session, *, course_id: int | None = None, upcoming_from: d
              visible_to: Any = None) -> list[TrainingSession]:
     """Sessions, the latest first; ``upcoming_from``: only planned ones on or after that day,
     the soonest first. ``visible_to``: only sessions on which someone that user may see is
-    enrolled (HR and auditors see every session)."""
+    enrolled (whoever sees everyone's records, HR and auditors, sees every session)."""
     stmt = select(TrainingSession).options(selectinload(TrainingSession.course),
                                            selectinload(TrainingSession.attendees))
     if course_id is not None:
@@ -110,7 +110,7 @@ def sessions(session: Session, *, course_id: int | None = None, upcoming_from: d
                           ).order_by(TrainingSession.held_on, TrainingSession.id)
     else:
         stmt = stmt.order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
-    if visible_to is not None and not can(visible_to, "skills.manage"):
+    if visible_to is not None and scope_for(visible_to, "skills.view") is not ALL:
         seen = (select(SessionAttendee.session_id).join(User, User.id == SessionAttendee.user_id)
                 .where(scope_clause(visible_to, "skills.view", User.id, User.team_id)))
         stmt = stmt.where(TrainingSession.id.in_(seen))
@@ -128,37 +128,47 @@ class CourseEffect:
     pairs: list[effect.Pair] = field(default_factory=list)
 
 
-def course_effect(session: Session, course: Course, *,
+def course_effect(session: Session, course: Course, *, visible_to: Any = None,
                   window_days: int = effect.WINDOW_DAYS) -> CourseEffect:
     """For everyone who attended a held session of ``course`` and every competency the course
-    develops: the assessed level before the session and within ``window_days`` after it."""
-    attended = session.execute(
-        select(TrainingSession.id, TrainingSession.held_on, SessionAttendee.user_id)
-        .join(SessionAttendee, SessionAttendee.session_id == TrainingSession.id)
-        .where(TrainingSession.course_id == course.id,
-               TrainingSession.status == SessionStatus.HELD.value,
-               SessionAttendee.status == Attendance.ATTENDED.value)).all()
+    develops: the assessed level before the session and within ``window_days`` after it.
+
+    ``visible_to``: only the attendees whose skills records that user may see, so that a mean
+    over one person never shows a level its viewer may not read. Before and after are taken
+    within one framework: two frameworks may use the same code for different things, and an
+    assessment in one is no "after" for an assessment in the other (a person assessed in two
+    frameworks gives a pair in each)."""
+    stmt = (select(TrainingSession.id, TrainingSession.held_on, SessionAttendee.user_id)
+            .join(SessionAttendee, SessionAttendee.session_id == TrainingSession.id)
+            .where(TrainingSession.course_id == course.id,
+                   TrainingSession.status == SessionStatus.HELD.value,
+                   SessionAttendee.status == Attendance.ATTENDED.value))
+    if visible_to is not None:
+        stmt = stmt.join(User, User.id == SessionAttendee.user_id).where(
+            scope_clause(visible_to, "skills.view", User.id, User.team_id))
+    attended = session.execute(stmt).all()
     codes = list(course.competencies)
-    history: dict[tuple[int, str], list[tuple[date, int]]] = defaultdict(list)
+    history: dict[tuple[int, str], dict[int, list[tuple[date, int]]]] = defaultdict(
+        lambda: defaultdict(list))
     users = sorted({user_id for _s, _d, user_id in attended})
     if users and codes:
-        for user_id, code, assessed_on, level in session.execute(
-                select(Assessment.user_id, Assessment.competency_code, Assessment.assessed_on,
-                       Assessment.level)
+        for user_id, code, framework_id, assessed_on, level in session.execute(
+                select(Assessment.user_id, Assessment.competency_code, Assessment.framework_id,
+                       Assessment.assessed_on, Assessment.level)
                 .where(Assessment.user_id.in_(users), Assessment.competency_code.in_(codes))
                 .order_by(Assessment.assessed_on, Assessment.id)):
-            history[(user_id, code)].append((assessed_on, level))
+            history[(user_id, code)][framework_id].append((assessed_on, level))
     by_session: dict[int, list[effect.Pair]] = defaultdict(list)
     by_code: dict[str, list[effect.Pair]] = defaultdict(list)
     pairs = []
     for session_id, held_on, user_id in attended:
         for code in codes:
-            seen = history.get((user_id, code), [])
-            pair = effect.Pair(user_id, code, effect.level_before(seen, held_on),
-                               effect.level_after(seen, held_on, window_days))
-            pairs.append(pair)
-            by_session[session_id].append(pair)
-            by_code[code].append(pair)
+            for seen in (history[(user_id, code)].values() or [[]]):
+                pair = effect.Pair(user_id, code, effect.level_before(seen, held_on),
+                                   effect.level_after(seen, held_on, window_days))
+                pairs.append(pair)
+                by_session[session_id].append(pair)
+                by_code[code].append(pair)
     return CourseEffect(
         overall=effect.summarise(pairs), window_days=window_days, pairs=pairs,
         by_code={code: effect.summarise(by_code[code]) for code in codes},

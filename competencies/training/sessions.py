@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from competencies.training import services
 from competencies.training.models import (
@@ -80,6 +82,15 @@ def schedule(session: Session, actor: Any, values: Mapping[str, Any],
     require(actor, services.PERMISSION)
     fields = _clean(session, values)
     if session_id is None:
+        twin = session.scalar(select(TrainingSession.id).where(
+            TrainingSession.course_id == fields["course_id"],
+            TrainingSession.held_on == fields["held_on"],
+            TrainingSession.trainer == fields["trainer"],
+            TrainingSession.location == fields["location"],
+            TrainingSession.status == SessionStatus.PLANNED.value))
+        if twin is not None:  # a double submit, or two people planning the same thing
+            raise Conflict(f"The same session (course, day, trainer and place) is planned "
+                           f"already: #{twin}.")
         item = TrainingSession(status=SessionStatus.PLANNED.value,
                                created_by_id=getattr(actor, "id", None), **fields)
         session.add(item)
@@ -127,6 +138,10 @@ def enrol(session: Session, actor: Any, session_id: int, user_ids: Iterable[int]
             f"{len(added)} more do not fit.", {"user_ids": "over capacity"})
     for user_id in added:
         item.attendees.append(SessionAttendee(user_id=user_id))
+    if added:
+        # the session's row is updated too (its version moves on): of two enrolments that read
+        # the same places at the same moment, the second meets the version check (StaleEdit)
+        flag_modified(item, "status")
     session.flush()
     if added:
         audit.record(session, actor, "training_session.enrolled", item,

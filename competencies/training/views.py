@@ -22,9 +22,9 @@ from competencies.training.forms import (
 from competencies.training.models import Attendance, Course, SessionStatus
 from qm.auth.access import permission_required
 from qm.auth.models import Team, User
-from qm.auth.permissions import can, scope_clause
+from qm.auth.permissions import ALL, can, scope_clause, scope_for
 from qm.errors import InvalidInput
-from qm.inputs import id_arg
+from qm.inputs import id_arg, version_of
 from qm.timestamps import today_in
 from qm.web import db, import_page, save_form
 
@@ -97,7 +97,6 @@ def _save_course(form: CourseForm, course: Course | None) -> Any:
                                            if c not in dict(choices)]
 
     def write() -> Course:
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
         return services.save_course(
             db.session, current_user,
             {"name": form.name.data, "kind": form.kind.data,
@@ -105,7 +104,7 @@ def _save_course(form: CourseForm, course: Course | None) -> Any:
              "competencies": list(form.competencies.data or []),
              "description": form.description.data or "", "active": bool(form.active.data)},
             course_id=course.id if course else None,
-            expected_version=version if course else None)
+            expected_version=version_of(form) if course else None)
 
     outcome = save_form(form, write,
                         lambda saved: redirect(url_for("training.course", course_id=saved.id)),
@@ -138,7 +137,8 @@ def course(course_id: int) -> Any:
     return render_template(
         "competencies/training/course.html", course=item,
         sessions=queries.sessions(db.session, course_id=item.id, visible_to=current_user),
-        effect=queries.course_effect(db.session, item), action=ActionForm())
+        effect=queries.course_effect(db.session, item, visible_to=current_user),
+        action=ActionForm())
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -170,10 +170,9 @@ def _save_session(form: SessionForm, item: Any) -> Any:
         values = {"course_id": form.course_id.data, "held_on": form.held_on.data,
                   "trainer": form.trainer.data, "location": form.location.data,
                   "capacity": form.capacity.data, "notes": form.notes.data or ""}
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
         return sessions.schedule(db.session, current_user, values,
                                  session_id=item.id if item else None,
-                                 expected_version=version if item else None)
+                                 expected_version=version_of(form) if item else None)
 
     outcome = save_form(form, write,
                         lambda saved: redirect(url_for("training.session", session_id=saved.id)),
@@ -204,7 +203,7 @@ def edit_session(session_id: int) -> Any:
 
 def _visible_session(session_id: int) -> Any:
     item = sessions.get(db.session, session_id)
-    if not can(current_user, "skills.manage") and not any(
+    if scope_for(current_user, "skills.view") is not ALL and not any(
             can(current_user, "skills.view", a.user) for a in item.attendees):
         abort(404)
     return item
@@ -222,7 +221,8 @@ def _session_page(item: Any, enrol_form: EnrolForm | None = None, status: int = 
         "competencies/training/session.html", item=item, attendees=attendees,
         enrol_form=enrol_form, action=ActionForm(), today=_today(),
         marks=[Attendance.ATTENDED.value, Attendance.ABSENT.value],
-        effect=queries.course_effect(db.session, item.course).by_session.get(item.id)), status
+        effect=queries.course_effect(db.session, item.course, visible_to=current_user)
+        .by_session.get(item.id)), status
 
 
 @bp.get("/training/sessions/<int:session_id>")

@@ -103,6 +103,9 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # their teams' acknowledgements, HR writes and publishes them
     "notice.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN, Q: OWN},
     "notice.manage": {A: ALL, H: ALL},
+    # coaching logs: leads coach their teams, agents see and acknowledge their own, HR reads
+    "coaching.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
+    "coaching.manage": {A: ALL, L: TEAM},
 }
 
 # Permissions that come with another: whoever may change sampling rules may read them, also

@@ -94,9 +94,12 @@ def test_training_due_and_import(client, session, people, world):
 
 def test_profiles_and_their_holders(client, session, people, world):
     hr, lead = _headers(session, people["hr"]), _headers(session, people["lead_a"])
+    # a lead sees the holders of their teams, and how many hold it in all
     listing = client.get("/api/v1/skills/profiles", headers=lead).json
-    assert [(p["kind"], p["name"], p["holders"]) for p in listing] == [
-        ("role", "agent", sorted([people["agent_a"].id, people["agent_b"].id]))]
+    assert [(p["kind"], p["name"], p["holders"], p["holders_count"]) for p in listing] == [
+        ("role", "agent", [people["agent_a"].id], 2)]
+    everyone = client.get("/api/v1/skills/profiles", headers=hr).json
+    assert everyone[0]["holders"] == sorted([people["agent_a"].id, people["agent_b"].id])
     body = {"framework_id": world.id, "kind": "queue", "name": "Billing",
             "requirements": {"6.3.2": 4}}
     assert client.post("/api/v1/skills/profiles", headers=lead, json=body).status_code == 403

@@ -245,6 +245,10 @@ def test_the_editors_buttons_add_and_remove_rows_without_saving(client, auth, se
     removed = client.post_form(url, {**form, "action": "remove-0"}).get_data(as_text=True)
     assert 'value="COM-1"' not in removed and 'value="ACME-1"' in removed
     assert len(_versions(session, published.id)) == 1  # nothing saved
+    # a row number that is a digit only to Unicode ("²") or out of range removes nothing
+    for odd in ("remove-\u00b2", "remove-99", "remove-x"):
+        kept = client.post_form(url, {**form, "action": odd})
+        assert kept.status_code == 200 and 'value="COM-1"' in kept.get_data(as_text=True)
 
 
 def test_importing_json_from_the_page(client, auth, session, people):

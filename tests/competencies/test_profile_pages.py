@@ -147,6 +147,8 @@ def test_a_stale_profile_edit_is_refused_and_keeps_the_input(client, auth, sessi
     ({"level-COM-1": "9"}, "COM-1: Level 9 is off the scale 0 to 4."),
     ({"level-NOPE": "2"}, "&#39;NOPE&#39; is not a competency of &#39;Agent competencies&#39;."),
     ({"level-COM-1": "two"}, "The level required of COM-1 must be a whole number."),
+    ({"level-COM-1": "--1"}, "The level required of COM-1 must be a whole number."),
+    ({"level-COM-1": "\u00b2"}, "The level required of COM-1 must be a whole number."),
     ({"kind": "team"}, "A profile is for a role, a queue or a client, not &#39;team&#39;."),
     ({"name": "  "}, "Name the profile (1 to 120 characters)."),
 ])

@@ -362,3 +362,82 @@ def test_sessions_through_the_api(client, session, people, course):
                       headers=agent_b).json["attendees"] == [
         {"user_id": people["agent_b"].id, "username": "agent.b", "status": "absent",
          "result": "", "record_id": None}]
+
+
+# --- what a read-through found ----------------------------------------------------------------
+
+
+def _held_with(session, people, course, who, before, after):
+    item = _schedule(session, people["hr"], course)
+    sessions.enrol(session, people["hr"], item.id, [people[w].id for w in who])
+    sessions.record_attendance(session, people["hr"], item.id,
+                               {people[w].id: ("attended", "") for w in who}, today=TODAY)
+    framework_id = session.scalar(select(CompetencyFramework.id).where(
+        CompetencyFramework.name == "Session framework"))
+    for w in who:
+        for level, on in ((before, TODAY - timedelta(days=3)), (after, TODAY + timedelta(days=3))):
+            profile_services.assess(session, people["hr"], user_id=people[w].id,
+                                    framework_id=framework_id, competency_code="COM-1",
+                                    level=level, assessed_on=on, method="test",
+                                    today=date(2027, 1, 1))
+    session.commit()
+    return item
+
+
+def test_the_effect_counts_only_the_people_the_viewer_may_see(client, session, people, course):
+    item = _held_with(session, people, course, ["agent_b"], 1, 4)
+    for who, pairs in (("hr", 1), ("lead_b", 1), ("lead_a", 0), ("agent_a", 0)):
+        found = client.get(f"/api/v1/training/courses/{course.id}/effect",
+                           headers=_headers(session, people[who])).json
+        assert found["overall"]["pairs"] == pairs, who
+        assert (str(item.id) in found["by_session"]) == bool(pairs), who
+
+
+def test_before_and_after_stay_within_one_framework(session, people, course):
+    other = framework_services.import_framework(session, factories.SYSTEM, {
+        "name": "Another site", "groups": [{"code": "6.3.2", "competencies": [
+            {"code": "COM-1", "name": "Something else"}]}]}, publish=True).framework
+    _held_with(session, people, course, ["agent_a"], 3, 3)
+    # a level 0 on another framework's COM-1 after the session is not a decline
+    profile_services.assess(session, people["hr"], user_id=people["agent_a"].id,
+                            framework_id=other.id, competency_code="COM-1", level=0,
+                            assessed_on=TODAY + timedelta(days=5), method="test",
+                            today=date(2027, 1, 1))
+    found = queries.course_effect(session, course)
+    assert (found.overall.pairs, found.overall.unchanged, found.overall.declined) == (1, 1, 0)
+    assert found.overall.waiting == 1  # the other framework's COM-1: nothing before it
+
+
+def test_an_edit_without_the_version_seen_is_refused(client, auth, session, people, course):
+    auth.login("hr")
+    url = f"/training/courses/{course.id}/edit"
+    bare = client.post_form(url, {"name": "Renamed", "kind": "refresher",
+                                  "refresh_months": "12", "active": "y"})
+    assert bare.status_code == 409
+    session.expire_all()
+    assert course.name == "Listening skills"
+
+
+def test_an_auditor_sees_a_session_nobody_is_enrolled_on(client, auth, session, people,
+                                                        course):
+    item = _schedule(session, people["hr"], course)
+    session.commit()
+    auth.login("auditor")
+    assert client.get(f"/training/sessions/{item.id}").status_code == 200
+    assert str(item.held_on) in client.get("/training/sessions").get_data(as_text=True)
+
+
+def test_a_double_submitted_session_is_planned_once(session, people, course):
+    first = _schedule(session, people["hr"], course)
+    with pytest.raises(Conflict, match=f"planned already: #{first.id}"):
+        _schedule(session, people["hr"], course)
+    assert _schedule(session, people["hr"], course, location="Room 3").id != first.id
+
+
+def test_an_enrolment_moves_the_sessions_version_on(session, people, course):
+    item = _schedule(session, people["hr"], course, capacity=1)
+    before = item.version
+    sessions.enrol(session, people["hr"], item.id, [people["agent_a"].id])
+    assert item.version == before + 1  # a concurrent enrolment read the old one: refused
+    sessions.enrol(session, people["hr"], item.id, [people["agent_a"].id])
+    assert item.version == before + 1  # nothing added, nothing changed

@@ -28,6 +28,7 @@ PAGE_AREAS = {
     "teams": "qm.auth", **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
     "training": "competencies.training", "notices": "competencies.notices",
+    "coaching": "competencies.coaching",
 }
 API_AREAS = {
     "openapi.json": "flask_smorest", "me": "qm.auth", "users": "qm.auth", "teams": "qm.auth",
@@ -36,6 +37,7 @@ API_AREAS = {
     **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
     "training": "competencies.training", "notices": "competencies.notices",
+    "coaching": "competencies.coaching",
 }
 
 

@@ -3,6 +3,7 @@ rule fails here, and so does a role that gets further than the permission table 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import factories
@@ -71,6 +72,13 @@ def world(session, people):
     profiles.assign_profile(session, factories.SYSTEM, profile.id, [people["agent_a"].id])
     course = training.save_course(session, factories.SYSTEM, {
         "name": "Matrix course", "kind": "product", "competencies": ["6.3.2"]})
+    # A coaching session of agent.a (lead.a coaches), held, with an action item agent.a owns.
+    from competencies.coaching import services as coaching
+
+    coached = coaching.open_session(session, people["lead_a"], people["agent_a"].id, {
+        "kind": "one_to_one", "planned_on": datetime.date.today()})
+    action = coaching.add_action(session, people["lead_a"], coached.id, text="Listen first",
+                                 owner_id=people["agent_a"].id, due_on=datetime.date.today())
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -91,6 +99,7 @@ def world(session, people):
         "notice_id": notice.id,
         "profile_id": profile.id,
         "course_id": course.id,
+        "action_id": action.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 

@@ -1,0 +1,1 @@
+"""Coaching sessions, action items and whether coaching works (issue 14)."""

@@ -1,0 +1,248 @@
+"""Coaching pages: the coaching log (per agent, per team, with open action items and a CSV),
+opening and editing a session, holding or cancelling it, agreeing and closing action items,
+and the agent's acknowledgement."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from competencies.coaching import queries, services
+from competencies.coaching.forms import (
+    AcknowledgeForm,
+    ActionForm,
+    ButtonForm,
+    HoldForm,
+    SessionForm,
+)
+from competencies.coaching.models import CoachingSession, CoachingStatus
+from qm.auth.access import permission_required
+from qm.auth.models import Team, User, UserRole
+from qm.auth.permissions import Role, can, scope_clause
+from qm.errors import InvalidInput
+from qm.inputs import id_arg
+from qm.timestamps import today_in
+from qm.web import db, save_form
+
+bp = Blueprint("coaching", __name__)
+STATUSES = [s.value for s in CoachingStatus]
+
+
+def _version(raw: Any) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+def _coachable() -> list[User]:
+    """Active agents the current user may coach."""
+    return list(db.session.scalars(
+        select(User).join(UserRole).where(
+            UserRole.role == Role.AGENT.value, User.active, User.id != current_user.id,
+            scope_clause(current_user, "coaching.manage", User.id, User.team_id))
+        .order_by(User.display_name)))
+
+
+def _filters() -> dict[str, Any]:
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        abort(400)
+    return {"agent_id": id_arg(request.args, "agent_id"),
+            "team_id": id_arg(request.args, "team_id"), "status": status}
+
+
+@bp.get("/coaching")
+@permission_required("coaching.view")
+def log_page() -> Any:
+    filters = _filters()
+    as_of = today_in(current_user.timezone)
+    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
+             if can(current_user, "team.view", t)]
+    return render_template(
+        "competencies/coaching/log.html", sessions=queries.log(db.session, current_user,
+                                                               **filters),
+        actions=queries.open_actions(db.session, current_user, as_of=as_of), as_of=as_of,
+        teams=teams, statuses=STATUSES, filters=filters,
+        agent=db.session.get(User, filters["agent_id"]) if filters["agent_id"] else None,
+        may_open=can(current_user, "coaching.manage"))
+
+
+@bp.get("/coaching/log.csv")
+@permission_required("coaching.view")
+def log_csv() -> Any:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["session", "agent", "planned_on", "held_on", "status", "kind", "source",
+                     "focus_questions", "focus_competencies", "actions", "actions_open",
+                     "acknowledged_at", "notes"])
+    for s in queries.log(db.session, current_user, **_filters()):
+        writer.writerow([s.id, s.agent.username, s.planned_on, s.held_on or "", s.status,
+                         s.kind, s.source, " ".join(s.focus_questions),
+                         " ".join(s.focus_competencies), len(s.actions),
+                         sum(a.done_at is None for a in s.actions),
+                         s.agent_acknowledged_at.isoformat() if s.agent_acknowledged_at
+                         else "", _cell(s.notes)])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="coaching-log.csv"'})
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def _form_page(form: SessionForm, item: CoachingSession | None, status: int) -> Any:
+    return render_template("competencies/coaching/form.html", form=form, item=item), status
+
+
+@bp.route("/coaching/new", methods=["GET", "POST"])
+@permission_required("coaching.manage")
+def new_session() -> Any:
+    """Open a session; ``?agent_id=`` and ``?evaluation_id=`` (repeatable) fill it in, as the
+    buttons on an evaluation and on the skills profile do."""
+    form = SessionForm()
+    form.agent_id.choices = [(u.id, f"{u.display_name} ({u.username})") for u in _coachable()]
+    if request.method == "GET":
+        form.agent_id.data = id_arg(request.args, "agent_id")
+        evaluations = [int(v) for v in request.args.getlist("evaluation_id") if v.isdigit()]
+        if evaluations:
+            form.source.data, form.evaluation_ids.data = "evaluation", ",".join(
+                str(i) for i in evaluations)
+        if request.args.get("competency"):
+            form.source.data = "gap"
+            form.focus_competencies.data = request.args["competency"][:64]
+        form.planned_on.data = today_in(current_user.timezone)
+
+    def write() -> CoachingSession:
+        try:
+            evaluation_ids = [int(v) for v in _split(form.evaluation_ids.data)]
+        except ValueError:
+            raise InvalidInput("The evaluations are a list of ids.") from None
+        return services.open_session(db.session, current_user, form.agent_id.data, {
+            "kind": form.kind.data, "planned_on": form.planned_on.data,
+            "source": form.source.data or "ad_hoc", "evaluation_ids": evaluation_ids,
+            "focus_questions": _split(form.focus_questions.data),
+            "focus_competencies": _split(form.focus_competencies.data),
+            "notes": form.notes.data or ""})
+
+    outcome = save_form(form, write, lambda saved: redirect(
+        url_for("coaching.session", session_id=saved.id)), "Coaching session planned.")
+    return _form_page(form, None, outcome) if isinstance(outcome, int) else outcome
+
+
+@bp.route("/coaching/<int:session_id>/edit", methods=["GET", "POST"])
+@permission_required("coaching.manage")
+def edit_session(session_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id, "coaching.manage")
+    form = SessionForm(obj=item if request.method == "GET" else None)
+    del form.agent_id  # a session stays the agent's it was opened for
+    if request.method == "GET":
+        form.focus_questions.data = ", ".join(item.focus_questions)
+        form.focus_competencies.data = ", ".join(item.focus_competencies)
+        form.version.data = str(item.version)
+
+    def write() -> CoachingSession:
+        return services.update_session(db.session, current_user, item.id, {
+            "kind": form.kind.data, "planned_on": form.planned_on.data,
+            "focus_questions": _split(form.focus_questions.data),
+            "focus_competencies": _split(form.focus_competencies.data),
+            "notes": form.notes.data or ""}, expected_version=_version(form.version.data))
+
+    outcome = save_form(form, write, lambda saved: redirect(
+        url_for("coaching.session", session_id=saved.id)), "Saved.")
+    return _form_page(form, item, outcome) if isinstance(outcome, int) else outcome
+
+
+def _detail(item: CoachingSession, status: int = 200, action_form: ActionForm | None = None,
+            hold_form: HoldForm | None = None) -> Any:
+    today = today_in(current_user.timezone)
+    if action_form is None:
+        action_form = ActionForm(formdata=None, due_on=today)
+    owners = {item.agent_id: item.agent}
+    if current_user.id != item.agent_id:
+        owners[current_user.id] = current_user
+    action_form.owner_id.choices = [(u.id, u.display_name) for u in owners.values()]
+    if hold_form is None:
+        hold_form = HoldForm(formdata=None, held_on=min(today, max(item.planned_on, today)),
+                             version=str(item.version))
+    return render_template(
+        "competencies/coaching/session.html", item=item, today=today,
+        may_manage=can(current_user, "coaching.manage", item),
+        is_agent=current_user.id == item.agent_id, action_form=action_form,
+        hold_form=hold_form, button=ButtonForm(formdata=None, version=str(item.version)),
+        ack_form=AcknowledgeForm(formdata=None, comment=item.agent_comment)), status
+
+
+@bp.get("/coaching/<int:session_id>")
+@permission_required("coaching.view")
+def session(session_id: int) -> Any:
+    return _detail(services.get(db.session, current_user, session_id))
+
+
+def _back(item: CoachingSession) -> Any:
+    return redirect(url_for("coaching.session", session_id=item.id))
+
+
+@bp.post("/coaching/<int:session_id>/held")
+@permission_required("coaching.manage")
+def hold(session_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id, "coaching.manage")
+    form = HoldForm()
+    outcome = save_form(form, lambda: services.hold(
+        db.session, current_user, item.id, held_on=form.held_on.data,
+        today=today_in(current_user.timezone), expected_version=_version(form.version.data)),
+        lambda _saved: _back(item), "Recorded as held.")
+    return _detail(item, outcome, hold_form=form) if isinstance(outcome, int) else outcome
+
+
+@bp.post("/coaching/<int:session_id>/cancel")
+@permission_required("coaching.manage")
+def cancel(session_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id, "coaching.manage")
+    form = ButtonForm()
+    outcome = save_form(form, lambda: services.cancel(
+        db.session, current_user, item.id, expected_version=_version(form.version.data)),
+        lambda _saved: _back(item), "Session cancelled.")
+    return _detail(item, outcome) if isinstance(outcome, int) else outcome
+
+
+@bp.post("/coaching/<int:session_id>/actions")
+@permission_required("coaching.manage")
+def add_action(session_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id, "coaching.manage")
+    form = ActionForm()
+    form.owner_id.choices = [(item.agent_id, ""), (current_user.id, "")]
+    outcome = save_form(form, lambda: services.add_action(
+        db.session, current_user, item.id, text=form.text.data, owner_id=form.owner_id.data,
+        due_on=form.due_on.data), lambda _saved: _back(item), "Action agreed.")
+    return _detail(item, outcome, action_form=form) if isinstance(outcome, int) else outcome
+
+
+@bp.post("/coaching/<int:session_id>/actions/<int:action_id>/done")
+@permission_required("coaching.view")
+def complete_action(session_id: int, action_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id)
+    if not any(a.id == action_id for a in item.actions):
+        abort(404)
+    form = ButtonForm()
+    outcome = save_form(form, lambda: services.complete_action(
+        db.session, current_user, action_id), lambda _saved: _back(item), "Marked done.")
+    return _detail(item, outcome) if isinstance(outcome, int) else outcome
+
+
+@bp.post("/coaching/<int:session_id>/acknowledge")
+@permission_required("coaching.view")
+def acknowledge(session_id: int) -> Any:
+    item = services.get(db.session, current_user, session_id)
+    form = AcknowledgeForm()
+    outcome = save_form(form, lambda: services.acknowledge(
+        db.session, current_user, item.id, form.comment.data or ""),
+        lambda _saved: _back(item), "Acknowledged.")
+    return _detail(item, outcome) if isinstance(outcome, int) else outcome

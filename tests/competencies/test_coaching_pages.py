@@ -1,0 +1,182 @@
+"""The coaching pages and /api/v1/coaching over real HTTP: a lead plans a session from an
+evaluation, holds it, agrees action items; the agent acknowledges and closes theirs; stale
+saves and double submits; who sees what; the log's CSV; the home cards."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import factories
+import pytest
+from sqlalchemy import func, select
+
+from competencies.coaching import services
+from competencies.coaching.models import ActionItem, CoachingSession
+from qm.auth import tokens
+
+
+def _today():
+    return dt.date.today()
+
+
+@pytest.fixture
+def planned(session, people):
+    item = services.open_session(session, people["lead_a"], people["agent_a"].id, {
+        "kind": "one_to_one", "planned_on": _today(), "focus_competencies": ["6.3.2"],
+        "notes": "=HYPERLINK(\"x\") <b>tone</b>"})
+    session.commit()
+    return item
+
+
+def _token(client, page):
+    html = client.get(page).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_a_lead_plans_from_an_evaluation_holds_and_agrees_actions(client, auth, session,
+                                                                    people):
+    factories.create_form(session)
+    evaluation = factories.create_dispute(session, people["qa"], factories.create_interaction(
+        session, people["agent_a"])).evaluation
+    session.commit()
+    auth.login("lead.a")
+    page = client.get(f"/coaching/new?agent_id={people['agent_a'].id}"
+                      f"&evaluation_id={evaluation.id}").get_data(as_text=True)
+    assert f"From evaluation {evaluation.id}" in page
+    assert "agent.b" not in page  # not in lead.a's teams
+    made = client.post_form("/coaching/new", {
+        "agent_id": people["agent_a"].id, "kind": "side_by_side",
+        "planned_on": _today().isoformat(), "focus_questions": "greet, verify",
+        "focus_competencies": "6.3.2", "notes": "Verify first.", "source": "evaluation",
+        "evaluation_ids": str(evaluation.id)}, page="/coaching/new")
+    assert made.status_code == 302
+    item = session.scalars(select(CoachingSession)).one()
+    assert (item.source, item.evaluation_ids, item.focus_questions) == (
+        "evaluation", [evaluation.id], ["greet", "verify"])
+    url = f"/coaching/{item.id}"
+    held = client.post_form(f"{url}/held", {"held_on": _today().isoformat(),
+                                            "version": str(item.version)}, page=url)
+    assert held.status_code == 302
+    refused = client.post_form(f"{url}/actions", {
+        "text": "Verify before any change", "owner_id": people["agent_a"].id,
+        "due_on": (_today() - dt.timedelta(days=1)).isoformat()}, page=url)
+    assert refused.status_code == 400
+    body = refused.get_data(as_text=True)
+    assert "cannot be due before its session" in body and "Verify before any change" in body
+    agreed = client.post_form(f"{url}/actions", {
+        "text": "Verify before any change", "owner_id": people["agent_a"].id,
+        "due_on": (_today() + dt.timedelta(days=7)).isoformat()}, page=url)
+    assert agreed.status_code == 302
+    assert session.scalar(select(func.count(ActionItem.id))) == 1
+    auth.logout()
+    # the agent reads it, acknowledges with a comment, closes their action
+    auth.login("agent.a")
+    html = client.get(url).get_data(as_text=True)
+    assert "Verify before any change" in html and "Record as held" not in html
+    assert client.post_form(f"{url}/acknowledge", {"comment": "Agreed."},
+                            page=url).status_code == 302
+    action = session.scalars(select(ActionItem)).one()
+    assert client.post_form(f"{url}/actions/{action.id}/done", {}, page=url).status_code == 302
+    session.expire_all()
+    assert item.agent_comment == "Agreed." and action.done_at is not None
+
+
+def test_a_stale_edit_answers_409_and_keeps_the_input(client, auth, session, people, planned):
+    auth.login("lead.a")
+    url = f"/coaching/{planned.id}/edit"
+    token = _token(client, url)
+    form = {"csrf_token": token, "kind": "one_to_one", "planned_on": _today().isoformat(),
+            "focus_questions": "", "focus_competencies": "6.3.2"}
+    first = client.post(url, data={**form, "notes": "First.", "version": str(planned.version)})
+    assert first.status_code == 302
+    stale = client.post(url, data={**form, "notes": "Second, from an old page.",
+                                   "version": str(planned.version)})
+    assert stale.status_code == 409
+    assert "Second, from an old page." in stale.get_data(as_text=True)
+    session.expire_all()
+    assert planned.notes == "First."
+
+
+def test_who_sees_and_changes_a_session(client, auth, session, people, planned):
+    url = f"/coaching/{planned.id}"
+    for username, status in (("lead.a", 200), ("agent.a", 200), ("hr", 200), ("auditor", 200),
+                             ("lead.b", 404), ("agent.a2", 404), ("qa", 403)):
+        auth.login(username)
+        assert client.get(url).status_code == status, username
+        auth.logout()
+    auth.login("hr")  # HR reads coaching logs, does not coach
+    assert client.get("/coaching/new").status_code == 403
+    assert client.post(f"{url}/cancel", data={"csrf_token": _token(client, "/coaching")}
+                       ).status_code == 403
+    auth.logout()
+    auth.login("lead.a")
+    html = client.get(url).get_data(as_text=True)
+    assert "&lt;b&gt;tone&lt;/b&gt;" in html  # notes are text, never HTML
+    assert client.post(f"{url}/cancel").status_code == 400  # no CSRF token: refused
+    session.expire_all()
+    assert planned.status == "scheduled"
+
+
+def test_the_log_its_csv_and_the_home_cards(client, auth, session, people, planned):
+    services.add_action(session, people["lead_a"], planned.id, text="Listen first",
+                        owner_id=people["agent_a"].id, due_on=_today())
+    late = services.open_session(session, people["lead_a"], people["agent_a2"].id, {
+        "kind": "group", "planned_on": _today() - dt.timedelta(days=10)})
+    services.add_action(session, people["lead_a"], late.id, text="Shadow a senior",
+                        owner_id=people["lead_a"].id,
+                        due_on=_today() - dt.timedelta(days=2))
+    session.commit()
+    auth.login("lead.a")
+    log = client.get("/coaching").get_data(as_text=True)
+    assert "Listen first" in log and "Shadow a senior" in log and "overdue" in log
+    rows = list(csv.DictReader(io.StringIO(client.get("/coaching/log.csv").get_data(
+        as_text=True))))
+    assert {r["agent"] for r in rows} == {"agent.a", "agent.a2"}
+    assert next(r for r in rows if r["agent"] == "agent.a")["notes"].startswith("'=")
+    filtered = client.get(f"/coaching?agent_id={people['agent_a'].id}").get_data(as_text=True)
+    assert "Shadow a senior" in filtered  # open actions stay listed; the sessions narrow
+    assert client.get("/coaching?status=lost").status_code == 400
+    home = client.get("/").get_data(as_text=True)
+    assert "Coaching actions overdue" in home and "Shadow a senior" in home
+    auth.logout()
+    auth.login("agent.a")
+    mine = client.get("/coaching").get_data(as_text=True)
+    assert "Listen first" in mine and "Shadow a senior" not in mine
+
+
+def test_coaching_through_the_api(client, session, people, planned):
+    def headers(who):
+        _t, plaintext = tokens.create_token(session, factories.SYSTEM, people[who].id,
+                                            name="t")
+        session.commit()
+        return {"Authorization": f"Bearer {plaintext}"}
+
+    lead, agent = headers("lead_a"), headers("agent_a")
+    outside = client.post("/api/v1/coaching/sessions", headers=lead, json={
+        "agent_id": people["agent_b"].id, "kind": "one_to_one",
+        "planned_on": _today().isoformat()})
+    assert outside.status_code == 400 and "in the teams you coach" in outside.json["message"]
+    url = f"/api/v1/coaching/sessions/{planned.id}"
+    stale = client.patch(url, headers=lead, json={"notes": "x", "version": planned.version + 5})
+    assert stale.status_code == 409
+    held = client.post(f"{url}/held", headers=lead, json={"held_on": _today().isoformat()})
+    assert held.json["status"] == "held"
+    action = client.post(f"{url}/actions", headers=lead, json={
+        "text": "Listen first", "owner_id": people["agent_a"].id,
+        "due_on": _today().isoformat()})
+    assert action.status_code == 201
+    assert client.post(f"{url}/actions", headers=lead, json={
+        "text": "No owner", "due_on": _today().isoformat()}).status_code == 422
+    assert client.post(f"{url}/acknowledge", headers=agent,
+                       json={"comment": "Thanks"}).json["agent_comment"] == "Thanks"
+    assert client.post(f"{url}/acknowledge", headers=lead, json={}).status_code == 409
+    assert [a["text"] for a in client.get("/api/v1/coaching/actions", headers=agent).json] == [
+        "Listen first"]
+    done = client.post(f"/api/v1/coaching/actions/{action.json['id']}/done", headers=agent,
+                       json={})
+    assert done.json["done_at"] is not None
+    assert client.get("/api/v1/coaching/sessions", headers=headers("agent_a2")).json == []
+    assert client.get(url, headers=headers("lead_b")).status_code == 404
