@@ -37,4 +37,7 @@ def init_app(app: Any, api: Any) -> None:
         [notice_cards.cards, coaching_cards.cards, training_cards.cards, profile_cards.cards])
     # an agent's page elsewhere (the scorecard) shows their next goal and training due
     app.extensions["qm"].setdefault("person_panels", []).extend(
-        [profile_cards.person_panels, training_cards.person_panels])
+        [profile_cards.person_panels, training_cards.person_panels,
+         coaching_cards.person_panels])
+    app.extensions["qm"].setdefault("record_links", {}).setdefault("evaluation", []).append(
+        coaching_cards.evaluation_links)

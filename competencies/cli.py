@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from competencies.coaching.cli import coaching
 from competencies.frameworks.cli import competencies
 from competencies.training.cli import training
 
-COMMANDS = [competencies, training]
+COMMANDS = [competencies, training, coaching]

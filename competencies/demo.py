@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from competencies.coaching import services as coaching
+from competencies.coaching.models import CoachingSession
 from competencies.frameworks import queries, services
 from competencies.notices import services as notices
 from competencies.notices.models import Notice, NoticeRecipient
@@ -24,6 +26,7 @@ from competencies.training import services as training
 from competencies.training import sessions
 from competencies.training.due import add_months
 from qm.auth.models import Team, User, UserRole
+from scoring.evaluations.models import COUNTED, Evaluation
 
 FRAMEWORK_FILE = Path(__file__).parent / "data" / "clause6_framework.json"
 AGENT_REQUIREMENTS = {"6.3.2": 3, "6.3.3": 2, "6.3.4": 3, "6.3.4.1": 3}
@@ -53,6 +56,7 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
     message = (f"Competencies: {version.framework.name!r} v{version.number} ({version.status}), "
                f"{count} competencies.")
     sent_notices = " " + _seed_notices(session, actor)
+    sent_notices += " " + _seed_coaching(session)
     if session.scalar(select(CompetencyProfile.id).limit(1)) is not None:
         return message + " Profiles, assessments and training: there already." + sent_notices
     return message + " " + _seed_people(session, actor, version.framework_id) + sent_notices
@@ -175,3 +179,45 @@ def _seed_sessions(session: Session, actor: Any, course: Any, agents: list[User]
         "trainer": "Compliance team", "location": "Training room 1", "capacity": 20})
     sessions.enrol(session, actor, planned.id, [a.id for a in rest[:20]])
     return len(first) - 1, min(len(rest), 20)
+
+
+def _seed_coaching(session: Session) -> str:
+    """Each lead's first agent: a session held a fortnight ago from their latest released
+    evaluation, with an action item each (one overdue), and one planned next week. Known by
+    its existence: a second run adds nothing."""
+    if session.scalar(select(CoachingSession.id).limit(1)) is not None:
+        return "Coaching: there already."
+    today = dt.date.today()
+    held = planned = 0
+    for team in session.scalars(select(Team).order_by(Team.name)):
+        if not team.leads:
+            continue
+        lead = team.leads[0]
+        agents = list(session.scalars(select(User).where(User.team_id == team.id)
+                                      .order_by(User.username)))
+        if not agents:
+            continue
+        agent = agents[0]
+        evaluation = session.scalar(select(Evaluation).where(
+            Evaluation.agent_id == agent.id, *COUNTED).order_by(Evaluation.submitted_at.desc())
+            .limit(1))
+        values = {"kind": "one_to_one", "planned_on": today - dt.timedelta(days=14),
+                  "focus_competencies": ["6.3.4.1"],
+                  "notes": "Identity checks skipped on two calls; walked through the script."}
+        if evaluation is not None:
+            values |= {"source": "evaluation", "evaluation_ids": [evaluation.id]}
+        item = coaching.open_session(session, lead, agent.id, values)
+        coaching.hold(session, lead, item.id, held_on=today - dt.timedelta(days=14),
+                      today=today)
+        coaching.add_action(session, lead, item.id, text="Ask both security questions on "
+                            "every account change", owner_id=agent.id,
+                            due_on=today - dt.timedelta(days=2))
+        coaching.add_action(session, lead, item.id, text="Listen to two model calls together",
+                            owner_id=lead.id, due_on=today + dt.timedelta(days=5))
+        held += 1
+        if len(agents) > 1:
+            coaching.open_session(session, lead, agents[1].id, {
+                "kind": "side_by_side", "planned_on": today + dt.timedelta(days=7),
+                "focus_competencies": ["6.3.2.2"], "notes": "Tone on complaint calls."})
+            planned += 1
+    return f"Coaching: {held} sessions held with action items, {planned} planned."

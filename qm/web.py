@@ -179,6 +179,16 @@ def person_panels(person: Any) -> list[dict[str, Any]]:
     return panels
 
 
+def record_links(kind: str, record: Any) -> list[dict[str, str]]:
+    """Actions other domains offer on a record of ``kind`` ("evaluation"), for its page: every
+    provider in ``app.extensions["qm"]["record_links"][kind]`` is called as
+    ``provider(session, viewer, record)`` and returns links (dicts: text, href)."""
+    links: list[dict[str, str]] = []
+    for provider in current_app.extensions["qm"].get("record_links", {}).get(kind, []):
+        links.extend(provider(db.session, current_user, record))
+    return links
+
+
 def recording_store() -> RecordingStore:
     return RecordingStore(settings().recordings_dir)
 

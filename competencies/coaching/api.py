@@ -194,3 +194,44 @@ def open_actions() -> Any:
     as_of = today_in(user.timezone)
     return [{**_action_out(a), "overdue": a.due_on < as_of}
             for a in queries.open_actions(db.session, user, as_of=as_of)]
+
+
+class CoachingEffectQuery(Schema):
+    team_id = Id(load_default=None)
+    days = Count(1, 365, load_default=30, metadata={
+        "description": "days before and after a session whose scores count"})
+
+
+def _effect_out(found: Any) -> dict[str, Any]:
+    return {"n_before": found.n_before, "n_after": found.n_after,
+            "mean_before": found.mean_before, "mean_after": found.mean_after,
+            "difference": found.difference, "ci_low": found.ci_low, "ci_high": found.ci_high,
+            "verdict": found.verdict, "reason": found.reason}
+
+
+@blp.get("/coaching/effectiveness")
+@api_permission("coaching.view")
+@blp.arguments(CoachingEffectQuery, location="query")
+@blp.response(200, description="each held session's verdict, and the shares per coach and team")
+def effectiveness(query: dict[str, Any]) -> Any:
+    found = queries.effectiveness(db.session, api_user(), team_id=query["team_id"],
+                                  days=query["days"])
+    return {"days": query["days"],
+            "sessions": [{"session_id": item.id, "agent_id": item.agent_id,
+                          "held_on": item.held_on.isoformat(), **_effect_out(e)}
+                         for item, e in found.sessions],
+            **{kind: {name: {"n": s.n, "improved": s.improved, "share": s.share,
+                             "reason": s.reason} for name, s in group.items()}
+               for kind, group in (("by_coach", found.by_coach), ("by_team", found.by_team))}}
+
+
+@blp.get("/coaching/suggestions")
+@api_permission("coaching.manage")
+@blp.response(200, description="agents of the caller's teams whose recent scores call for "
+                               "coaching, lowest share first")
+def suggestions() -> Any:
+    user = api_user()
+    return [{"agent_id": s.agent.id, "subject": s.found.subject[0], "key": s.found.subject[1],
+             "label": s.label, "n": s.found.n, "share": s.found.share,
+             "team_share": s.found.team_share, "reason": s.found.reason}
+            for s in queries.suggestions(db.session, user, as_of=today_in(user.timezone))]

@@ -1,5 +1,6 @@
-"""The home page's coaching cards: action items overdue (a lead's teams', an agent's own) and
-sessions planned."""
+"""The home page's coaching cards (action items overdue, a lead's teams' or an agent's own;
+sessions planned; coaching suggested to a lead) and the coaching panel of an agent's other
+pages (their skills profile, their scorecard)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from competencies.coaching import queries
 from competencies.coaching.models import CoachingStatus
 from qm.auth.permissions import can
 from qm.timestamps import today_in
+from scoring.evaluations.models import RELEASED_STATUSES
 
 SHOWN = 5
 
@@ -28,9 +30,60 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
              for a in overdue[:SHOWN]]
     out = [{"title": "Coaching actions overdue", "value": len(overdue), "detail": lines,
             "link": link, "link_text": "Coaching log"}]
+    if can(actor, "coaching.manage") and getattr(actor, "led_team_ids", None):
+        # a lead's teams only: across a whole centre it is a report, not a home card
+        suggested = queries.suggestions(session, actor, as_of=as_of)
+        out.append({"title": "Coaching suggested", "value": len(suggested),
+                    "detail": [f"{s.agent.display_name}: {s.label} ({s.found.share:.0f}%)"
+                               for s in suggested[:SHOWN]],
+                    "link": url_for("coaching.suggestions_page"),
+                    "link_text": "Suggested coaching"})
     if planned:
         out.append({"title": "Coaching sessions planned", "value": len(planned),
                     "detail": [f"{s.agent.display_name} on {s.planned_on}"
                                for s in sorted(planned, key=lambda s: s.planned_on)[:SHOWN]],
                     "link": link, "link_text": "Coaching log"})
     return out
+
+
+def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, Any]]:
+    """An agent's open action items and latest coaching sessions, for a page about them."""
+    if not can(viewer, "coaching.view", _Person(person)):
+        return []
+    sessions = queries.log(session, viewer, agent_id=person.id)
+    if not sessions and not can(viewer, "coaching.manage", _Person(person)):
+        return []
+    as_of = today_in(viewer.timezone)
+    lines = [f"To do: {a.text} (due {a.due_on}{', overdue' if a.due_on < as_of else ''})"
+             for s in sessions for a in s.actions
+             if a.done_at is None and s.status != CoachingStatus.CANCELLED.value]
+    lines += [f"{s.planned_on}: {s.kind.replace('_', ' ')}, {s.status}"
+              + (f" ({', '.join(s.focus_questions + s.focus_competencies)})"
+                 if s.focus_questions or s.focus_competencies else "")
+              for s in sessions[:3]]
+    if can(viewer, "coaching.manage", _Person(person)) and viewer.id != person.id:
+        link = url_for("coaching.new_session", agent_id=person.id)
+        text = "Plan a coaching session"
+    else:
+        link, text = url_for("coaching.log_page", agent_id=person.id), "Coaching log"
+    return [{"title": "Coaching", "lines": lines or ["No coaching yet."], "link": link,
+             "link_text": text}]
+
+
+class _Person:
+    """A person's scope, for asking whether a viewer may coach them."""
+
+    def __init__(self, person: Any) -> None:
+        self.scope_owner_id, self.scope_team_id = person.id, person.team_id
+
+
+def evaluation_links(session: Session, viewer: Any, evaluation: Any) -> list[dict[str, str]]:
+    """"Coach from this evaluation" on a released evaluation of an agent the viewer coaches."""
+    if evaluation.status not in RELEASED_STATUSES or evaluation.agent is None:
+        return []
+    if not can(viewer, "coaching.manage", _Person(evaluation.agent)) or \
+            viewer.id == evaluation.agent_id:
+        return []
+    return [{"text": "Coach from this evaluation",
+             "href": url_for("coaching.new_session", agent_id=evaluation.agent_id,
+                             evaluation_id=evaluation.id)}]

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from competencies.coaching import queries, services
+from competencies.coaching import effect, queries, services, suggest
 from competencies.coaching.forms import (
     AcknowledgeForm,
     ActionForm,
@@ -70,6 +70,30 @@ def log_page() -> Any:
         may_open=can(current_user, "coaching.manage"))
 
 
+@bp.get("/coaching/effectiveness")
+@permission_required("coaching.view")
+def effectiveness_page() -> Any:
+    """Each held session's verdict (scores on its focus before and after), and the share of
+    sessions followed by improvement per coach and per team."""
+    team_id = id_arg(request.args, "team_id")
+    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
+             if can(current_user, "team.view", t)]
+    return render_template("competencies/coaching/effectiveness.html", team_id=team_id,
+                           teams=teams, days=effect.WINDOW_DAYS,
+                           found=queries.effectiveness(db.session, current_user,
+                                                       team_id=team_id))
+
+
+@bp.get("/coaching/suggestions")
+@permission_required("coaching.manage")
+def suggestions_page() -> Any:
+    """Agents whose recent scores on a question or a competency call for coaching, with the
+    evidence, and a link that plans the session."""
+    return render_template("competencies/coaching/suggestions.html", rules=suggest,
+                           found=queries.suggestions(db.session, current_user,
+                                                     as_of=today_in(current_user.timezone)))
+
+
 @bp.get("/coaching/log.csv")
 @permission_required("coaching.view")
 def log_csv() -> Any:
@@ -118,6 +142,8 @@ def new_session() -> Any:
         if request.args.get("competency"):
             form.source.data = "gap"
             form.focus_competencies.data = request.args["competency"][:64]
+        if request.args.get("question"):
+            form.focus_questions.data = request.args["question"][:64]
         form.planned_on.data = today_in(current_user.timezone)
 
     def write() -> CoachingSession:
@@ -174,6 +200,7 @@ def _detail(item: CoachingSession, status: int = 200, action_form: ActionForm | 
                              version=str(item.version))
     return render_template(
         "competencies/coaching/session.html", item=item, today=today,
+        effect=queries.session_effect(db.session, item), days=effect.WINDOW_DAYS,
         may_manage=can(current_user, "coaching.manage", item),
         is_agent=current_user.id == item.agent_id, action_form=action_form,
         hold_form=hold_form, button=ButtonForm(formdata=None, version=str(item.version)),

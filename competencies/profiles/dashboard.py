@@ -57,7 +57,7 @@ def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, 
     own = _own_lines(session, person)
     if own is None:
         return []
-    return [{"title": "Competencies", "lines": own[1],
+    return [{"title": "Competencies", "source": "skills", "lines": own[1],
              "link": url_for("skills.person", user_id=person.id),
              "link_text": "Skills profile"}]
 

@@ -25,7 +25,7 @@ from qm.auth.permissions import can
 from qm.db import utcnow
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
-from qm.web import db, save_form
+from qm.web import db, person_panels, save_form
 
 bp = Blueprint("skills", __name__)
 
@@ -232,6 +232,8 @@ def _person_page(user: User, framework: CompetencyFramework, form: AssessmentFor
         gaps=queries.gaps_of(db.session, framework.id, user.id),
         suggestions=queries.suggestions(db.session, user.id),
         history=queries.history(db.session, framework.id, user.id),
+        # what other capabilities say of the person (training, coaching); not this page's own
+        panels=[p for p in person_panels(user) if p.get("source") != "skills"],
         may_assess=may_assess, form=form), status
 
 

@@ -23,7 +23,7 @@ from qm.auth.models import User
 from qm.auth.permissions import can
 from qm.errors import NotFound, QMError, StaleEdit
 from qm.inputs import id_arg
-from qm.web import commit_write, db, field_errors, settings, show_errors
+from qm.web import commit_write, db, field_errors, record_links, settings, show_errors
 from scoring.evaluations import disputes as dispute_rules
 from scoring.evaluations import queries as evaluation_queries
 from scoring.evaluations import services as ev
@@ -89,6 +89,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     transcript = texts.shown_transcript(db.session, evaluation.interaction)
     return render_template(
         "scoring/evaluations/evaluation.html", evaluation=evaluation, editable=editable, form=form,
+        links=record_links("evaluation", evaluation),
         transcript=transcript,
         shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
         review_flag=flagging.latest_flag(db.session, evaluation.interaction),

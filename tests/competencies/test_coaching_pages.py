@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 
 import factories
 import pytest
 from sqlalchemy import func, select
 
-from competencies.coaching import services
+from competencies.coaching import queries, services
 from competencies.coaching.models import ActionItem, CoachingSession
 from qm.auth import tokens
 
@@ -180,3 +181,103 @@ def test_coaching_through_the_api(client, session, people, planned):
     assert done.json["done_at"] is not None
     assert client.get("/api/v1/coaching/sessions", headers=headers("agent_a2")).json == []
     assert client.get(url, headers=headers("lead_b")).status_code == 404
+
+
+# --- whether coaching worked ------------------------------------------------------------------
+
+TAGGED_FORM = {"name": "Tagged form", "sections": [{"key": "s", "title": "Basics", "weight": 1,
+               "questions": [
+                   {"key": "greet", "text": "Greets", "type": "yes_no", "points": 1,
+                    "competencies": ["6.3.2"]},
+                   {"key": "close", "text": "Closes", "type": "yes_no", "points": 1}]}]}
+
+
+def _scored(session, people, on, greet, close="yes", targeted=False):
+    from scoring.evaluations import services as ev
+
+    interaction = factories.create_interaction(session, people["agent_a"])
+    evaluation = ev.start_evaluation(session, people["qa"], interaction)
+    ev.submit(session, people["qa"], evaluation.id, {"greet": greet, "close": close})
+    evaluation.submitted_at = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
+    evaluation.targeted = targeted
+    return evaluation
+
+
+def test_the_effect_of_a_session_on_its_focus(client, auth, runner, session, people):
+    factories.create_form(session, TAGGED_FORM)
+    held_on = _today() - dt.timedelta(days=40)
+    item = services.open_session(session, people["lead_a"], people["agent_a"].id, {
+        "kind": "one_to_one", "planned_on": held_on, "focus_competencies": ["6.3.2"]})
+    services.hold(session, people["lead_a"], item.id, held_on=held_on, today=_today())
+    # before: greets 1 time in 6 (16.7); after: every time (100); "close" is not the focus
+    for i, greet in enumerate(["no"] * 5 + ["yes"]):
+        _scored(session, people, held_on - dt.timedelta(days=2 + i), greet, close="yes")
+    for i in range(6):
+        _scored(session, people, held_on + dt.timedelta(days=2 + i), "yes", close="no")
+    _scored(session, people, held_on + dt.timedelta(days=3), "no", targeted=True)  # left out
+    _scored(session, people, held_on + dt.timedelta(days=31), "no")  # outside the window
+    _scored(session, people, held_on, "no")  # the session's own day: neither side
+    session.commit()
+    found = queries.session_effect(session, item)
+    assert (found.n_before, found.n_after) == (6, 6)
+    assert found.mean_before == pytest.approx(100 / 6) and found.mean_after == 100
+    assert found.verdict == "improved" and found.ci_low > 0
+    auth.login("lead.a")
+    page = client.get(f"/coaching/{item.id}").get_data(as_text=True)
+    assert "Did it help?" in page and "improved" in page
+    report = client.get("/coaching/effectiveness").get_data(as_text=True)
+    assert "Lead.A" in report and "Only 1 session with enough evaluations" in report
+    auth.logout()
+    auth.login("lead.b")  # not their team: nothing to show
+    assert "No held session yet." in client.get("/coaching/effectiveness").get_data(
+        as_text=True)
+    _t, plaintext = tokens.create_token(session, factories.SYSTEM, people["lead_a"].id, name="t")
+    session.commit()
+    api = client.get("/api/v1/coaching/effectiveness?days=30",
+                     headers={"Authorization": f"Bearer {plaintext}"}).json
+    assert [(s["verdict"], s["n_before"]) for s in api["sessions"]] == [("improved", 6)]
+    result = runner.invoke("coaching", "effectiveness", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [s["verdict"] for s in data["sessions"]] == ["improved"]
+    assert data["by_team"]["Team A"]["share"] is None  # under 5 judged sessions: no share
+    assert runner.invoke("coaching", "effectiveness", "--team", "Nope").exit_code == 1
+
+
+def test_the_agents_pages_show_their_coaching(client, auth, session, people, planned):
+    from competencies.frameworks import services as framework_services
+
+    framework_services.import_framework(session, factories.SYSTEM, {
+        "name": "Coaching framework", "groups": [{"code": "6.3.2", "competencies": [
+            {"code": "6.3.2", "name": "Communication"}]}]}, publish=True)
+    services.add_action(session, people["lead_a"], planned.id, text="Listen first",
+                        owner_id=people["agent_a"].id, due_on=_today())
+    session.commit()
+    auth.login("lead.a")
+    skills = client.get(f"/skills/{people['agent_a'].id}").get_data(as_text=True)
+    assert "To do: Listen first" in skills and "Plan a coaching session" in skills
+    card = client.get(f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
+    assert "To do: Listen first" in card
+    auth.logout()
+    auth.login("agent.a")
+    mine = client.get(f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
+    assert "To do: Listen first" in mine and "Coaching log" in mine
+    assert "Plan a coaching session" not in mine
+    auth.logout()
+    auth.login("qa")  # reads scorecards, not coaching logs
+    assert "Listen first" not in client.get(
+        f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
+
+
+def test_coach_from_an_evaluation_is_offered_to_its_agents_lead(client, auth, session, people):
+    factories.create_form(session)
+    evaluation = factories.create_dispute(session, people["qa"], factories.create_interaction(
+        session, people["agent_a"])).evaluation
+    session.commit()
+    link = f"/coaching/new?agent_id={people['agent_a'].id}&amp;evaluation_id={evaluation.id}"
+    for username, shown in (("lead.a", True), ("qa", False), ("agent.a", False),
+                            ("admin", True)):
+        auth.login(username)
+        page = client.get(f"/evaluations/{evaluation.id}").get_data(as_text=True)
+        assert (link in page) is shown, username
+        auth.logout()

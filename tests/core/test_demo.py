@@ -85,6 +85,14 @@ def test_demo_builds_once_and_only_once(runner, session):
     course = session.scalars(select(Course).where(Course.name.like("Data protection%"))).one()
     effect = training_queries.course_effect(session, course)
     assert effect.by_code["6.3.4.1"].pairs == 3 and effect.by_code["6.3.4.1"].improved == 3
+    # each lead's first agent was coached from an evaluation, and a session is planned
+    from competencies.coaching.models import ActionItem, CoachingSession
+
+    assert sorted(session.scalars(select(CoachingSession.status))) == [
+        "held", "held", "scheduled", "scheduled"]
+    assert session.scalar(select(func.count(ActionItem.id))) == 4
+    assert "Coaching: 2 sessions held with action items, 2 planned." in first.output
+    assert "Coaching: there already." in second.output
     assert "Profiles, assessments and training: there already." in second.output
     assert audit.verify(session).ok
 
