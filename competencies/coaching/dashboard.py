@@ -9,7 +9,7 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from competencies.coaching import queries
+from competencies.coaching import queries, services
 from competencies.coaching.models import CoachingStatus
 from qm.auth.permissions import can
 from qm.timestamps import today_in
@@ -48,10 +48,10 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
 
 def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, Any]]:
     """An agent's open action items and latest coaching sessions, for a page about them."""
-    if not can(viewer, "coaching.view", _Person(person)):
+    if not can(viewer, "coaching.view", services.PersonScope(person)):
         return []
     sessions = queries.log(session, viewer, agent_id=person.id)
-    if not sessions and not can(viewer, "coaching.manage", _Person(person)):
+    if not sessions and not can(viewer, "coaching.manage", services.PersonScope(person)):
         return []
     as_of = today_in(viewer.timezone)
     lines = [f"To do: {a.text} (due {a.due_on}{', overdue' if a.due_on < as_of else ''})"
@@ -61,7 +61,7 @@ def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, 
               + (f" ({', '.join(s.focus_questions + s.focus_competencies)})"
                  if s.focus_questions or s.focus_competencies else "")
               for s in sessions[:3]]
-    if can(viewer, "coaching.manage", _Person(person)) and viewer.id != person.id:
+    if can(viewer, "coaching.manage", services.PersonScope(person)) and viewer.id != person.id:
         link = url_for("coaching.new_session", agent_id=person.id)
         text = "Plan a coaching session"
     else:
@@ -70,18 +70,11 @@ def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, 
              "link_text": text}]
 
 
-class _Person:
-    """A person's scope, for asking whether a viewer may coach them."""
-
-    def __init__(self, person: Any) -> None:
-        self.scope_owner_id, self.scope_team_id = person.id, person.team_id
-
-
 def evaluation_links(session: Session, viewer: Any, evaluation: Any) -> list[dict[str, str]]:
     """"Coach from this evaluation" on a released evaluation of an agent the viewer coaches."""
     if evaluation.status not in RELEASED_STATUSES or evaluation.agent is None:
         return []
-    if not can(viewer, "coaching.manage", _Person(evaluation.agent)) or \
+    if not can(viewer, "coaching.manage", services.PersonScope(evaluation.agent)) or \
             viewer.id == evaluation.agent_id:
         return []
     return [{"text": "Coach from this evaluation",

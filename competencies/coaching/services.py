@@ -33,8 +33,9 @@ SOURCES = tuple(s.value for s in CoachingSource)
 MAX_NOTES, MAX_ACTION, MAX_FOCUS = 10_000, 1_000, 50
 
 
-class _Target:
-    """The scope of an agent who has no session yet: the agent, their team."""
+class PersonScope:
+    """A person's scope for a permission check (``can(actor, perm, PersonScope(user))``): the
+    person, their team; for an agent who has no coaching record yet."""
 
     def __init__(self, agent: User) -> None:
         self.scope_owner_id, self.scope_team_id = agent.id, agent.team_id
@@ -114,7 +115,7 @@ def open_session(session: Session, actor: Any, agent_id: int,
     themselves."""
     require(actor, MANAGE)
     agent = session.get(User, agent_id) if isinstance(agent_id, int) else None
-    if agent is None or not agent.active or not can(actor, MANAGE, _Target(agent)):
+    if agent is None or not agent.active or not can(actor, MANAGE, PersonScope(agent)):
         # the same words for nobody and for somebody else's agent: nothing leaks
         raise InvalidInput(f"There is no active agent #{agent_id} in the teams you coach.",
                            {"agent_id": "not in your teams"})

@@ -22,8 +22,9 @@ from competencies.coaching.forms import (
 )
 from competencies.coaching.models import CoachingSession, CoachingStatus
 from qm.auth.access import permission_required
-from qm.auth.models import Team, User, UserRole
+from qm.auth.models import User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
+from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput
 from qm.inputs import id_arg
 from qm.timestamps import today_in
@@ -59,8 +60,7 @@ def _filters() -> dict[str, Any]:
 def log_page() -> Any:
     filters = _filters()
     as_of = today_in(current_user.timezone)
-    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
-             if can(current_user, "team.view", t)]
+    teams = visible_teams(db.session, current_user)
     return render_template(
         "competencies/coaching/log.html", sessions=queries.log(db.session, current_user,
                                                                **filters),
@@ -76,8 +76,7 @@ def effectiveness_page() -> Any:
     """Each held session's verdict (scores on its focus before and after), and the share of
     sessions followed by improvement per coach and per team."""
     team_id = id_arg(request.args, "team_id")
-    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
-             if can(current_user, "team.view", t)]
+    teams = visible_teams(db.session, current_user)
     return render_template("competencies/coaching/effectiveness.html", team_id=team_id,
                            teams=teams, days=effect.WINDOW_DAYS,
                            found=queries.effectiveness(db.session, current_user,

@@ -22,6 +22,7 @@ from competencies.profiles.models import CompetencyProfile
 from qm.auth.access import permission_required
 from qm.auth.models import Team, User
 from qm.auth.permissions import can
+from qm.auth.queries import visible_teams
 from qm.db import utcnow
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
@@ -114,8 +115,7 @@ def matrix() -> Any:
     if framework is None:
         return render_template("competencies/profiles/matrix.html", framework=None)
     filters = _filters()
-    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
-             if can(current_user, "team.view", t)]
+    teams = visible_teams(db.session, current_user)
     data = _matrix(framework, filters)
     printable = request.args.get("print") == "1"
     return render_template(

@@ -23,6 +23,7 @@ from competencies.training.models import Attendance, Course, SessionStatus
 from qm.auth.access import permission_required
 from qm.auth.models import Team, User
 from qm.auth.permissions import ALL, can, scope_clause, scope_for
+from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
 from qm.timestamps import today_in
@@ -32,8 +33,7 @@ bp = Blueprint("training", __name__)
 
 
 def _teams() -> list[Team]:
-    return [t for t in db.session.scalars(select(Team).order_by(Team.name))
-            if can(current_user, "team.view", t)]
+    return visible_teams(db.session, current_user)
 
 
 def _people() -> list[User]:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
+from qm.auth.permissions import can
 from qm.errors import NotFound
 
 
@@ -26,3 +27,9 @@ def get_team(session: Session, team_id: int) -> Team:
 def find_user(session: Session, username_or_email: str) -> User | None:
     key = username_or_email.strip().lower()
     return session.scalar(select(User).where((User.username == key) | (User.email == key)))
+
+
+def visible_teams(session: Session, actor: object) -> list[Team]:
+    """The teams ``actor`` may see, by name: what a page's team filter offers."""
+    return [t for t in session.scalars(select(Team).order_by(Team.name))
+            if can(actor, "team.view", t)]

@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from qm import audit
 from qm.auth.access import permission_required
-from qm.auth.models import Team, User, UserRole
+from qm.auth.models import User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
+from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
 from qm.interactions import importing
@@ -114,8 +115,7 @@ def interactions() -> Any:
         page = queries.list_interactions(db.session, current_user, filters, limit=page_size)
     # The filter lists offer only the people and teams this user may see.
     agents = [(i, label) for i, _username, label in _agents(visible_to=current_user)]
-    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
-             if can(current_user, "team.view", t)]
+    teams = visible_teams(db.session, current_user)
     if len(agents) <= 1:
         agents = []  # an agent filtering by themselves is no filter
     if len(teams) <= 1:
