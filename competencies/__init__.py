@@ -39,5 +39,8 @@ def init_app(app: Any, api: Any) -> None:
     app.extensions["qm"].setdefault("person_panels", []).extend(
         [profile_cards.person_panels, training_cards.person_panels,
          coaching_cards.person_panels])
+    # the skills matrix (profiles) shows coaching and training next to each gap
+    app.extensions["qm"].setdefault("gap_notes", []).extend(
+        [coaching_cards.gap_notes, training_cards.gap_notes])
     app.extensions["qm"].setdefault("record_links", {}).setdefault("evaluation", []).append(
         coaching_cards.evaluation_links)

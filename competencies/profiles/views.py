@@ -9,8 +9,18 @@ import datetime as dt
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +36,7 @@ from qm.auth.queries import visible_teams
 from qm.db import utcnow
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
+from qm.timestamps import today_in
 from qm.web import db, person_panels, save_form
 
 bp = Blueprint("skills", __name__)
@@ -72,6 +83,33 @@ class _Cells(dict):
         return cell
 
 
+Notes = dict[tuple[int, str], list[tuple[str, str]]]
+
+
+def gap_notes(person_ids: list[int]) -> Notes:
+    """What other capabilities (coaching, training) say about each person's competencies, for
+    the cells of their gaps: (person, code) -> [(mark, text)]. Every provider in
+    ``app.extensions["qm"]["gap_notes"]`` is called once for all the people, as
+    ``provider(session, viewer, person_ids, as_of)``, and answers per person a list of
+    (mark, text, competency codes); this capability need not know the others."""
+    notes: Notes = {}
+    as_of = today_in(current_user.timezone)
+    for provider in current_app.extensions["qm"].get("gap_notes", []):
+        for person, found in provider(db.session, current_user, person_ids, as_of).items():
+            for mark, text, codes in found:
+                for code in codes:
+                    notes.setdefault((person, code), []).append((mark, text))
+    return notes
+
+
+def _noted(cell: tuple[str, str], found: list[tuple[str, str]]) -> tuple[str, str]:
+    """A gap cell with the marks of what is being done about it (C coaching, T training), the
+    details in its tooltip; the text is HTML (the matrix prints cells as they are)."""
+    marks = "".join(sorted({mark for mark, _ in found}))
+    title = escape("; ".join(text for _, text in found))
+    return cell[0], f'{cell[1]}<sup class="qm-mark" title="{title}">{escape(marks)}</sup>'
+
+
 def _matrix(framework: CompetencyFramework, filters: queries.MatrixFilters) -> dict[str, Any]:
     """The agents (after ``filters``), the framework's competencies, and per agent a row of
     cells with their gaps counted: a few queries for the whole matrix, each cell's class and
@@ -83,6 +121,7 @@ def _matrix(framework: CompetencyFramework, filters: queries.MatrixFilters) -> d
     current = queries.current_levels(db.session, framework.id, ids)
     codes = [c.code for c in parsed.competencies]
     lookup = _Cells()
+    notes = gap_notes(ids)
     rows, kept = [], []
     for agent in agents:
         need, have = required[agent.id], current[agent.id]
@@ -90,10 +129,14 @@ def _matrix(framework: CompetencyFramework, filters: queries.MatrixFilters) -> d
         gaps = sum(1 for cell in cells if cell[0] is GAP)
         if filters.gaps_only and not gaps:
             continue
+        if gaps and notes:
+            cells = [_noted(cell, notes[agent.id, code])
+                     if cell[0] is GAP and (agent.id, code) in notes else cell
+                     for cell, code in zip(cells, codes, strict=True)]
         kept.append(agent)
         rows.append((agent, gaps, cells))
     return {"parsed": parsed, "agents": kept, "rows": rows, "required": required,
-            "current": current, "filters": filters}
+            "current": current, "filters": filters, "notes": notes}
 
 
 def _filter_args(filters: queries.MatrixFilters) -> dict[str, Any]:
@@ -158,10 +201,13 @@ def matrix_csv() -> Any:
     _framework_, data, headers = _exported("csv")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["username", "name", "team", "competency", "required", "current", "gap"])
+    writer.writerow(["username", "name", "team", "competency", "required", "current", "gap",
+                     "coaching_training"])
+    notes = data["notes"]
     writer.writerows(
         (agent.username, agent.display_name, agent.team, code, "" if need is None else need,
-         "" if have is None else have, "" if gap is None else gap)
+         "" if have is None else have, "" if gap is None else gap,
+         "; ".join(text for _, text in notes.get((agent.id, code), ())) if gap else "")
         for agent, code, need, have, gap in _cells(data))
     return Response(out.getvalue(), mimetype="text/csv", headers=headers)
 
@@ -229,7 +275,7 @@ def _person_page(user: User, framework: CompetencyFramework, form: AssessmentFor
         "competencies/profiles/person.html", person=user, framework=framework, parsed=parsed,
         required=queries.required_levels(db.session, framework.id, [user.id])[user.id],
         current=queries.current_levels(db.session, framework.id, [user.id])[user.id],
-        gaps=queries.gaps_of(db.session, framework.id, user.id),
+        gaps=queries.gaps_of(db.session, framework.id, user.id), notes=gap_notes([user.id]),
         suggestions=queries.suggestions(db.session, user.id),
         history=queries.history(db.session, framework.id, user.id),
         # what other capabilities say of the person (training, coaching); not this page's own

@@ -49,3 +49,13 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
              "link_text": "Training due"},
             {"title": "Refreshers due in 30 days", "value": len(rows) - overdue, "link": link,
              "link_text": "Training due"}]
+
+
+def gap_notes(session: Session, viewer: Any, person_ids: list[int],
+              as_of: Any) -> dict[int, list[tuple[str, str, list[str]]]]:
+    """For the skills matrix: the training booked or recently done by each of ``person_ids``
+    (whom the matrix already shows ``viewer``), as ("T", text, competency codes)."""
+    if not can(viewer, "skills.view"):
+        return {}
+    return {person: [("T", text, codes) for text, codes in found] for person, found in
+            queries.training_on_competencies(session, person_ids, as_of).items()}
