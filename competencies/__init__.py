@@ -42,5 +42,6 @@ def init_app(app: Any, api: Any) -> None:
     # the skills matrix (profiles) shows coaching and training next to each gap
     app.extensions["qm"].setdefault("gap_notes", []).extend(
         [coaching_cards.gap_notes, training_cards.gap_notes])
-    app.extensions["qm"].setdefault("record_links", {}).setdefault("evaluation", []).append(
-        coaching_cards.evaluation_links)
+    links = app.extensions["qm"].setdefault("record_links", {})
+    links.setdefault("evaluation", []).append(coaching_cards.evaluation_links)
+    links.setdefault("weak_question", []).append(coaching_cards.question_links)

@@ -112,3 +112,13 @@ def gap_notes(session: Session, viewer: Any, person_ids: list[int],
                 else f"coaching planned for {planned_on}")
         out.setdefault(agent_id, []).append(("C", text, list(codes)))
     return out
+
+
+def question_links(session: Session, viewer: Any, found: dict[str, Any]) -> list[dict[str, str]]:
+    """"Coach on this" beside a question in an agent's "what to work on next" (the scorecard):
+    ``found`` has the agent and the question's key."""
+    agent = found["agent"]
+    if viewer.id == agent.id or not can(viewer, "coaching.manage", services.PersonScope(agent)):
+        return []
+    return [{"text": "Coach on this",
+             "href": url_for("coaching.new_session", agent_id=agent.id, question=found["key"])}]

@@ -20,7 +20,7 @@ from qm.auth.access import login_required, permission_required
 from qm.auth.models import Team, User
 from qm.auth.permissions import can, scope_clause
 from qm.inputs import id_arg
-from qm.web import db, person_panels, settings
+from qm.web import db, person_panels, record_links, settings
 from scoring.evaluations import models as evaluation_models
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation
@@ -44,8 +44,11 @@ def scorecard(user_id: int) -> Any:
         abort(404)
     card = reports.scorecard(db.session, agent, timezone=settings().timezone,
                              visible=ev.visible_clause(current_user))
+    # actions other domains offer on a weak question (coaching: "Coach on this")
+    question_links = {q["key"]: record_links("weak_question", {"agent": agent, **q})
+                      for q in card.weakest}
     return render_template("scoring/reports/scorecard.html", card=card,
-                           panels=person_panels(agent))
+                           panels=person_panels(agent), question_links=question_links)
 
 
 def _since() -> tuple[int, dt.datetime]:

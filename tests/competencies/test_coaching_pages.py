@@ -281,3 +281,23 @@ def test_coach_from_an_evaluation_is_offered_to_its_agents_lead(client, auth, se
         page = client.get(f"/evaluations/{evaluation.id}").get_data(as_text=True)
         assert (link in page) is shown, username
         auth.logout()
+
+
+def test_coach_on_a_weak_question_from_the_scorecard(client, auth, session, people):
+    factories.create_form(session, TAGGED_FORM)
+    for i in range(3):
+        _scored(session, people, _today() - dt.timedelta(days=3 + i), "no")
+    session.commit()
+    link = f"/coaching/new?agent_id={people['agent_a'].id}&amp;question=greet"
+    for username, shown in (("lead.a", True), ("qa", False), ("agent.a", False),
+                            ("hr", False), ("lead.b", False)):
+        auth.login(username)
+        page = client.get(f"/scorecards/{people['agent_a'].id}")
+        if username == "lead.b":  # not their team: no scorecard at all
+            assert page.status_code == 404
+        else:
+            assert (link in page.get_data(as_text=True)) is shown, username
+        auth.logout()
+    auth.login("lead.a")
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'value="greet"' in form
