@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from competencies.coaching import queries, services
+from competencies.coaching import effect, queries, services
 from competencies.coaching.models import ActionItem, CoachingSession, CoachingStatus
 from qm.auth.access import api_permission, api_user
 from qm.inputs import Count, Id, Text
@@ -198,7 +198,7 @@ def open_actions() -> Any:
 
 class CoachingEffectQuery(Schema):
     team_id = Id(load_default=None)
-    days = Count(1, 365, load_default=30, metadata={
+    days = Count(1, queries.MAX_WINDOW_DAYS, load_default=effect.WINDOW_DAYS, metadata={
         "description": "days before and after a session whose scores count"})
 
 

@@ -1,12 +1,14 @@
-"""Coaching pages: the coaching log (per agent, per team, with open action items and a CSV),
-opening and editing a session, holding or cancelling it, agreeing and closing action items,
-and the agent's acknowledgement."""
+"""Coaching pages: the coaching log (per agent, per team, with open action items; as a CSV, an
+XLSX and a document to print), opening and editing a session, holding or cancelling it,
+agreeing and closing action items, the agent's acknowledgement, and whether coaching
+worked."""
 
 from __future__ import annotations
 
 import csv
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -25,8 +27,10 @@ from qm.auth.access import permission_required
 from qm.auth.models import User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.auth.queries import visible_teams
+from qm.db import utcnow
 from qm.errors import InvalidInput
 from qm.inputs import id_arg
+from qm.spreadsheets import safe_csv_cell, xlsx_response
 from qm.timestamps import today_in
 from qm.web import db, save_form
 
@@ -58,29 +62,40 @@ def _filters() -> dict[str, Any]:
 @bp.get("/coaching")
 @permission_required("coaching.view")
 def log_page() -> Any:
+    """The log with its open action items; ``?print=1``: the same sessions as a document to
+    print or keep as evidence (every session whole: notes, action items, the agent's
+    acknowledgement), without navigation."""
     filters = _filters()
-    as_of = today_in(current_user.timezone)
     teams = visible_teams(db.session, current_user)
+    sessions = queries.log(db.session, current_user, **filters)
+    agent = db.session.get(User, filters["agent_id"]) if filters["agent_id"] else None
+    filter_args = {name: value for name, value in filters.items() if value is not None}
+    as_of = today_in(current_user.timezone)
+    if request.args.get("print") == "1":
+        return render_template(
+            "competencies/coaching/log_print.html", sessions=sessions, agent=agent,
+            team=next((t for t in teams if t.id == filters["team_id"]), None),
+            filters=filters, filter_args=filter_args, as_of=as_of, printed_at=utcnow())
     return render_template(
-        "competencies/coaching/log.html", sessions=queries.log(db.session, current_user,
-                                                               **filters),
+        "competencies/coaching/log.html", sessions=sessions,
         actions=queries.open_actions(db.session, current_user, as_of=as_of), as_of=as_of,
-        teams=teams, statuses=STATUSES, filters=filters,
-        agent=db.session.get(User, filters["agent_id"]) if filters["agent_id"] else None,
-        may_open=can(current_user, "coaching.manage"))
+        teams=teams, statuses=STATUSES, filters=filters, filter_args=filter_args,
+        agent=agent, may_open=can(current_user, "coaching.manage"))
 
 
 @bp.get("/coaching/effectiveness")
 @permission_required("coaching.view")
 def effectiveness_page() -> Any:
-    """Each held session's verdict (scores on its focus before and after), and the share of
-    sessions followed by improvement per coach and per team."""
+    """Each held session's verdict (scores on its focus ``?days=`` before and after, 30 by
+    default), and the share of sessions followed by improvement per coach and per team."""
     team_id = id_arg(request.args, "team_id")
+    days = id_arg(request.args, "days", maximum=queries.MAX_WINDOW_DAYS) or effect.WINDOW_DAYS
     teams = visible_teams(db.session, current_user)
     return render_template("competencies/coaching/effectiveness.html", team_id=team_id,
-                           teams=teams, days=effect.WINDOW_DAYS,
+                           teams=teams, days=days, max_days=queries.MAX_WINDOW_DAYS,
+                           default_days=effect.WINDOW_DAYS,
                            found=queries.effectiveness(db.session, current_user,
-                                                       team_id=team_id))
+                                                       team_id=team_id, days=days))
 
 
 @bp.get("/coaching/suggestions")
@@ -107,14 +122,32 @@ def log_csv() -> Any:
                          " ".join(s.focus_competencies), len(s.actions),
                          sum(a.done_at is None for a in s.actions),
                          s.agent_acknowledged_at.isoformat() if s.agent_acknowledged_at
-                         else "", _cell(s.notes)])
+                         else "", safe_csv_cell(s.notes)])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="coaching-log.csv"'})
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+@bp.get("/coaching/log.xlsx")
+@permission_required("coaching.view")
+def log_xlsx() -> Any:
+    """The CSV's rows and columns, with the agent's name and the coach's beside the username;
+    dates are dates, and the acknowledgement is in the viewer's time zone (named in its
+    header), as the pages show it."""
+    zone = current_user.timezone or "UTC"
+    local = ZoneInfo(zone)
+    rows = ([s.id, s.agent.username, s.agent.display_name,
+             s.coach.display_name if s.coach else "", s.planned_on, s.held_on, s.status,
+             s.kind, s.source, " ".join(s.focus_questions), " ".join(s.focus_competencies),
+             len(s.actions), sum(a.done_at is None for a in s.actions),
+             s.agent_acknowledged_at.astimezone(local).replace(tzinfo=None)
+             if s.agent_acknowledged_at else None, s.notes]
+            for s in queries.log(db.session, current_user, **_filters()))
+    return xlsx_response(
+        "coaching-log.xlsx", "Coaching log",
+        ["session", "agent", "agent_name", "coach", "planned_on", "held_on", "status", "kind",
+         "source", "focus_questions", "focus_competencies", "actions", "actions_open",
+         f"acknowledged_at ({zone})", "notes"], rows,
+        widths=[9, 16, 22, 22, 12, 12, 11, 18, 12, 20, 20, 9, 12, 20, 60])
 
 
 def _split(raw: str | None) -> list[str]:

@@ -21,6 +21,7 @@ from qm.auth.models import Team, User
 from qm.auth.permissions import can
 from qm.errors import Conflict
 from qm.inputs import id_arg, version_of
+from qm.spreadsheets import safe_csv_cell
 from qm.timestamps import today_in
 from qm.web import commit_write, db, save_form
 
@@ -226,15 +227,8 @@ def outstanding() -> Any:
 
 
 def _cells(values: list[Any]) -> list[str]:
-    """CSV cells a spreadsheet will not run as formulas (titles are typed by people): a
-    leading =, +, -, @, tab or carriage return gets a quote, as OWASP advises."""
-    out = []
-    for value in values:
-        text = "" if value is None else str(value)
-        if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            text = "'" + text
-        out.append(text)
-    return out
+    """CSV cells a spreadsheet will not run as formulas (titles are typed by people)."""
+    return [safe_csv_cell(value) for value in values]
 
 
 @bp.get("/notices/outstanding.csv")

@@ -26,6 +26,7 @@ from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import can
 from qm.errors import InvalidInput, NotFound, QMError, StaleEdit
 from qm.interactions.models import Interaction
+from qm.spreadsheets import safe_csv_cell
 from qm.web import commit_write, db, save_form, send_recording
 from scoring.calibration import results as cal_results
 from scoring.calibration import services as cal
@@ -345,19 +346,5 @@ def _number(value: float | None) -> str:
 
 def _cells(values: list[Any]) -> list[str]:
     """CSV cells that a spreadsheet will not run as formulas (titles and notes are typed by
-    users): a leading =, +, -, @ or tab gets a quote, as OWASP advises."""
-    out = []
-    for value in values:
-        text = "" if value is None else str(value)
-        if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-            text = "'" + text
-        out.append(text)
-    return out
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    users)."""
+    return [safe_csv_cell(value) for value in values]
