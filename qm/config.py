@@ -101,6 +101,13 @@ class Settings:
     # written; a number is taken too). Empty: 80.
     flag_score_below: str = field(
         default_factory=lambda: os.environ.get("QM_FLAG_SCORE_BELOW", ""))
+    # Redaction of spoken numbers in calls, as written (a number is taken too): the longest
+    # pause inside one, in seconds (QM_REDACT_NUMBER_GAP_S; empty: 1.5), and how many digits
+    # make a run redacted whatever it is (QM_REDACT_MIN_DIGITS, at least 5; empty: 6).
+    redact_number_gap_s: str = field(
+        default_factory=lambda: os.environ.get("QM_REDACT_NUMBER_GAP_S", ""))
+    redact_min_digits: str = field(
+        default_factory=lambda: os.environ.get("QM_REDACT_MIN_DIGITS", ""))
     # The Celery broker, result backend and queue of `qm transcribe --queue` and `qm worker`
     # (QM_BROKER_URL, QM_RESULT_BACKEND, QM_TRANSCRIBE_QUEUE); empty: transcription's defaults.
     broker_url: str = field(default_factory=lambda: os.environ.get("QM_BROKER_URL", ""))

@@ -53,8 +53,8 @@ from transcription.settings import (
               help="Default 1 (measured: as accurate as 5 here).")
 @click.option("--batch-size", type=cli_types.BatchSize,
               help="Windows decoded together, 0 to 256; 0: the sequential decoder; "
-                   "auto (default): sequential for long channels on a CPU, "
-                   "batched (8) for short ones and on a GPU.")
+                   "auto (default): batched (8), which never samples, so a file "
+                   "gives the same words in every run.")
 @click.option("--vad/--no-vad", default=None, help="Skip non-speech (default: on).")
 @click.option("--channels", default="agent,customer", show_default=True,
               help="Speaker of each channel of a stereo recording, in channel order.")

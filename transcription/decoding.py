@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from transcription.activity import Interval, speech_spans
 from transcription.audio import SAMPLE_RATE, SILENCE_DBFS, Audio, decode
 from transcription.hardware import resolve_device, resolve_threads
 from transcription.model_files import TranscriberError, describe_model, resolve_model_path
@@ -65,6 +66,10 @@ class DecodedCall:
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     """Wall time of the transcription itself, without decoding or loading the model."""
+    activity: dict[str, tuple[Interval, ...]] | None = None
+    """When each speaker's channel has speech (``activity.speech_spans``), by speaker; a dead
+    channel's speaker has none. What call metrics are measured from. None: not measured (a
+    timeline built by hand), and metrics fall back to the segments."""
     text: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -188,16 +193,22 @@ class Transcriber:
         packed: list[tuple[int, int]] = []  # (recording, track) of the short channels
         assert self._key is not None
         long_batch, short_batch = self.settings.decoders(self._key.device)
+        activity: list[dict[str, tuple[Interval, ...]]] = [
+            {speaker: () for speaker, _ in tracks} for tracks in plans]
         for index, (audio, tracks) in enumerate(zip(audios, plans, strict=True)):
             for number, (speaker, samples) in enumerate(tracks):
                 if _peak_dbfs(samples) < SILENCE_DBFS:
                     continue  # a dead channel: nothing to hear, nothing to hallucinate
+                started = time.perf_counter()
+                activity[index][speaker] = tuple(speech_spans(samples))
+                elapsed[index] += time.perf_counter() - started
                 if self.settings.vad_filter and len(samples) < PACK_MAX_S * SAMPLE_RATE:
                     packed.append((index, number))
                     continue
                 started = time.perf_counter()
                 segments, detected = self._transcribe_track(
-                    model, samples, speaker, audio.duration_s, long_batch)
+                    model, samples, speaker, audio.duration_s, long_batch,
+                    activity[index][speaker])
                 elapsed[index] += time.perf_counter() - started
                 found[index][number] = segments
                 languages[index] = languages[index] or detected
@@ -212,7 +223,8 @@ class Transcriber:
                 speaker = plans[index][number][0]
                 for raw in raws:
                     found[index][number].extend(
-                        to_segments(raw, speaker, audios[index].duration_s))
+                        to_segments(raw, speaker, audios[index].duration_s,
+                                    activity[index][speaker]))
                 elapsed[index] += spent * len(samples) / total
                 languages[index] = languages[index] or detected
                 packed_with[index] = len(packed) - 1
@@ -225,6 +237,7 @@ class Transcriber:
                 settings={**self.settings_record(), "packed_with": packed_with[index]},
                 warnings=audio.warnings,
                 elapsed_s=elapsed[index],
+                activity=activity[index],
             )
             for index, audio in enumerate(audios)
         ]
@@ -237,12 +250,12 @@ class Transcriber:
 
     def _transcribe_track(
         self, model: WhisperModel, samples: np.ndarray, speaker: str, duration_s: float,
-        batch_size: int,
+        batch_size: int, activity: Sequence[Interval] = (),
     ) -> tuple[list[Segment], str]:
         found, language = self._decode(model, samples, batch_size)
         track: list[Segment] = []
         for raw in found:
-            track.extend(to_segments(raw, speaker, duration_s))
+            track.extend(to_segments(raw, speaker, duration_s, activity))
         return track, language
 
     def _transcribe_packed(

@@ -1,13 +1,17 @@
 """Per-call measurements from a timeline: talk time, talk ratio, silences, overtalk, pace.
 
-Everything is exact interval arithmetic on the segment boundaries (sort, then sweep), never
-sampling on a time grid, so a figure shown to a coach can be checked by hand against the
-transcript. The rules, decided once here:
+Everything is exact interval arithmetic (sort, then sweep), never sampling on a time grid, so a
+figure shown to a coach can be checked by hand. The time each party talks comes from their
+channel's speech activity (``activity``: Silero VAD, pauses under 0.5 s counted as talk) when
+the transcriber measured it, which is what every transcribed call has; the recogniser's segment
+boundaries, which stretch over pauses, serve only where no activity is known (a timeline built
+by hand, a transcript stored before activity was measured). Words always come from the
+segments. The rules, decided once here:
 
 * A call runs from 0 to ``duration_s``. Segments are clipped to it; segments that are empty,
   negative or not finite after clipping are ignored (recognisers emit a few).
-* A speaker's talk time is the union of their segments: overlapping or nested segments of one
-  speaker count once.
+* A speaker's talk time is the union of their activity spans (or, without activity, of their
+  segments): overlapping or nested spans of one speaker count once.
 * Silence is every stretch of the call where nobody talks, including before the first and after
   the last word. A silence "over" the threshold is strictly longer than it (the issue says "over
   10 s", so exactly 10.0 s is not counted); a hold-like gap is at least the hold threshold.
@@ -24,7 +28,7 @@ transcript. The rules, decided once here:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from transcription.timeline import AGENT, CUSTOMER, MONO, Segment
@@ -96,8 +100,13 @@ def measure(
     silence_threshold_s: float = 10.0,
     hold_threshold_s: float = 30.0,
     mono: bool | None = None,
+    activity: Mapping[str, Sequence[Interval]] | None = None,
 ) -> CallMetrics:
     """Measure one call.
+
+    ``activity``: when each speaker talks, by speaker label (``DecodedCall.activity``); talk,
+    silence and overtalk come from it, and the segments give only the words. Without it they
+    come from the segments' boundaries.
 
     ``mono`` is inferred from the labels when None: any ``"speaker"`` segment makes the call mono,
     an empty timeline counts as stereo (both parties silent). Pass it explicitly when the
@@ -112,7 +121,7 @@ def measure(
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
     segments = list(segments)
-    labels = {s.speaker for s in segments}
+    labels = {s.speaker for s in segments} | set(activity or ())
     if MONO in labels and labels - {MONO}:
         raise ValueError("a timeline mixes mono ('speaker') and agent/customer segments")
     if mono is None:
@@ -123,7 +132,14 @@ def measure(
         raise ValueError("mono=False but the timeline has mono ('speaker') segments")
 
     kept = [(s, iv) for s in segments if (iv := _clip(s, duration_s)) is not None]
-    everyone = _union(iv for _, iv in kept)
+
+    def talk_of(*speakers: str) -> list[Interval]:
+        if activity is not None:
+            return _union(iv for speaker in speakers for span in activity.get(speaker, ())
+                          if (iv := _clip_span(span, duration_s)) is not None)
+        return _union(iv for s, iv in kept if s.speaker in speakers)
+
+    everyone = talk_of(AGENT, CUSTOMER, MONO)
     talk_s = _length(everyone)
     gaps = _gaps(everyone, duration_s)
     silence_s = sum(b - a for a, b in gaps)
@@ -136,8 +152,7 @@ def measure(
         agent_wpm = customer_wpm = None
         overtalk_s = 0.0
     else:
-        agent = _union(iv for s, iv in kept if s.speaker == AGENT)
-        customer = _union(iv for s, iv in kept if s.speaker == CUSTOMER)
+        agent, customer = talk_of(AGENT), talk_of(CUSTOMER)
         agent_talk, customer_talk = _length(agent), _length(customer)
         overtalk_s = _length(_intersection(agent, customer))
         both = agent_talk + customer_talk
@@ -174,7 +189,11 @@ def measure(
 
 def _clip(segment: Segment, duration_s: float) -> Interval | None:
     """The part of a segment inside the call, or None when nothing of it is."""
-    start, end = segment.start, segment.end
+    return _clip_span((segment.start, segment.end), duration_s)
+
+
+def _clip_span(span: Interval, duration_s: float) -> Interval | None:
+    start, end = float(span[0]), float(span[1])
     if not (math.isfinite(start) and math.isfinite(end)):
         return None
     start, end = max(start, 0.0), min(end, duration_s)

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qm.db import utcnow
+from qm.db import settings_of, utcnow
 from qm.storage import RecordingStore
 from transcription import flagging
 from transcription import metrics as call_metrics
@@ -39,6 +39,7 @@ from transcription.linking import LinkError, link
 from transcription.model_files import TranscriberError
 from transcription.models import JobStatus, TranscriptionJob
 from transcription.redaction import redact_segments
+from transcription.settings import redaction_rules
 from transcription.store import segment_json, store_transcript
 
 
@@ -280,8 +281,11 @@ def _finish(session: Session, item: _Ready, decoded: DecodedCall, options: Optio
     result, path = item.result, item.path
     started, before = time.perf_counter(), result.elapsed_s + decoded.elapsed_s
     try:
-        redacted, counts = redact_segments(decoded.segments)
-        measured = call_metrics.measure(decoded.segments, decoded.duration_s)
+        # the site's rules (QM_REDACT_*): the settings this session's command or worker runs with
+        redacted, counts = redact_segments(decoded.segments,
+                                           rules=redaction_rules(settings_of(session)))
+        measured = call_metrics.measure(decoded.segments, decoded.duration_s,
+                                        activity=decoded.activity)
         try:
             interaction = link(session, path, store, metadata=options.metadata,
                                agent=options.agent, timezone=options.timezone,

@@ -22,9 +22,11 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
    ``double five``, ``triple oh``, ``twenty three``, ``fifteen``, ``eight hundred``), mixed
    freely (``4 5 six 7``), form one run while they are separated only by spaces and at most two
    hyphens, dots, slashes, brackets or commas (not a newline, not a colon: ``10:30`` is two
-   runs). An "oh" set off by punctuation at the edge of a run ("Oh, 123456") is an interjection,
-   not a zero. A run of at least ``MIN_DIGITS`` (6) digits is redacted, whatever it is; only
-   the tag depends on what it looks like, first match wins:
+   runs; in a call, not a long pause or the other party's word either: see "Calls" below). An
+   "oh" set off by punctuation at the edge of a run ("Oh, 123456") is an interjection, not a
+   zero. A run of at least ``min_digits`` (``RedactionRules``, ``MIN_DIGITS`` = 6 unless the
+   site says otherwise) digits is redacted, whatever it is; only the tag depends on what it
+   looks like, first match wins:
 
    * ``[CARD]``: 13-19 digits, not starting with 0, Luhn-valid, whatever comes before it: no
      context word is needed (a recogniser hears "my card number" as "my car number"), and
@@ -37,7 +39,7 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
      previous run of 3+ digits or redaction) whose kind fits the length: card/visa/debit...
      -> ``[CARD]`` (12-19 digits, so a misheard digit that breaks Luhn is still a card);
      phone/mobile/call me... -> ``[PHONE]`` (7-15); account/sort code/bank/IBAN...
-     -> ``[ACCOUNT]`` (6-34);
+     -> ``[ACCOUNT]`` (``account_digits``, 6-34 unless the site says otherwise);
      born/birth/DOB -> ``[DOB]`` (6-8);
    * ``[PHONE]``: a leading 0 (written or spoken "oh") and 7-15 digits, or the North American
      shapes ``(555) 123-4567`` / ``555-123-4567``;
@@ -51,7 +53,12 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
    digits before the point; ``1,250,000``, at most twelve: never the length of a card), a pair
    of years (``2023-2024``).
    Shorter runs stay (``ticket 12345``, ``10:30``, ``£45.99``, ``in 2024``), except 3-4 digits
-   right after "CVV", "security code" or "digits on the back", which are ``[CARD]``.
+   right after "CVV", "security code" or "digits on the back", which are ``[CARD]``, and runs
+   of ``SHORTEST_NUMBER`` (5) digits or more that one of the kinds above recognises (at the
+   default rules none does: each needs 6 digits or more; a site that lowers ``account_digits``
+   to 5 gets "account number 12345" redacted, and one that raises ``min_digits`` still gets
+   every card, phone, account number and date of birth). A run of 1-4 digits is never a
+   number of its own: a short answer ("two", "four one"), a time, a PIN's "last four".
 5. **Dates of birth** ``[DOB]``: a date (``12/03/1985``, ``1985-03-12``, ``12th March 1985``,
    ``the twelfth of March nineteen eighty five``, ``March 12, 1985``, ``March 1985``, or a year
    alone) is redacted when "born", "birth", "birthday" or "DOB" licenses it: a keyword licenses
@@ -65,6 +72,28 @@ of rule 5 are found before rule 4 runs, so that rule 4 can leave them to it):
 All windows stop at the previous (or next) number, date or redaction, so a keyword belongs to
 the nearest candidate only, and a second pass over redacted text sees exactly the same windows.
 
+**Calls** (``redact_segments``, issue 15). A call is redacted word by word, never by joining a
+speaker's segments: that turned every digit a customer said over a minute, across pauses and
+the agent's turns, into one ``[NUMBER]``. All the words of both parties, in time order, make one
+text (a segment without words is one word lasting the segment), in which two neighbouring words
+are parted by a *turn* break (a newline) where the speaker changes, and by a *pause* break where
+one speaker pauses longer than ``RedactionRules.number_gap_s`` (1.5 s). So a spoken number is
+the digits of one party with no pause longer than that between two of them and no word of the
+other party among them: a card read out in four groups with short pauses is one ``[CARD]``;
+the same groups a few seconds apart, or the agent's "two" between the customer's digits, are
+separate runs, and the short ones stay.
+
+Only digit runs stop at a pause break. The other rules read it as a space (an IBAN or an e-mail
+address said in pieces, a date with a pause before its year), and context windows, which
+count characters, cross both kinds: the agent's "date of birth?" licenses the customer's answer,
+and "my card number is ... 4111 1111 1111 1112" after a long pause is still a ``[CARD]``. A
+turn break stops the e-mail, IBAN and date patterns: a spoken address or a date cut by the
+other party's word is not seen whole (its digits, when they are enough, still are).
+
+A redaction replaces only the words it covers and keeps their times: its tag is one word from
+the first covered word's start to the last covered word's end; the words around it keep their
+text and times, and a segment that holds none of its words is left exactly as it was.
+
 What this does not catch (see the tests' "known gaps"): spelt-out letters ("G B eight two W E S
 T ..."): the digits are still redacted but the letters stay; a spoken e-mail whose local part is
 two words without "dot" ("john smith at example dot com" keeps "john", redacts the rest); a
@@ -76,6 +105,7 @@ of five digits or fewer outside a CVV context (a PIN, "the last four").
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -93,8 +123,19 @@ NUMBER = "NUMBER"
 TAGS = (CARD, PHONE, EMAIL, DOB, IBAN, ACCOUNT, NUMBER)
 
 MIN_DIGITS = 6
-"""The shortest digit run redacted whatever it is: long enough to leave tickets, times, amounts
-and years readable, short enough to catch a sort code and any part of a card said in pieces."""
+"""The shortest digit run redacted whatever it is, unless the site says otherwise: long enough
+to leave tickets, times, amounts and years readable, short enough to catch a sort code."""
+SHORTEST_NUMBER = 5
+"""No rule may redact a shorter digit run as a number (issue 15): one to four digits are a short
+answer ("two", "four one"), a time or a PIN's "last four", never an account number. The CVV
+rule, which needs its own words before the digits, is the one exception."""
+NUMBER_GAP_S = 1.5
+"""The longest pause inside one spoken number, in seconds: longer than the breaths between the
+groups of a card or phone number read out (a second or less), shorter than the 2 s at which a
+segment is split (``segmenting.MAX_PAUSE_S``)."""
+ACCOUNT_DIGITS = (6, 34)
+"""How many digits an account number may have: from a UK sort code (6, said alone after "sort
+code") to the longest IBAN (34 characters, its digits said without the country letters)."""
 
 CONTEXT_WINDOW = 60
 EMAIL_WINDOW = 60
@@ -106,6 +147,49 @@ _MASK = "\u4e00"
 character, like the letters and digits at the edges of what it hides: text next to a redaction
 then meets the same word boundary now as next to its tag on a second pass, which keeps
 ``redact`` idempotent."""
+
+
+@dataclass(frozen=True)
+class RedactionRules:
+    """What makes a digit run a number to redact: the site's choice (``QM_REDACT_NUMBER_GAP_S``,
+    ``QM_REDACT_MIN_DIGITS``, read by ``transcription.settings``), today's rules by default.
+
+    Frozen, so one value can be shared by every file of a batch; a value that would break a
+    rule of the issue (a run of 1-4 digits redacted as a number, a negative pause) is refused
+    here, whoever builds it.
+    """
+
+    number_gap_s: float = NUMBER_GAP_S
+    """In a call, a longer pause between two words of one party ends a spoken number."""
+    min_digits: int = MIN_DIGITS
+    """A run of this many digits is redacted whatever it is (``[NUMBER]`` when nothing else
+    fits); a shorter one only when it is recognised as a card, phone, account number or date of
+    birth."""
+    account_digits: tuple[int, int] = ACCOUNT_DIGITS
+    """The lengths (least, most) of a run that an account word ("account", "sort code",
+    "bank" ...) before it makes an ``[ACCOUNT]``. Not (8, 18), a UK account number to the
+    longest American one: a sort code or an IBAN's digits would then be tagged ``[NUMBER]``."""
+
+    def __post_init__(self) -> None:
+        gap = self.number_gap_s
+        if isinstance(gap, bool) or not isinstance(gap, int | float) or not (
+                math.isfinite(gap) and gap >= 0):
+            raise ValueError(f"number_gap_s must be a number of seconds >= 0, got {gap!r}")
+        if isinstance(self.min_digits, bool) or not isinstance(self.min_digits, int) \
+                or self.min_digits < SHORTEST_NUMBER:
+            raise ValueError(f"min_digits must be a whole number >= {SHORTEST_NUMBER}, "
+                             f"got {self.min_digits!r}")
+        try:
+            low, high = self.account_digits
+        except (TypeError, ValueError):
+            low = high = None
+        if not (isinstance(low, int) and isinstance(high, int)
+                and SHORTEST_NUMBER <= low <= high):
+            raise ValueError(f"account_digits must be (least, most) with {SHORTEST_NUMBER} <= "
+                             f"least <= most, got {self.account_digits!r}")
+
+
+DEFAULT_RULES = RedactionRules()
 
 
 class Span(NamedTuple):
@@ -279,93 +363,272 @@ _PLUS_BEFORE = re.compile(r"(?:\+|\bplus)[ \t]*$", re.IGNORECASE)
 # -- public API --------------------------------------------------------------------------------
 
 
-def redact(text: str) -> Redacted:
-    """Redact one text: a segment, a speaker's track or a whole transcript.
+def redact(text: str, *, rules: RedactionRules | None = None) -> Redacted:
+    """Redact one text: a chat, an e-mail, a note, a transcript written out.
 
-    Prefer the longest text you have (a speaker's whole track, see ``redact_segments``): a card
-    number said in four pauses spans four segments, and only the joined text shows it whole.
+    A text has no timing, so digits form one run across any spaces (rule 4): give a call's
+    timeline to ``redact_segments`` instead, which knows where a speaker paused and who spoke.
     """
-    work = _Work(text)
-    _emails(work)
-    _ibans(work)
-    _digit_runs(work, _dates(work))
-    _dates_of_birth(work)
-    return work.result()
+    return _redact(text, rules or DEFAULT_RULES, ())
 
 
-def redact_words(words: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+def redact_words(words: Sequence[str], *, rules: RedactionRules | None = None
+                 ) -> tuple[list[str], dict[str, int]]:
     """Redact a list of recognised words, keeping one output word per input word.
 
     The words are joined into one text (as they are when any word after the first starts with
     whitespace, the faster-whisper way, else with single spaces), redacted, and the result cut
     back at the same places: the first word a redaction touches carries its tag, the later words
     it covers completely become ``""`` (a caller keeping timings merges them into the tag's word).
+    Like ``redact``, it knows no timing: for a call's words, use ``redact_segments``.
     """
-    result, pieces, _ = _redact_pieces(words)
+    result, pieces, _ = _redact_pieces(words, rules or DEFAULT_RULES)
     return pieces, dict(result.counts)
 
 
-def redact_segments(segments: Iterable[Segment]) -> tuple[list[Segment], dict[str, int]]:
-    """Redact a timeline, keeping every segment and its timing.
+def redact_segments(segments: Iterable[Segment], *, rules: RedactionRules | None = None
+                    ) -> tuple[list[Segment], dict[str, int]]:
+    """Redact a call's timeline, keeping every segment with its timing and speaker.
 
-    First each speaker's segments are joined in time order, so digits said across a pause (or
-    across the other party's "mhm") are seen as one number; then the whole conversation, so a
-    question by one party licenses the redaction of the other's answer. A redaction that spans
-    segments puts its tag in the first one and removes the covered text from the later ones (a
-    segment may end up empty).
-    Word lists are redacted the same way; the words a tag covers merge into one ``Word`` from the
-    first one's start to the last one's end, with the lowest probability of them.
+    The words of both parties are redacted as one text, in time order, where a digit run stops
+    at a pause longer than ``rules.number_gap_s`` and at the other party's words, while a
+    question of one party still licenses the redaction of the other's answer ("Calls" in the
+    module docstring). A redaction becomes one word, its tag, from the first covered word's
+    start to the last covered word's end, with the lowest probability among them; what is left
+    of a word it covers only in part (the full stop after a number) stays in the tag's word, or,
+    in a later segment, a word of its own with its own times. A segment none of whose words a
+    redaction covers is returned as it was (the same object); one whose words all went into a
+    tag in an earlier segment is left with an empty text.
+
+    A segment's new text is its new words joined as its words were. A segment without words is
+    one word lasting the whole segment. A segment whose text is not its words joined (a
+    recogniser whose text and words disagree) is redacted by its text, as one word, and its
+    words are then redacted on their own, so that neither keeps what the other lost; the counts
+    are those of the texts.
     """
+    rules = rules or DEFAULT_RULES
     out = list(segments)
-    by_speaker: dict[str, list[int]] = {}
+    joins = [_word_join(segment) for segment in out]
+    units = _units(out, joins)
+    text, offsets, breaks = _call_text(units, joins, rules)
+    result = _redact(text, rules, breaks)
+    cuts = _cut(text, offsets, [unit.text for unit in units], result.spans)
+    new_words: dict[int, list[Word]] = {}
+    new_texts: dict[int, str] = {}
+    changed: set[int] = set()
+    tag_words: dict[Span, tuple[int, int]] = {}  # span -> (segment, place in its new words)
+    for unit, cut in zip(units, cuts, strict=True):
+        i = unit.segment
+        if cut.text != unit.text:
+            changed.add(i)
+        if unit.word < 0:
+            new_texts[i] = cut.text
+            continue
+        word = out[i].words[unit.word]
+        kept = new_words.setdefault(i, [])
+        if cut.text == unit.text:
+            kept.append(word)
+            continue
+        if cut.placed is None and cut.carried is not None:  # inside a tag begun earlier
+            holder = tag_words.get(cut.carried)
+            same = holder is not None and holder[0] == i
+            if holder is not None and (same or not cut.text.strip()):
+                # The tag's word lasts to this word's end; in its own segment it also takes
+                # what the tag left of this word (the full stop after a number).
+                tag = new_words[holder[0]][holder[1]]
+                new_words[holder[0]][holder[1]] = replace(
+                    tag, text=tag.text + cut.text if same else tag.text,
+                    end=max(tag.end, word.end),
+                    probability=min(tag.probability, word.probability))
+            if same or not cut.text.strip():
+                continue
+        kept.append(replace(word, text=cut.text))
+        if cut.placed is not None:
+            tag_words[cut.placed] = (i, len(kept) - 1)
     for i, segment in enumerate(out):
-        by_speaker.setdefault(segment.speaker, []).append(i)
-    counts = _redact_tracks(out, list(by_speaker.values()))
-    # Then the whole conversation, in time order: the context that licenses a redaction is
-    # often said by the other party ("Can you confirm your date of birth?" from the agent,
-    # the date from the customer). Tags from the first pass are left alone.
-    for tag, n in _redact_tracks(out, [list(range(len(out)))]).items():
-        counts[tag] = counts.get(tag, 0) + n
-    return out, counts
+        if segment.words and joins[i] is None:  # text and words disagree: words on their own
+            words = _own_words(segment, rules)
+            if i in changed or words != segment.words:
+                out[i] = replace(segment, text=new_texts[i], words=words)
+        elif i in changed:
+            if i in new_texts:
+                out[i] = replace(segment, text=new_texts[i])
+            else:
+                words = tuple(new_words[i])
+                out[i] = replace(segment, words=words, text=_joined_text(
+                    segment, joins[i] or "", [w.text for w in words]))
+    return out, dict(result.counts)
 
 
-def _redact_tracks(out: list[Segment], tracks: list[list[int]]) -> dict[str, int]:
-    """Redact ``out`` in place, each track (a list of segment indices) joined in time order."""
-    counts: dict[str, int] = {}
-    for indices in tracks:
-        indices.sort(key=lambda i: (out[i].start, out[i].end))
-        result, texts, _ = _redact_pieces([out[i].text for i in indices])
-        for tag, n in result.counts.items():
-            counts[tag] = counts.get(tag, 0) + n
-        owners = [(i, w) for i in indices for w in out[i].words]
-        new_words: dict[int, list[Word]] = {i: [] for i in indices}
-        if owners:
-            _, word_texts, swallowed = _redact_pieces([w.text for _, w in owners])
-            for (i, word), new_text, gone in zip(owners, word_texts, swallowed, strict=True):
-                kept = new_words[i]
-                if gone:
-                    if kept:  # covered by the tag in the previous word of this segment
-                        kept[-1] = replace(kept[-1], end=max(kept[-1].end, word.end),
-                                           probability=min(kept[-1].probability,
-                                                           word.probability))
-                    continue  # covered by a tag that sits in an earlier segment
-                kept.append(replace(word, text=new_text) if new_text != word.text else word)
-        for i, new_text in zip(indices, texts, strict=True):
-            words = tuple(new_words[i]) if out[i].words else out[i].words
-            if new_text != out[i].text or words != out[i].words:
-                out[i] = replace(out[i], text=new_text, words=words)
-    return counts
+# -- a call as one text --------------------------------------------------------------------------
+
+
+class _Unit(NamedTuple):
+    """A word of the call in time order, or a segment without usable words as one word."""
+
+    segment: int  # its place in the timeline
+    word: int  # its place in the segment's words; -1: the segment's text
+    start: float
+    end: float
+    text: str
+    speaker: str
+
+
+def _word_join(segment: Segment) -> str | None:
+    """How a segment's words join into its text ("" when they carry their leading space, else
+    " "), or None when they do not give its text (nor when it has no words)."""
+    if not segment.words:
+        return None
+    texts = [word.text for word in segment.words]
+    for sep in ("", " "):
+        if sep.join(texts).strip() == segment.text.strip():
+            return sep
+    return None
+
+
+def _units(out: Sequence[Segment], joins: Sequence[str | None]) -> list[_Unit]:
+    units = []
+    for i, segment in enumerate(out):
+        if joins[i] is None:
+            units.append(_Unit(i, -1, segment.start, segment.end, segment.text, segment.speaker))
+            continue
+        at = -math.inf
+        for k, word in enumerate(segment.words):
+            at = max(at, word.start)  # a word never goes before one heard before it
+            units.append(_Unit(i, k, at, word.end, word.text, segment.speaker))
+    units.sort(key=lambda unit: (unit.start, unit.segment, unit.word))
+    return units
+
+
+def _call_text(units: Sequence[_Unit], joins: Sequence[str | None], rules: RedactionRules
+               ) -> tuple[str, list[int], list[int]]:
+    """The call as one text: its units' texts, where each starts, and the pause breaks.
+
+    A turn break is a newline, which every rule stops at but the context windows; a pause break
+    is a whitespace character (the unit's own leading space, or one put there) whose position is
+    given to ``_redact``, so that only digit runs stop there.
+    """
+    parts: list[str] = []
+    offsets: list[int] = []
+    breaks: list[int] = []
+    pos = 0
+    last: _Unit | None = None
+    last_end = -math.inf  # the latest end of a word of this turn: words may overlap
+    for unit in units:
+        spaced = unit.text[:1].isspace()
+        if last is None:
+            sep = ""
+        elif unit.speaker != last.speaker:
+            sep = "\n"
+            last_end = -math.inf
+        elif unit.start - last_end > rules.number_gap_s:
+            sep = "" if spaced else " "
+            breaks.append(pos)
+        elif unit.segment == last.segment and unit.word >= 0:
+            sep = "" if spaced else joins[unit.segment] or ""
+        else:
+            sep = "" if spaced else " "
+        parts += (sep, unit.text)
+        pos += len(sep)
+        offsets.append(pos)
+        pos += len(unit.text)
+        last, last_end = unit, max(last_end, unit.end)
+    return "".join(parts), offsets, breaks
+
+
+class _Cut(NamedTuple):
+    """A piece of a redacted text cut back: its new text, the last tag it holds (whose span may
+    go on into later pieces), and the first span begun in an earlier piece that covers it."""
+
+    text: str
+    placed: Span | None
+    carried: Span | None
+
+
+def _cut(text: str, offsets: Sequence[int], pieces: Sequence[str],
+         spans: Sequence[Span]) -> list[_Cut]:
+    """Cut the redaction of ``text`` back into its pieces (``pieces[i]`` at ``offsets[i]``): the
+    first piece a span touches gets its tag, the later ones only what the span leaves of them."""
+    cuts = []
+    first = 0
+    seen: set[Span] = set()
+    for ps, piece in zip(offsets, pieces, strict=True):
+        pe = ps + len(piece)
+        while first < len(spans) and spans[first].end <= ps:
+            first += 1
+        parts: list[str] = []
+        cursor = ps
+        placed = carried = None
+        j = first
+        while j < len(spans) and spans[j].start < pe:
+            span = spans[j]
+            j += 1
+            if span.start == span.end:
+                continue
+            parts.append(text[cursor:max(span.start, ps)])
+            if span in seen:
+                carried = carried or span
+            else:
+                parts.append(placeholder(span.tag))
+                seen.add(span)
+                placed = span
+            cursor = max(cursor, min(span.end, pe))
+        parts.append(text[cursor:pe])
+        joined = "".join(parts)
+        cuts.append(_Cut("" if placed is None and carried and not joined.strip() else joined,
+                         placed, carried))
+    return cuts
+
+
+def _joined_text(segment: Segment, sep: str, texts: Sequence[str]) -> str:
+    """A segment's text from its new words, joined as its words were."""
+    new = sep.join(t for t in texts if t) if sep else "".join(texts)
+    if segment.text == sep.join(word.text for word in segment.words):
+        return new
+    core = new.strip()  # the text had other spaces around its words: keep them
+    if not core:
+        return ""
+    head = segment.text[:len(segment.text) - len(segment.text.lstrip())]
+    return head + core + segment.text[len(segment.text.rstrip()):]
+
+
+def _own_words(segment: Segment, rules: RedactionRules) -> tuple[Word, ...]:
+    """A segment's words redacted on their own; a tag's word lasts until its last word's end."""
+    _, texts, swallowed = _redact_pieces([word.text for word in segment.words], rules)
+    kept: list[Word] = []
+    for word, new_text, gone in zip(segment.words, texts, swallowed, strict=True):
+        if gone:
+            if kept:
+                kept[-1] = replace(kept[-1], end=max(kept[-1].end, word.end),
+                                   probability=min(kept[-1].probability, word.probability))
+            continue
+        kept.append(replace(word, text=new_text) if new_text != word.text else word)
+    return tuple(kept)
 
 
 # -- the passes --------------------------------------------------------------------------------
 
 
-class _Work:
-    """The text being redacted: the original, a masked copy, the spans found so far."""
+def _redact(text: str, rules: RedactionRules, breaks: Sequence[int]) -> Redacted:
+    """The passes, in their order (see the module docstring); ``breaks`` are the pause breaks
+    of a call's text (``_call_text``), none in a text without timing."""
+    work = _Work(text, breaks)
+    _emails(work)
+    _ibans(work)
+    _digit_runs(work, _dates(work), rules)
+    _dates_of_birth(work)
+    return work.result()
 
-    def __init__(self, text: str) -> None:
+
+
+class _Work:
+    """The text being redacted: the original, a masked copy, the spans found so far, and the
+    pause breaks (positions, each a whitespace character) that digit runs do not cross."""
+
+    def __init__(self, text: str, breaks: Sequence[int] = ()) -> None:
         self.text = text
         self.masked = text
+        self.breaks = tuple(breaks)
         self.spans: list[Span] = []
         # Every masked stretch (new spans and tags already in the input), sorted, for windows.
         self.blocks: list[tuple[int, int, str]] = []
@@ -382,6 +645,17 @@ class _Work:
 
     def is_free(self, start: int, end: int) -> bool:
         return _MASK not in self.masked[start:end]
+
+    def hard(self) -> str:
+        """The masked text with a newline at each pause break: where digit runs are read, so
+        that a newline ends them there as it does everywhere (rule 4). Same length, same
+        positions."""
+        if not self.breaks:
+            return self.masked
+        chars = list(self.masked)
+        for pos in self.breaks:
+            chars[pos] = "\n"
+        return "".join(chars)
 
     def block_end_before(self, pos: int) -> int:
         """Where the last masked stretch ending at or before ``pos`` ends (0 if none)."""
@@ -520,7 +794,7 @@ def _dates(work: _Work) -> list[tuple[int, int]]:
     "1985 4111 1111", is part of a longer number, and redacting it as a date would split that
     number into pieces that read differently on a second pass.
     """
-    runs = [(run[0].start, run[-1].end) for run in _runs(work.masked)]
+    runs = [(run[0].start, run[-1].end) for run in _runs(work.hard())]
     run_starts = [start for start, _ in runs]
     found: list[tuple[int, int]] = []
     for form in _DATE_FORMS:
@@ -551,16 +825,16 @@ def _plausible(m: re.Match[str]) -> bool:
     return True
 
 
-def _digit_runs(work: _Work, dates: list[tuple[int, int]]) -> None:
+def _digit_runs(work: _Work, dates: list[tuple[int, int]], rules: RedactionRules) -> None:
     masked = work.masked  # a snapshot: runs come from the text as the digit pass found it
     fence = 0  # end of the last run of 3+ digits: context windows stop there
-    for run in _runs(masked):
+    for run in _runs(work.hard()):  # runs stop at pause breaks; the rest reads across them
         start, end = run[0].start, run[-1].end
         digits = "".join(t.digits for t in run)
         window_start = max(start - CONTEXT_WINDOW, fence, work.block_end_before(start))
         if len(digits) >= 3:
             fence = end
-        if len(digits) < MIN_DIGITS:
+        if len(digits) < SHORTEST_NUMBER:
             if 3 <= len(digits) <= 4 and _CVV.search(masked, window_start, start):
                 work.add(start, end, CARD)
             continue
@@ -576,7 +850,11 @@ def _digit_runs(work: _Work, dates: list[tuple[int, int]]) -> None:
         if plus and 7 <= len(digits) <= 15:
             work.add(plus.start(), end, PHONE)
             continue
-        work.add(start, end, _classify(run, digits, masked, window_start, paren))
+        tag = _classify(run, digits, masked, window_start, paren, rules)
+        if tag is None and len(digits) >= rules.min_digits:
+            tag = NUMBER  # long enough to be any of them: see rule 4
+        if tag is not None:
+            work.add(start, end, tag)
 
 
 def _exempt(masked: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
@@ -598,14 +876,16 @@ def _card_number(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and digits[0] != "0" and luhn_valid(digits)
 
 
-def _classify(run: list[_Token], digits: str, masked: str, window_start: int, paren: bool) -> str:
+def _classify(run: list[_Token], digits: str, masked: str, window_start: int, paren: bool,
+              rules: RedactionRules) -> str | None:
+    """The kind a run of digits is recognised as (rule 4), None if none."""
     n = len(digits)
     start = run[0].start
-    hits = [
-        (m.end(), tag, low, high)
-        for tag, low, high, pattern in _CONTEXT
-        for m in pattern.finditer(masked, window_start, start)
-    ]
+    hits: list[tuple[int, str, int, int]] = []
+    for tag, low, high, pattern in _CONTEXT:
+        if tag == ACCOUNT:
+            low, high = rules.account_digits
+        hits += [(m.end(), tag, low, high) for m in pattern.finditer(masked, window_start, start)]
     for _, tag, low, high in sorted(hits, reverse=True):
         if low <= n <= high:
             return tag
@@ -616,7 +896,7 @@ def _classify(run: list[_Token], digits: str, masked: str, window_start: int, pa
         return PHONE
     if paren and len(run) > 1 and ")" in masked[run[0].end:run[1].start] and n in (10, 11):
         return PHONE
-    return NUMBER
+    return None
 
 
 def _dates_of_birth(work: _Work) -> None:
@@ -649,8 +929,9 @@ def _dates_of_birth(work: _Work) -> None:
             work.add(start, end, DOB)
 
 
-def _redact_pieces(pieces: Sequence[str]) -> tuple[Redacted, list[str], list[bool]]:
-    """Redact pieces of one text (words, segments) as a whole and cut the result back.
+def _redact_pieces(pieces: Sequence[str], rules: RedactionRules
+                   ) -> tuple[Redacted, list[str], list[bool]]:
+    """Redact pieces of one text (words) as a whole and cut the result back.
 
     Returns the redaction of the joined text, the new pieces, and for each piece whether a
     redaction that began in an earlier piece swallowed it (its new text is then ``""``).
@@ -662,28 +943,8 @@ def _redact_pieces(pieces: Sequence[str]) -> tuple[Redacted, list[str], list[boo
         offsets.append(pos)
         pos += len(piece) + len(sep)
     text = sep.join(pieces)
-    result = redact(text)
-    new: list[str] = []
-    swallowed: list[bool] = []
-    placed: set[Span] = set()
-    for piece, ps in zip(pieces, offsets, strict=True):
-        pe = ps + len(piece)
-        parts: list[str] = []
-        cursor = ps
-        touched_earlier = False
-        for span in result.spans:
-            if span.end <= ps or span.start >= pe or (span.start == span.end):
-                continue
-            parts.append(text[cursor:max(span.start, ps)])
-            if span not in placed:
-                parts.append(placeholder(span.tag))
-                placed.add(span)
-            else:
-                touched_earlier = True
-            cursor = max(cursor, min(span.end, pe))
-        parts.append(text[cursor:pe])
-        joined = "".join(parts)
-        gone = touched_earlier and not joined.strip()
-        new.append("" if gone else joined)
-        swallowed.append(gone)
-    return result, new, swallowed
+    result = _redact(text, rules, ())
+    cuts = _cut(text, offsets, pieces, result.spans)
+    swallowed = [cut.placed is None and cut.carried is not None and not cut.text
+                 for cut in cuts]
+    return result, [cut.text for cut in cuts], swallowed

@@ -6,7 +6,8 @@ Two objects, because they travel differently:
   (it keys the loaded-model cache) and sent as JSON with every queued task, so that a worker
   transcribes as the sender asked.
 * ``TranscriptionSettings``: the rest of the domain's settings (keeping raw text, flagging's
-  score, the Celery queue, a worker's threads), with transcription's defaults applied.
+  score, the Celery queue, a worker's threads, the redaction rules), with transcription's
+  defaults applied.
 
 Both are built from a ``qm.config.Settings`` (``from_settings``) and passed down: the ``qm``
 commands build them from the command's settings, a worker from the settings it was started
@@ -21,10 +22,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qm.config import Settings
+from transcription.redaction import SHORTEST_NUMBER, RedactionRules
 
 DEVICES = ("auto", "cpu", "cuda")
 COMPUTE_TYPES = (
@@ -85,6 +87,26 @@ def flag_score_below(settings: Settings) -> float:
     return value
 
 
+def redaction_rules(settings: Settings) -> RedactionRules:
+    """``QM_REDACT_NUMBER_GAP_S`` (seconds, >= 0; 1.5 when not set) and ``QM_REDACT_MIN_DIGITS``
+    (a whole number >= 5; 6 when not set): what makes a digit run a number to redact."""
+    values: dict[str, Any] = {}
+    raw = _as_text(settings.redact_number_gap_s)
+    if raw:
+        try:
+            gap = float(raw)
+        except ValueError:
+            gap = math.nan
+        if not (math.isfinite(gap) and gap >= 0):  # NaN and infinity too
+            raise ValueError(f"QM_REDACT_NUMBER_GAP_S must be a number of seconds >= 0, "
+                             f"got {raw!r}")
+        values["number_gap_s"] = gap
+    raw = _as_text(settings.redact_min_digits)
+    if raw:
+        values["min_digits"] = _parse_int("QM_REDACT_MIN_DIGITS", raw, SHORTEST_NUMBER)
+    return RedactionRules(**values)
+
+
 def parse_batch_size(name: str, raw: str) -> int | None:
     """"auto" (None) or a whole number >= 0, for the variable or option ``name``."""
     if raw.strip().lower() == "auto":
@@ -101,13 +123,15 @@ class TranscriberSettings:
 
     Defaults are measured, not guessed (tiny.en, int8, 2 CPU cores; numbers in
     tests/data/audio/README.md and bench/README.md): beam 1 heard the test calls as well as
-    beam 5 and was about 30% faster. ``batch_size`` "auto" (None) picks the decoder by what
-    was measured on the benchmark corpus: the sequential decoder for long channels on a CPU
-    (it conditions each window on the text before it: 8.4% WER against the batched pipeline's
-    9.5%, at the same speed on 2 cores), and the batched pipeline for packed short channels
-    (windows decoded independently, so one recording's words do not steer its neighbours':
-    5% WER and 3.6x the speed of a window per file) and for everything on a GPU, where batching
-    is what makes it fast (not measured here: no GPU was available).
+    beam 5 and was about 30% faster. ``batch_size`` "auto" (None) is the batched pipeline for
+    every channel, on a CPU as on a GPU: VAD chunks decoded together, each on its own and
+    greedily. On the real test calls (tests/data/speech) it heard every digit, where the
+    sequential decoder missed 2.5% of them, at the same speed on 2 cores; and it never samples,
+    so the same file gives the same words in every process. The sequential decoder (0) falls
+    back to sampling at higher temperatures when a window fails its checks (often on digit
+    strings), and CTranslate2 seeds that sampler once per thread (a per-file
+    ``ctranslate2.set_random_seed`` does not reach it once a thread has sampled: tried), so
+    two processes may hear one file differently; it stays a setting for comparison.
     """
 
     model: str = ""
@@ -150,7 +174,7 @@ class TranscriberSettings:
         ("cpu" or "cuda"); 0 is the sequential decoder."""
         if self.batch_size is not None:
             return self.batch_size, self.batch_size
-        return (AUTO_BATCH if device == "cuda" else 0), AUTO_BATCH
+        return AUTO_BATCH, AUTO_BATCH
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TranscriberSettings:
@@ -217,6 +241,9 @@ class TranscriptionSettings:
     worker_cpu_threads: int = 0
     """``QM_WORKER_CPU_THREADS``: the threads of each ``qm worker`` pool process; 0: the worker
     decides (``hardware.threads_per_process``)."""
+    redaction: RedactionRules = field(default_factory=RedactionRules)
+    """What makes a digit run a number to redact (``QM_REDACT_NUMBER_GAP_S``,
+    ``QM_REDACT_MIN_DIGITS``; ``redaction_rules``)."""
 
     def __post_init__(self) -> None:
         if not self.result_backend:
@@ -236,5 +263,6 @@ class TranscriptionSettings:
                    result_backend=settings.result_backend,
                    queue=settings.transcribe_queue or DEFAULT_QUEUE,
                    worker_cpu_threads=(_parse_int("QM_WORKER_CPU_THREADS", threads, 0)
-                                       if threads else 0))
+                                       if threads else 0),
+                   redaction=redaction_rules(settings))
 

@@ -257,8 +257,8 @@ def test_settings_defaults() -> None:
     settings = TranscriberSettings()
     assert settings.model == ""
     assert (settings.beam_size, settings.batch_size, settings.vad_filter) == (1, None, True)
-    # auto: the sequential decoder for long channels on a CPU, batched for packed short ones
-    assert settings.decoders("cpu") == (0, 8) and settings.decoders("cuda") == (8, 8)
+    # auto: the batched pipeline (greedy, so the same file gives the same words) everywhere
+    assert settings.decoders("cpu") == (8, 8) and settings.decoders("cuda") == (8, 8)
     assert TranscriberSettings(batch_size=0).decoders("cuda") == (0, 0)
     assert TranscriberSettings(batch_size=4).decoders("cpu") == (4, 4)
     assert (settings.device, settings.compute_type, settings.language) == ("auto", "auto", "en")
@@ -379,7 +379,8 @@ def test_segments_split_at_long_pauses() -> None:
     )
     first, second = to_segments(raw, "agent", duration_s=9.2)
     assert (first.start, first.end, first.text) == (1.0, 2.0, " Hello there.")
-    assert (second.start, second.end, second.text) == (7.0, 9.2, " Still here?")
+    # from its first word: the raw segment's silence before it is not the utterance's
+    assert (second.start, second.end, second.text) == (6.0, 9.2, " Still here?")
     assert second.words[-1].end == 9.2  # clamped to the recording
     assert first.confidence == second.confidence == 0.5
 
@@ -462,7 +463,7 @@ def test_transcript_names_the_model_and_settings(call: DecodedCall) -> None:
     assert call.language == "en"
     assert call.duration_s == pytest.approx(10.22, abs=0.05)
     assert call.settings["beam_size"] == 1 and call.settings["batch_size"] is None
-    assert call.settings["batch_size_used"] == {"long": 0, "packed": 8}  # on this CPU
+    assert call.settings["batch_size_used"] == {"long": 8, "packed": 8}
     assert call.settings["model_path"].endswith("model")
     assert call.speakers == ("agent", "customer")
     assert heard({"charged", "twice", "broadband", "month"}, call.text), call.text

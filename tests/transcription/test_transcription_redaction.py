@@ -238,7 +238,7 @@ def test_redact_words_keeps_one_output_per_word():
     assert "".join(out) == redact("".join(words)).text
 
 
-def test_redact_segments_joins_a_speakers_track_and_merges_words():
+def test_redact_segments_joins_a_speakers_segments_and_merges_words():
     def seg(start, end, speaker, *words):
         ws = tuple(Word(start + i, start + i + 1, w, 0.9 - i / 100) for i, w in enumerate(words))
         return Segment(start, end, "".join(words), speaker, ws)
@@ -246,20 +246,27 @@ def test_redact_segments_joins_a_speakers_track_and_merges_words():
     timeline = [
         seg(0, 3, "agent", " The", " long", " number?"),
         seg(3, 6, "customer", " It's", " 4111", " 1111"),
-        seg(6, 7, "agent", " Mhm."),
-        seg(7, 10, "customer", " 1111", " 1111", " thanks"),
+        seg(7, 10, "customer", " 1111", " 1111", " thanks"),  # after a 1 s pause: one number
     ]
     out, counts = redact_segments(timeline)
     assert counts == {"CARD": 1}
-    assert [s.text for s in out] == [" The long number?", " It's [CARD]", " Mhm.", " thanks"]
+    assert [s.text for s in out] == [" The long number?", " It's [CARD]", " thanks"]
     assert [(s.start, s.end, s.speaker) for s in out] == [
         (s.start, s.end, s.speaker) for s in timeline
     ]
-    assert out[0] is timeline[0] and out[2] is timeline[2]
-    card = out[1].words[1]
-    assert (card.text, card.start, card.end, card.probability) == (" [CARD]", 4, 6, 0.88)
+    assert out[0] is timeline[0]
+    card = out[1].words[1]  # from the first digit's start to the last one's end
+    assert (card.text, card.start, card.end, card.probability) == (" [CARD]", 4, 9, 0.88)
     assert [w.text for w in out[1].words] == [" It's", " [CARD]"]
-    assert [(w.text, w.start) for w in out[3].words] == [(" thanks", 9)]
+    assert [(w.text, w.start) for w in out[2].words] == [(" thanks", 9)]
+    # The agent's "Mhm." among the digits parts them (issue 15): two numbers, each redacted in
+    # its own segment. (This test used to expect one card across the agent's turn.)
+    timeline.insert(2, seg(6, 7, "agent", " Mhm."))
+    out, counts = redact_segments(timeline)
+    assert counts == {"NUMBER": 2}
+    assert [s.text for s in out] == [" The long number?", " It's [NUMBER]", " Mhm.",
+                                     " [NUMBER] thanks"]
+    assert out[2] is timeline[2]
 
 
 # -- a card read out, as a recogniser may write it (what the audio tests stood in for) ---------
@@ -318,15 +325,19 @@ def test_a_card_read_out_is_redacted_whole_in_the_timeline(heard, tag):
     assert said.words[-1].end == heard_words[-1].end
 
 
-def test_a_card_read_out_in_pauses_and_across_the_agents_mhm_is_one_card():
+def test_a_card_read_out_in_pauses_is_one_card_but_not_across_the_agents_mhm():
+    """A pause of 1.5 s keeps the card whole; the agent's "Mhm." in it parts it (issue 15; this
+    test used to expect one card across the agent's turn)."""
     timeline = _heard(("customer", 0.0, " My car number is 4556 7321"),
                       ("agent", 2.5, " Mhm."),
                       ("customer", 3.0, " 0987 6548."))
-    out, counts = redact_segments(timeline)
+    out, counts = redact_segments([timeline[0], timeline[2]])
     assert counts == {"CARD": 1}
-    assert [s.text for s in out] == [" My car number is [CARD]", " Mhm.", "."]
-    alone, counts = redact_segments([timeline[0]])
-    assert counts == {"NUMBER": 1}  # half a card, 8 digits: still redacted
+    assert [s.text for s in out] == [" My car number is [CARD]", "."]
+    out, counts = redact_segments(timeline)
+    # two halves of a card, 8 digits each: still redacted (the second starts with 0: a phone)
+    assert counts == {"NUMBER": 1, "PHONE": 1}
+    assert [s.text for s in out] == [" My car number is [NUMBER]", " Mhm.", " [PHONE]."]
 
 
 def test_a_luhn_valid_16_digit_run_needs_no_context_word():
