@@ -61,8 +61,13 @@ class CallMetrics:
     customer_talk_s: float | None
     talk_ratio: float | None
     overtalk_s: float
+    longest_overtalk_s: float
+    longest_overtalk_at_s: float | None
+    """Where the longest stretch of both parties talking starts (None: none)."""
     silence_s: float
     longest_silence_s: float
+    longest_silence_at_s: float | None
+    """Where the longest silence starts (None: no silence): what a flag's reason points at."""
     silences_over_10s: int
     hold_like_gaps: int
     agent_words: int | None
@@ -151,10 +156,12 @@ def measure(
         agent_words = customer_words = None
         agent_wpm = customer_wpm = None
         overtalk_s = 0.0
+        both_at: list[Interval] = []
     else:
         agent, customer = talk_of(AGENT), talk_of(CUSTOMER)
         agent_talk, customer_talk = _length(agent), _length(customer)
-        overtalk_s = _length(_intersection(agent, customer))
+        both_at = _intersection(agent, customer)
+        overtalk_s = _length(both_at)
         both = agent_talk + customer_talk
         talk_ratio = agent_talk / both if both > 0 else None
         agent_words = sum(_count_words(s, duration_s) for s, _ in kept if s.speaker == AGENT)
@@ -174,6 +181,9 @@ def measure(
         overtalk_s=overtalk_s,
         silence_s=silence_s,
         longest_silence_s=max(gap_lengths, default=0.0),
+        longest_silence_at_s=_longest(gaps)[0],
+        longest_overtalk_s=_longest(both_at)[1],
+        longest_overtalk_at_s=_longest(both_at)[0],
         silences_over_10s=sum(1 for g in gap_lengths if g > silence_threshold_s + EPSILON),
         hold_like_gaps=sum(1 for g in gap_lengths if g >= hold_threshold_s - EPSILON),
         agent_words=agent_words,
@@ -239,6 +249,14 @@ def _gaps(talk: Sequence[Interval], duration_s: float) -> list[Interval]:
     if duration_s > cursor:
         gaps.append((cursor, duration_s))
     return gaps
+
+
+def _longest(intervals: Sequence[Interval]) -> tuple[float | None, float]:
+    """(start, length) of the longest interval, the earliest of equals; (None, 0.0) for none."""
+    if not intervals:
+        return None, 0.0
+    start, end = max(intervals, key=lambda iv: (iv[1] - iv[0], -iv[0]))
+    return start, end - start
 
 
 def _length(intervals: Iterable[Interval]) -> float:

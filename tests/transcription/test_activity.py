@@ -46,6 +46,12 @@ def test_metrics_come_from_activity_and_words_from_segments():
     assert found.customer_talk_s == pytest.approx(0.5)
     assert found.overtalk_s == 0.0
     assert found.longest_silence_s == pytest.approx(8.1 - 5.0)
+    assert found.longest_silence_at_s == 5.0  # where a flag's reason points
+    assert (found.longest_overtalk_s, found.longest_overtalk_at_s) == (0.0, None)
+    both = metrics.measure([], 10.0, activity={"agent": [(1.0, 4.0), (6.0, 9.0)],
+                                               "customer": [(3.0, 4.0), (6.5, 8.0)]})
+    assert (both.longest_overtalk_s, both.longest_overtalk_at_s) == (1.5, 6.5)
+    assert both.overtalk_s == 2.5 and both.longest_silence_at_s == 4.0
     assert found.silence_s == pytest.approx(12.0 - 3.5)
     assert found.agent_words == 4 and found.customer_words == 1
     # a dead channel: no talk at all, even where a segment says otherwise
