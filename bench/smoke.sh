@@ -8,7 +8,7 @@
 # Its name must contain "bench" (seed.py's rule) and start with "qm_bench" (scale.py's), and it
 # must be on this machine. It must exist. PostgreSQL, Redis on 127.0.0.1:6379 (the Celery
 # broker of scale.py, or QM_BROKER_URL) and the real recordings in ../shared/speech/fsdd-dev
-# are needed. Stops at the first failure, with that step's exit status. About 1.5 minutes on
+# are needed. Stops at the first failure, with that step's exit status. About 2 minutes on
 # 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ EOF
 
 # Layering: bench modules import one way (seed <- seed_evaluations and list_latency <-
 # evaluation_latency <- matrix_latency; seed <- seed_competencies <- matrix_latency; run <-
-# scale), never in a cycle.
+# scale; run, realcalls <- real), never in a cycle.
 "$PY" - <<'EOF'
 import ast
 import sys
@@ -100,6 +100,8 @@ run "seed_competencies.py (wipes the seed above)" \
 run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"
 run "transcribe/make_corpus.py" "$PY" bench/transcribe/make_corpus.py --smoke "$work/corpus"
 run "transcribe/run.py (makes its own corpus)" "$PY" bench/transcribe/run.py --smoke
+run "transcribe/real.py (real recordings, makes its own calls)" \
+  "$PY" bench/transcribe/real.py --smoke
 run "transcribe/scale.py" \
   "$PY" bench/transcribe/scale.py --smoke --corpus "$work/corpus" --database-url "$URL"
 

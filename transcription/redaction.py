@@ -131,8 +131,9 @@ answer ("two", "four one"), a time or a PIN's "last four", never an account numb
 rule, which needs its own words before the digits, is the one exception."""
 NUMBER_GAP_S = 1.5
 """The longest pause inside one spoken number, in seconds: longer than the breaths between the
-groups of a card or phone number read out (a second or less), shorter than the 2 s at which a
-segment is split (``segmenting.MAX_PAUSE_S``)."""
+groups of a card or phone number read out (a second or so). Longer than the 1 s at which a
+segment is cut into utterances (``segmenting.MAX_PAUSE_S``), so a number may run over two
+segments of one speaker, which is why a call is redacted word by word."""
 ACCOUNT_DIGITS = (6, 34)
 """How many digits an account number may have: from a UK sort code (6, said alone after "sort
 code") to the longest IBAN (34 characters, its digits said without the country letters)."""
