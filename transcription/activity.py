@@ -8,10 +8,10 @@ the signal itself.
 
 The rule, decided once here (``speech_spans``):
 
-* Silero VAD at ``THRESHOLD`` (0.4), with settings tuned for timing rather than for cutting
-  audio into windows: no speech pad beyond ``PAD_S`` (faster-whisper pads 0.4 s each side,
-  which is right for decoding and wrong for a stopwatch), a pause is heard from
-  ``MIN_SILENCE_S``, and a blip under ``MIN_SPEECH_S`` (a click, a breath) is not speech.
+* Silero VAD at ``THRESHOLD`` (0.3), with settings tuned for timing rather than for cutting
+  audio into windows: no speech pad (faster-whisper pads 0.4 s each side, which is right for
+  decoding and wrong for a stopwatch), a pause is heard from ``MIN_SILENCE_S``, and a blip
+  under ``MIN_SPEECH_S`` (a click) is not speech.
 * Pauses shorter than ``BRIDGE_S`` (0.5 s) inside a party's speech count as talk: people draw
   breath between words, and nobody calls that a silence (issue 15's rule).
 
@@ -29,19 +29,21 @@ from transcription.audio import SAMPLE_RATE
 
 Interval = tuple[float, float]
 
-THRESHOLD = 0.4
-"""Silero's speech probability above which a 32 ms frame is speech. Measured on the real test
-calls (tests/data/speech): at faster-whisper's 0.5 a quiet "four" went unheard (0.65 s off the
-longest silence); at 0.3 and below each call gained up to a second of talk; 0.4 with a 30 ms pad
-kept every figure within issue 15's bounds, and a 60 ms pad added a second to some."""
+THRESHOLD = 0.3
+"""Silero's speech probability above which a 32 ms frame is speech (a frame stays speech until
+it falls under 0.15). Measured against exact truth on 20 real calls (bench/transcribe/real.py,
+23 minutes) and the three test calls: faster-whisper's 0.5 misses a short digit said alone;
+0.4 with a 30 ms pad left 14 of the 20 calls within issue 15's bounds; 0.3 with no pad, 18 of
+20 and all three test calls (the two left: words heard too faintly, and 1.8 s too much talk on
+one customer channel); 0.25 and below, or any pad, add talk to every call."""
 BRIDGE_S = 0.5
 """Pauses shorter than this inside one party's speech are talk."""
-PAD_S = 0.03
-"""Silero's speech pad: enough to keep a word's soft onset and release, no more."""
+PAD_S = 0.0
+"""Silero's speech pad: none. Its speech already ends a frame or two after the voice does."""
 MIN_SILENCE_S = 0.1
 """A pause is heard from this long; shorter ones are bridged anyway."""
-MIN_SPEECH_S = 0.1
-"""Speech shorter than this (a click, a breath on the line) is not speech."""
+MIN_SPEECH_S = 0.06
+"""Speech shorter than this (a click on the line) is not speech; a short "two" is longer."""
 
 
 def speech_spans(samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE,

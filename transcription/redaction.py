@@ -418,6 +418,7 @@ def redact_segments(segments: Iterable[Segment], *, rules: RedactionRules | None
     new_texts: dict[int, str] = {}
     changed: set[int] = set()
     tag_words: dict[Span, tuple[int, int]] = {}  # span -> (segment, place in its new words)
+    absorbed: dict[int, int] = {}  # segment -> the segment whose tag took some of its words
     for unit, cut in zip(units, cuts, strict=True):
         i = unit.segment
         if cut.text != unit.text:
@@ -433,6 +434,8 @@ def redact_segments(segments: Iterable[Segment], *, rules: RedactionRules | None
         if cut.placed is None and cut.carried is not None:  # inside a tag begun earlier
             holder = tag_words.get(cut.carried)
             same = holder is not None and holder[0] == i
+            if holder is not None and not same:
+                absorbed.setdefault(i, holder[0])
             if holder is not None and (same or not cut.text.strip()):
                 # The tag's word lasts to this word's end; in its own segment it also takes
                 # what the tag left of this word (the full stop after a number).
@@ -458,7 +461,30 @@ def redact_segments(segments: Iterable[Segment], *, rules: RedactionRules | None
                 words = tuple(new_words[i])
                 out[i] = replace(segment, words=words, text=_joined_text(
                     segment, joins[i] or "", [w.text for w in words]))
-    return out, dict(result.counts)
+    return _merge_absorbed(out, absorbed), dict(result.counts)
+
+
+def _merge_absorbed(out: list[Segment], absorbed: dict[int, int]) -> list[Segment]:
+    """A number said over several utterances of one speaker is one utterance: each segment
+    whose words went into a tag held by an earlier segment joins that segment (what is left of
+    it, the comma after the last digit or the words after the number, follows the tag), so that
+    no segment is left empty and the tag's segment lasts as long as the tag."""
+    if not absorbed:
+        return out
+    into: dict[int, int] = {}
+    for j in sorted(absorbed):
+        i = absorbed[j]
+        i = into.get(i, i)  # the holder may itself have joined an earlier one
+        if i >= j or out[i].speaker != out[j].speaker or not out[i].words \
+                or out[i].start > out[j].start:
+            continue  # a timeline out of order (one speaker's segments overlapping): left as is
+        into[j] = i
+        holder, joined = out[i], out[j]
+        rest = joined.text.strip()
+        out[i] = replace(holder, end=max(holder.end, joined.end),
+                         words=holder.words + joined.words,
+                         text=holder.text + (joined.text if rest else ""))
+    return [segment for k, segment in enumerate(out) if k not in into]
 
 
 # -- a call as one text --------------------------------------------------------------------------

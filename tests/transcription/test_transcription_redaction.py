@@ -250,15 +250,14 @@ def test_redact_segments_joins_a_speakers_segments_and_merges_words():
     ]
     out, counts = redact_segments(timeline)
     assert counts == {"CARD": 1}
-    assert [s.text for s in out] == [" The long number?", " It's [CARD]", " thanks"]
-    assert [(s.start, s.end, s.speaker) for s in out] == [
-        (s.start, s.end, s.speaker) for s in timeline
-    ]
+    # one number over two segments: one utterance, the second joins the first
+    assert [s.text for s in out] == [" The long number?", " It's [CARD] thanks"]
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0, 3, "agent"), (3, 10, "customer")]
     assert out[0] is timeline[0]
     card = out[1].words[1]  # from the first digit's start to the last one's end
     assert (card.text, card.start, card.end, card.probability) == (" [CARD]", 4, 9, 0.88)
-    assert [w.text for w in out[1].words] == [" It's", " [CARD]"]
-    assert [(w.text, w.start) for w in out[2].words] == [(" thanks", 9)]
+    assert [(w.text, w.start) for w in out[1].words] == [(" It's", 3), (" [CARD]", 4),
+                                                         (" thanks", 9)]
     # The agent's "Mhm." among the digits parts them (issue 15): two numbers, each redacted in
     # its own segment. (This test used to expect one card across the agent's turn.)
     timeline.insert(2, seg(6, 7, "agent", " Mhm."))
@@ -333,7 +332,7 @@ def test_a_card_read_out_in_pauses_is_one_card_but_not_across_the_agents_mhm():
                       ("customer", 3.0, " 0987 6548."))
     out, counts = redact_segments([timeline[0], timeline[2]])
     assert counts == {"CARD": 1}
-    assert [s.text for s in out] == [" My car number is [CARD]", "."]
+    assert [s.text for s in out] == [" My car number is [CARD]."]  # one utterance now
     out, counts = redact_segments(timeline)
     # two halves of a card, 8 digits each: still redacted (the second starts with 0: a phone)
     assert counts == {"NUMBER": 1, "PHONE": 1}
