@@ -18,7 +18,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,14 @@ PACK_MAX_S = 30.0
 Whisper always encodes a 30 s window, so a 3 s voicemail costs what 30 s of speech costs. The
 batched pipeline already fills windows from one long channel's speech; packing does the same
 across the short channels of several files (measured in bench/README.md)."""
+LOOP_RATIO = 2.4
+"""A segment whose text compresses more than this (gzip, Whisper's own measure) is a loop: the
+batched pipeline decodes greedily and never falls back, and on digit strings it can repeat one
+digit to the end of the window ("5, 5, 5, ..."). Whisper's own threshold."""
+NO_REPEAT_NGRAM = 3
+"""What a looping channel is decoded again with: no 3-token sequence may repeat. Measured on
+the 4 looping calls of 20 real ones (bench/transcribe/real.py): WER 1.10 -> 0.12 with no change
+on the others; a repetition penalty of 1.1 helped less and hurt a call that did not loop."""
 PACK_GAP_S = 2.0
 """Silence put between packed channels: longer than Silero VAD's padding (2 x 0.4 s) plus the
 shortest silence it splits at, so no speech segment ever spans two recordings."""
@@ -191,6 +199,7 @@ class Transcriber:
         elapsed = [0.0] * len(audios)
         languages = [self.settings.language or ""] * len(audios)
         packed: list[tuple[int, int]] = []  # (recording, track) of the short channels
+        loops = [0] * len(audios)  # channels decoded again because they looped
         assert self._key is not None
         long_batch, short_batch = self.settings.decoders(self._key.device)
         activity: list[dict[str, tuple[Interval, ...]]] = [
@@ -206,9 +215,10 @@ class Transcriber:
                     packed.append((index, number))
                     continue
                 started = time.perf_counter()
-                segments, detected = self._transcribe_track(
+                segments, detected, looped = self._transcribe_track(
                     model, samples, speaker, audio.duration_s, long_batch,
                     activity[index][speaker])
+                loops[index] += looped
                 elapsed[index] += time.perf_counter() - started
                 found[index][number] = segments
                 languages[index] = languages[index] or detected
@@ -216,7 +226,7 @@ class Transcriber:
         if packed:
             started = time.perf_counter()
             tracks = [plans[i][n][1] for i, n in packed]
-            pieces, detected = self._transcribe_packed(model, tracks, short_batch)
+            pieces, detected, looped = self._transcribe_packed(model, tracks, short_batch)
             spent = time.perf_counter() - started
             total = sum(len(t) for t in tracks)
             for (index, number), samples, raws in zip(packed, tracks, pieces, strict=True):
@@ -228,13 +238,15 @@ class Transcriber:
                 elapsed[index] += spent * len(samples) / total
                 languages[index] = languages[index] or detected
                 packed_with[index] = len(packed) - 1
+                loops[index] += looped
         return [
             DecodedCall(
                 segments=tuple(merge(*found[index])),
                 language=languages[index] or "en",
                 duration_s=audio.duration_s,
                 model=self.model_name,
-                settings={**self.settings_record(), "packed_with": packed_with[index]},
+                settings={**self.settings_record(), "packed_with": packed_with[index],
+                          "loops_decoded_again": loops[index]},
                 warnings=audio.warnings,
                 elapsed_s=elapsed[index],
                 activity=activity[index],
@@ -251,16 +263,16 @@ class Transcriber:
     def _transcribe_track(
         self, model: WhisperModel, samples: np.ndarray, speaker: str, duration_s: float,
         batch_size: int, activity: Sequence[Interval] = (),
-    ) -> tuple[list[Segment], str]:
-        found, language = self._decode(model, samples, batch_size)
+    ) -> tuple[list[Segment], str, int]:
+        found, language, looped = self._decode(model, samples, batch_size)
         track: list[Segment] = []
         for raw in found:
             track.extend(to_segments(raw, speaker, duration_s, activity))
-        return track, language
+        return track, language, looped
 
     def _transcribe_packed(
         self, model: WhisperModel, tracks: Sequence[np.ndarray], batch_size: int
-    ) -> tuple[list[list[RawSegment]], str]:
+    ) -> tuple[list[list[RawSegment]], str, int]:
         """Short channels end to end with silence between; the raw segments of each, in its
         own time. A segment whose words fall in two channels is cut between them."""
         gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
@@ -271,17 +283,18 @@ class Transcriber:
             starts.append(position / SAMPLE_RATE)
             parts.extend((samples.astype(np.float32, copy=False), gap))
             position += len(samples) + len(gap)
-        found, language = self._decode(model, np.concatenate(parts), batch_size)
+        found, language, looped = self._decode(model, np.concatenate(parts), batch_size)
         out: list[list[RawSegment]] = [[] for _ in tracks]
         for raw in found:
             for number, piece in split_by_track(raw, starts):
                 out[number].append(piece)
-        return out, language
+        return out, language, looped
 
     def _decode(self, model: WhisperModel, samples: np.ndarray, batch_size: int
-                ) -> tuple[Iterable[Any], str]:
-        """faster-whisper's segments of one signal (consumed by the caller) and its language;
-        ``batch_size`` 0 is the sequential decoder."""
+                ) -> tuple[list[Any], str, int]:
+        """faster-whisper's segments of one signal, its language, and 1 when it looped and was
+        decoded again (``LOOP_RATIO``), else 0; ``batch_size`` 0 is the sequential decoder,
+        which has its own fallback."""
         s = self.settings
         options: dict[str, Any] = {
             "language": s.language or None,
@@ -302,12 +315,19 @@ class Transcriber:
             # without_timestamps=False: let Whisper split each window into sentences. With the
             # default (True) a whole VAD window becomes one segment, which on a dual-channel
             # call spans the other party's turns.
-            found, info = BatchedInferencePipeline(model).transcribe(
+            pipeline = BatchedInferencePipeline(model)
+            found, info = pipeline.transcribe(
                 samples, batch_size=batch_size, without_timestamps=False, **options
             )
-        else:
-            found, info = model.transcribe(samples, **options)
-        return list(found), info.language
+            found = list(found)
+            if any(_looped(raw) for raw in found):
+                again, _info = pipeline.transcribe(
+                    samples, batch_size=batch_size, without_timestamps=False,
+                    no_repeat_ngram_size=NO_REPEAT_NGRAM, **options)
+                return list(again), info.language, 1
+            return found, info.language, 0
+        found, info = model.transcribe(samples, **options)
+        return list(found), info.language, 0
 
     def settings_record(self) -> dict[str, Any]:
         """The settings asked for and, once loaded, what they resolved to (path, device,
@@ -357,6 +377,12 @@ def _speaker_tracks(audio: Audio, channel_speakers: Sequence[str]) -> list[tuple
             f"{len(channel_speakers)}: say who speaks on each channel"
         )
     return list(zip(channel_speakers, channels, strict=False))
+
+
+def _looped(raw: Any) -> bool:
+    """Whether a raw segment repeats itself (its text compresses over ``LOOP_RATIO``)."""
+    ratio = getattr(raw, "compression_ratio", None)
+    return ratio is not None and ratio > LOOP_RATIO
 
 
 def _same_signal(a: np.ndarray, b: np.ndarray) -> bool:

@@ -223,3 +223,18 @@ def test_the_pause_that_ends_a_number_is_a_setting(runner, session, people, tmp_
     runner.env["QM_REDACT_NUMBER_GAP_S"] = "soon"
     result = runner.invoke("transcribe", str(folder), "--agent", "agent.a")
     assert result.exit_code != 0 and "QM_REDACT_NUMBER_GAP_S" in result.output
+
+
+def test_a_looping_window_is_decoded_again(decoded):
+    """The batched pipeline never falls back; a segment that repeats itself (its text
+    compresses over 2.4, Whisper's measure) is a loop, and the channel is decoded again with no
+    3-token sequence repeated. The clean test calls do not loop; what loops is counted."""
+    from types import SimpleNamespace
+
+    from transcription import decoding
+
+    assert decoding._looped(SimpleNamespace(compression_ratio=7.13))  # "5, 5, 5, ..." measured
+    assert not decoding._looped(SimpleNamespace(compression_ratio=1.15))
+    assert not decoding._looped(SimpleNamespace(text="no ratio"))
+    for call in decoded.values():
+        assert call.settings["loops_decoded_again"] == 0
