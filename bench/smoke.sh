@@ -98,6 +98,7 @@ run "evaluation_latency.py" "$PY" bench/evaluation_latency.py --smoke --database
 run "seed_competencies.py (wipes the seed above)" \
   "$PY" bench/seed_competencies.py --smoke --database-url "$URL"
 run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"
+run "flagging.py" "$PY" bench/flagging.py --smoke
 run "transcribe/make_corpus.py" "$PY" bench/transcribe/make_corpus.py --smoke "$work/corpus"
 run "transcribe/run.py (makes its own corpus)" "$PY" bench/transcribe/run.py --smoke
 run "transcribe/real.py (real recordings, makes its own calls)" \

@@ -412,7 +412,7 @@ def redact_segments(segments: Iterable[Segment], *, rules: RedactionRules | None
     joins = [_word_join(segment) for segment in out]
     units = _units(out, joins)
     text, offsets, breaks = _call_text(units, joins, rules)
-    result = _redact(text, rules, breaks)
+    result = _redact(_pause_marks(text), rules, breaks)
     cuts = _cut(text, offsets, [unit.text for unit in units], result.spans)
     new_words: dict[int, list[Word]] = {}
     new_texts: dict[int, str] = {}
@@ -561,6 +561,17 @@ def _call_text(units: Sequence[_Unit], joins: Sequence[str | None], rules: Redac
         pos += len(unit.text)
         last, last_end = unit, max(last_end, unit.end)
     return "".join(parts), offsets, breaks
+
+
+_ELLIPSIS = re.compile(r"\.{2,}|\u2026")
+
+
+def _pause_marks(text: str) -> str:
+    """A call's text with the recogniser's pause marks ("7... 3", "4\u2026") read as one dot
+    and spaces, the same length (so spans fall where they did): in a call, where a number ends
+    is for the words' times to say, and Whisper writes "..." wherever a speaker paused."""
+    return _ELLIPSIS.sub(lambda m: "." + " " * (len(m.group()) - 1) if len(m.group()) > 1
+                         else ".", text)
 
 
 class _Cut(NamedTuple):

@@ -413,3 +413,22 @@ def test_a_redacted_call_keeps_its_shape_and_redacts_no_further(timeline):
         s.text.count("[") for s in timeline)
     again, recount = redact_segments(out)
     assert again == out and recount == {}
+
+
+def test_the_recognisers_pause_marks_do_not_end_a_number():
+    """Whisper writes "..." where a speaker paused ("0, 7... 3,9, 4..."): in a call, where a
+    number ends is for the words' times to say (measured on a real call: 13 digits left)."""
+
+    def said(start, *words):
+        timed = tuple(Word(start + i * 0.6, start + i * 0.6 + 0.4, w, 0.9)
+                      for i, w in enumerate(words))
+        return Segment(timed[0].start, timed[-1].end, "".join(words), "speaker", timed)
+
+    timeline = [said(0.0, " 0,", " 7..."), said(1.3, " 3", ",9,", " 4..."),
+                said(3.2, " 2", ",5,", " 8...."), said(5.1, " 3,", " 1,", " 2...")]
+    out, counts = redact_segments(timeline)
+    assert counts == {"PHONE": 1}
+    assert len(out) == 1 and out[0].text.startswith(" [PHONE]")
+    assert not any(ch.isdigit() for ch in out[0].text)
+    # a text (a chat) keeps its rule: "..." there is not a recogniser's pause
+    assert redact("call 0 7 3... 9 4 2").counts == {}
