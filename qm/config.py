@@ -101,6 +101,20 @@ class Settings:
     # written; a number is taken too). Empty: 80.
     flag_score_below: str = field(
         default_factory=lambda: os.environ.get("QM_FLAG_SCORE_BELOW", ""))
+    # The complaint register's clock, as written (a number is taken too), parsed by
+    # scoring.complaints, which names the variable of a bad value: hours to acknowledge
+    # (QM_COMPLAINT_ACK_HOURS; empty: 24), working days to respond
+    # (QM_COMPLAINT_RESPONSE_DAYS; empty: 5), working days to resolve
+    # (QM_COMPLAINT_RESOLVE_WORKING_DAYS; empty: 15) and hours to answer an escalation
+    # (QM_COMPLAINT_ESCALATION_HOURS; empty: 48).
+    complaint_ack_hours: str = field(
+        default_factory=lambda: os.environ.get("QM_COMPLAINT_ACK_HOURS", ""))
+    complaint_response_days: str = field(
+        default_factory=lambda: os.environ.get("QM_COMPLAINT_RESPONSE_DAYS", ""))
+    complaint_resolve_working_days: str = field(
+        default_factory=lambda: os.environ.get("QM_COMPLAINT_RESOLVE_WORKING_DAYS", ""))
+    complaint_escalation_hours: str = field(
+        default_factory=lambda: os.environ.get("QM_COMPLAINT_ESCALATION_HOURS", ""))
     # Redaction of spoken numbers in calls, as written (a number is taken too): the longest
     # pause inside one, in seconds (QM_REDACT_NUMBER_GAP_S; empty: 1.5), and how many digits
     # make a run redacted whatever it is (QM_REDACT_MIN_DIGITS, at least 5; empty: 6).

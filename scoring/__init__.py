@@ -1,6 +1,6 @@
-"""Scoring: forms, evaluations (and disputes), sampling, calibration, reports, and the
-interaction pages evaluators work from. One capability per sub-package, each with the same file
-roles (see "How the code is laid out" in the README)."""
+"""Scoring: forms, evaluations (and disputes), sampling, calibration, reports, the complaint
+register, and the interaction pages evaluators work from. One capability per sub-package, each
+with the same file roles (see "How the code is laid out" in the README)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ def init_app(app: Any, api: Any) -> None:
     must not pull in Flask."""
     from scoring.calibration import api as calibration_api
     from scoring.calibration import views as calibration_views
+    from scoring.complaints import api as complaint_api
+    from scoring.complaints import dashboard as complaint_cards
+    from scoring.complaints import queries as complaint_queries
+    from scoring.complaints import views as complaint_views
     from scoring.evaluations import api as evaluation_api
     from scoring.evaluations import views as evaluation_views
     from scoring.forms import api as form_api
@@ -26,11 +30,16 @@ def init_app(app: Any, api: Any) -> None:
     from scoring.sampling import api as sampling_api
     from scoring.sampling import views as sampling_views
 
+    # A bad QM_COMPLAINT_* stops the app here, with the variable named, not at a first page.
+    complaint_queries.policy(app.extensions["qm"]["settings"])
     for views in (interaction_views, form_views, evaluation_views, sampling_views,
-                  calibration_views, report_views):
+                  calibration_views, report_views, complaint_views):
         app.register_blueprint(views.bp)
     for routes in (interaction_api, form_api, evaluation_api, sampling_api, calibration_api,
-                   report_api):
+                   report_api, complaint_api):
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
-        [dashboard.cards, dashboard.evaluation_cards])
+        [dashboard.cards, dashboard.evaluation_cards, complaint_cards.cards])
+    # the interaction page offers "Open a complaint" and lists the complaints about it
+    links = app.extensions["qm"].setdefault("record_links", {})
+    links.setdefault("interaction", []).append(complaint_cards.interaction_links)

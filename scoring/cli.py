@@ -4,7 +4,8 @@ domain's ``COMMANDS``)."""
 from __future__ import annotations
 
 from scoring.calibration.cli import reliability
+from scoring.complaints.cli import complaints
 from scoring.forms.cli import forms
 from scoring.sampling.cli import sample
 
-COMMANDS = [forms, sample, reliability]
+COMMANDS = [forms, sample, reliability, complaints]

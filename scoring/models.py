@@ -4,8 +4,10 @@ imports ``<domain>.models``). Each capability keeps its own models; import them 
 from __future__ import annotations
 
 from scoring.calibration import models as calibration_models
+from scoring.complaints import models as complaint_models
 from scoring.evaluations import models as evaluation_models
 from scoring.forms import models as form_models
 from scoring.sampling import models as sampling_models
 
-__all__ = ["calibration_models", "evaluation_models", "form_models", "sampling_models"]
+__all__ = ["calibration_models", "complaint_models", "evaluation_models", "form_models",
+           "sampling_models"]

@@ -106,6 +106,12 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # coaching logs: leads coach their teams, agents see and acknowledge their own, HR reads
     "coaching.view": {A: ALL, H: ALL, U: ALL, L: TEAM, G: OWN},
     "coaching.manage": {A: ALL, L: TEAM},
+    # the complaint register (ISO 10002): QA and admins handle every complaint, leads those
+    # linked to an interaction of their teams' agents, auditors read them all
+    "complaint.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
+    "complaint.manage": {A: ALL, Q: ALL, L: TEAM},
+    # the site's working-day calendar (holidays), which every complaint's clock reads
+    "calendar.manage": {A: ALL},
 }
 
 # Permissions that come with another: whoever may change sampling rules may read them, also

@@ -33,6 +33,7 @@ from qm.web import (
     db,
     import_page,
     localtime,
+    record_links,
     recording_store,
     save_form,
     send_recording,
@@ -168,7 +169,8 @@ def interaction(interaction_id: int) -> Any:
                            shown_body=texts.shown_body(db.session, item, transcript),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,
-                           review_flag=flagging.latest_flag(db.session, item))
+                           review_flag=flagging.latest_flag(db.session, item),
+                           links=record_links("interaction", item))
 
 
 @bp.post("/interactions/<int:interaction_id>/legal-hold")

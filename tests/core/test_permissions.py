@@ -79,6 +79,14 @@ def world(session, people):
         "kind": "one_to_one", "planned_on": datetime.date.today()})
     action = coaching.add_action(session, people["lead_a"], coached.id, text="Listen first",
                                  owner_id=people["agent_a"].id, due_on=datetime.date.today())
+    # A complaint about agent.a's contact (lead.a handles it), and a holiday in the calendar.
+    from scoring.complaints import services as complaints
+
+    complaint = complaints.open_complaint(session, people["lead_a"], {
+        "customer_ref": "C-MATRIX", "summary": "Matrix complaint", "category": "service",
+        "interaction_ids": [interaction.id]})
+    holiday = complaints.add_holiday(session, factories.SYSTEM, datetime.date(2026, 12, 25),
+                                     "Christmas")
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -100,6 +108,8 @@ def world(session, people):
         "profile_id": profile.id,
         "course_id": course.id,
         "action_id": action.id,
+        "complaint_id": complaint.id,
+        "holiday_id": holiday.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 
