@@ -13,6 +13,14 @@ regression, kept whole in the database (``models.FlaggingModel``).
 * ``training``: the examples evaluators gave, training and measuring, ``FlaggingError``;
 * ``verdicts``: the model in use, a verdict per interaction (``flag``, ``apply``).
 
+The named flags (issue 16) are built from pure parts, with no database:
+
+* ``evidence``: what a flag points at, in words a person can check (``Evidence``);
+* ``rules``: rule detectors on a ``TranscriptView`` (phrases, silence, hold, overtalk, talk
+  share, repeat contact, a missing disclosure), each giving a ``Finding`` with its evidence;
+* ``classify``: text classifiers (complaint, escalation, churn ...): build, cross-validate,
+  choose a threshold, train, store with a verified digest, explain.
+
 The names other code uses are re-exported here (``flagging.train``, ``flagging.in_use``, ...),
 and so are the feature functions at the paths the models stored before this was a package
 name (``transcription.flagging.texts_of``, ``numbers_of``): those must keep loading.
@@ -20,6 +28,9 @@ name (``transcription.flagging.texts_of``, ``numbers_of``): those must keep load
 Never imports Flask; scikit-learn is imported only when a model is trained or first used.
 """
 
+from transcription.flagging import classify, evidence, rules
+from transcription.flagging.classify import ClassifierError, TrainedFlag
+from transcription.flagging.evidence import Evidence
 from transcription.flagging.features import (
     NUMBERS,
     build_pipeline,
@@ -27,6 +38,7 @@ from transcription.flagging.features import (
     row_of,
     texts_of,
 )
+from transcription.flagging.rules import Contact, Finding, RuleError, TranscriptView
 from transcription.flagging.training import (
     ACTOR,
     MIN_AUC,
@@ -51,4 +63,7 @@ __all__ = [
     "ACTOR", "MIN_AUC", "MIN_EXAMPLES", "MIN_PER_CLASS", "NUMBERS", "THRESHOLD", "FlaggingError",
     "Loaded", "TrainReport", "apply", "build_pipeline", "current", "flag", "in_use",
     "latest_flag", "numbers_of", "row_of", "texts_of", "train", "training_set",
+    # named flags (issue 16)
+    "ClassifierError", "Contact", "Evidence", "Finding", "RuleError", "TrainedFlag",
+    "TranscriptView", "classify", "evidence", "rules",
 ]
