@@ -1,14 +1,15 @@
-"""Reading an import's CSV the same way everywhere (interactions, training records): UTF-8 with
-or without a BOM, a header matched by column name in any case, rows numbered by their line in
-the file, and a row the reader cannot parse reported as where the import stopped."""
+"""Reading an import's CSV the same way everywhere (interactions, training records, holidays):
+UTF-8 with or without a BOM, a header matched by column name in any case, rows numbered by their
+line in the file, a row the reader cannot parse reported as where the import stopped, and what
+an import of rows that go in one by one reports (``ImportReport``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import BinaryIO, NamedTuple
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
@@ -57,6 +58,27 @@ class Row:
     line: int
     values: dict[str, str]  # our column names -> the cells
     extra_cells: bool  # more cells than the header has columns
+
+
+class RowError(NamedTuple):
+    """A row an import refused: its line in the file and why, in words."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """An import whose good rows go in and whose bad ones are reported by line."""
+
+    rows: int = 0
+    created: int = 0
+    already_there: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ the same file again, adds nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -247,21 +246,7 @@ def record_completion(
 # --- the CSV import ---------------------------------------------------------------------------
 
 
-class RowError(NamedTuple):
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    already_there: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+RowError, ImportReport = csvfiles.RowError, csvfiles.ImportReport  # what importers name
 
 
 class _RowInvalid(Exception):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -604,22 +604,7 @@ def delete_holiday(session: Session, actor: Any, holiday_id: int) -> Holiday:
     return holiday
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    already_there: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+RowError, ImportReport = csvfiles.RowError, csvfiles.ImportReport  # what importers name
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
