@@ -1,10 +1,12 @@
 """What every ``qm`` command shares, core or domain: the lazily built settings, engine and
 sessions of one invocation (``CliContext``, ``pass_ctx``) and whose name the audit log records
-(``actor_option``, ``resolve_actor``)."""
+(``actor_option``, ``resolve_actor``), and how an import's report is printed
+(``echo_import_report``)."""
 
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property, wraps
@@ -14,6 +16,7 @@ import click
 from sqlalchemy.orm import Session
 
 from qm.config import Settings
+from qm.csvfiles import ImportReport
 
 
 class CliContext:
@@ -74,3 +77,14 @@ def resolve_actor(session: Session, name: str | None) -> Any:
     if user is None or not user.active:
         raise click.ClickException(f"No active user {name!r}.")
     return user
+
+
+def echo_import_report(report: ImportReport, file_name: str, done: str) -> None:
+    """Each refused row as ``FILE:LINE: reason`` on stderr, then the counts (``done``: what
+    happened to the rows that went in, "recorded", "added"); exit status 1 when a row failed."""
+    for error in report.errors:
+        click.echo(f"{file_name}:{error.line}: {error.reason}", err=True)
+    click.echo(f"{report.rows} rows: {report.created} {done}, {report.already_there} already "
+               f"there, {len(report.errors)} failed.")
+    if report.errors:
+        sys.exit(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -13,7 +12,13 @@ from competencies.training import queries, services
 from competencies.training.due import DUE_SOON_DAYS
 from competencies.training.models import Course
 from qm import cli_types
-from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.commands import (
+    CliContext,
+    actor_option,
+    echo_import_report,
+    pass_ctx,
+    resolve_actor,
+)
 from qm.timestamps import today_in
 
 Day = click.DateTime(formats=["%Y-%m-%d"])
@@ -41,12 +46,7 @@ def import_(ctx: CliContext, csv_file: Path, actor_name: str | None) -> None:
             report = services.import_records(session, actor, stream,
                                              today=today_in(ctx.settings.timezone))
         session.commit()
-    for error in report.errors:
-        click.echo(f"{csv_file.name}:{error.line}: {error.reason}", err=True)
-    click.echo(f"{report.rows} rows: {report.created} recorded, {report.already_there} already "
-               f"there, {len(report.errors)} failed.")
-    if report.errors:
-        sys.exit(1)
+    echo_import_report(report, csv_file.name, "recorded")
 
 
 @training.command("due")

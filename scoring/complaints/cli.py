@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
 
 from qm import cli_types
-from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
+from qm.commands import (
+    CliContext,
+    actor_option,
+    echo_import_report,
+    pass_ctx,
+    resolve_actor,
+)
 from qm.db import utcnow
 from scoring.complaints import queries, services
 
@@ -84,12 +89,7 @@ def import_(ctx: CliContext, csv_file: Path, actor_name: str | None) -> None:
         with csv_file.open("rb") as stream:
             report = services.import_holidays(session, actor, stream)
         session.commit()
-    for error in report.errors:
-        click.echo(f"{csv_file.name}:{error.line}: {error.reason}", err=True)
-    click.echo(f"{report.rows} rows: {report.created} added, {report.already_there} already "
-               f"there, {len(report.errors)} failed.")
-    if report.errors:
-        sys.exit(1)
+    echo_import_report(report, csv_file.name, "added")
 
 
 @holidays.command("list")
