@@ -8,18 +8,15 @@ import datetime as dt
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from competencies.coaching import queries, services
-from competencies.coaching.models import CoachingSession, CoachingStatus
-from qm.auth.permissions import can, scope_clause
+from competencies.coaching.models import CoachingStatus
+from qm.auth.permissions import can
 from qm.timestamps import today_in
 from scoring.evaluations.models import RELEASED_STATUSES
 
 SHOWN = 5
-RECENT_COACHING_DAYS = 90
-"""How far back a held session still counts as "being coached" next to a gap."""
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
@@ -88,30 +85,12 @@ def evaluation_links(session: Session, viewer: Any, evaluation: Any) -> list[dic
 
 def gap_notes(session: Session, viewer: Any, person_ids: list[int],
               as_of: dt.date) -> dict[int, list[tuple[str, str, list[str]]]]:
-    """For the skills matrix: each person's coaching planned, or held in the last
-    ``RECENT_COACHING_DAYS``, on competencies, as ("C", text, competency codes); only the sessions
-    ``viewer`` may see. One query for any number of people."""
-    if not person_ids or not can(viewer, "coaching.view"):
+    """For the skills matrix: each person's coaching planned, or held lately, on competencies
+    (``queries.coaching_on_competencies``), as ("C", text, competency codes)."""
+    if not can(viewer, "coaching.view"):
         return {}
-    since = as_of - dt.timedelta(days=RECENT_COACHING_DAYS)
-    rows = session.execute(
-        select(CoachingSession.agent_id, CoachingSession.status, CoachingSession.planned_on,
-               CoachingSession.held_on, CoachingSession.focus_competencies)
-        .where(CoachingSession.agent_id.in_(person_ids),
-               scope_clause(viewer, "coaching.view", CoachingSession.agent_id,
-                            CoachingSession.team_id),
-               (CoachingSession.status == CoachingStatus.SCHEDULED.value)
-               | ((CoachingSession.status == CoachingStatus.HELD.value)
-                  & (CoachingSession.held_on >= since)))
-        .order_by(CoachingSession.planned_on))
-    out: dict[int, list[tuple[str, str, list[str]]]] = {}
-    for agent_id, status, planned_on, held_on, codes in rows:
-        if not codes:
-            continue
-        text = (f"coached on {held_on}" if status == CoachingStatus.HELD.value
-                else f"coaching planned for {planned_on}")
-        out.setdefault(agent_id, []).append(("C", text, list(codes)))
-    return out
+    return {person: [("C", text, codes) for text, codes in found] for person, found in
+            queries.coaching_on_competencies(session, viewer, person_ids, as_of).items()}
 
 
 def question_links(session: Session, viewer: Any, found: dict[str, Any]) -> list[dict[str, str]]:

@@ -274,3 +274,35 @@ def suggestions(session: Session, actor: Any, *, as_of: dt.date, days: int = 90,
         covered[item.agent_id] |= {("competency", c) for c in item.focus_competencies}
     found = suggest.suggest(answers, {a.id: a.team_id for a in agents.values()}, covered)
     return [Suggested(agents[f.agent_id], labels[f.subject], f) for f in found]
+
+
+RECENT_COACHING_DAYS = 90
+"""How far back a held session still counts as "being coached" next to a gap."""
+
+
+def coaching_on_competencies(session: Session, actor: Any, person_ids: list[int],
+                             as_of: dt.date, *, recent_days: int = RECENT_COACHING_DAYS,
+                             ) -> dict[int, list[tuple[str, list[str]]]]:
+    """Per person: (what, competency codes) for each session ``actor`` may see that is planned,
+    or was held in the last ``recent_days``, with competencies in its focus. One query for any
+    number of people (the matrix asks for 500 at once); people with none are absent."""
+    out: dict[int, list[tuple[str, list[str]]]] = {}
+    if not person_ids:
+        return out
+    since = as_of - dt.timedelta(days=recent_days)
+    rows = session.execute(
+        select(CoachingSession.agent_id, CoachingSession.status, CoachingSession.planned_on,
+               CoachingSession.held_on, CoachingSession.focus_competencies)
+        .where(CoachingSession.agent_id.in_(person_ids),
+               scope_clause(actor, "coaching.view", CoachingSession.agent_id,
+                            CoachingSession.team_id),
+               (CoachingSession.status == CoachingStatus.SCHEDULED.value)
+               | ((CoachingSession.status == CoachingStatus.HELD.value)
+                  & (CoachingSession.held_on >= since)))
+        .order_by(CoachingSession.planned_on))
+    for agent_id, status, planned_on, held_on, codes in rows:
+        if codes:
+            text = (f"coached on {held_on}" if status == CoachingStatus.HELD.value
+                    else f"coaching planned for {planned_on}")
+            out.setdefault(agent_id, []).append((text, list(codes)))
+    return out
