@@ -171,6 +171,7 @@ def measure(
         agent_wpm = _per_minute(agent_words, agent_talk)
         customer_wpm = _per_minute(customer_words, customer_talk)
 
+    longest_both = _longest(both_at)
     return CallMetrics(
         duration_s=float(duration_s),
         mono=mono,
@@ -182,8 +183,8 @@ def measure(
         silence_s=silence_s,
         longest_silence_s=max(gap_lengths, default=0.0),
         longest_silence_at_s=_longest(gaps)[0],
-        longest_overtalk_s=_longest(both_at)[1],
-        longest_overtalk_at_s=_longest(both_at)[0],
+        longest_overtalk_s=longest_both[1],
+        longest_overtalk_at_s=longest_both[0],
         silences_over_10s=sum(1 for g in gap_lengths if g > silence_threshold_s + EPSILON),
         hold_like_gaps=sum(1 for g in gap_lengths if g >= hold_threshold_s - EPSILON),
         agent_words=agent_words,
