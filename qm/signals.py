@@ -17,6 +17,11 @@ evaluator_verdicts = _signals.signal("evaluator-verdicts")
 """Asked by flagging, which learns from evaluators but sits below the layer that keeps their
 evaluations: each receiver returns a list of ``Verdict`` (``session`` is passed)."""
 
+flag_confirmed = _signals.signal("flag-confirmed")
+"""An evaluator confirmed a flag that opens a complaint (``opens_complaint``) on an interaction.
+Sent with ``session``, ``actor``, ``interaction_id`` and ``flag_name``; a receiver returns what
+it opened (the complaint register answers with the complaint), in the sender's transaction."""
+
 
 class Verdict(NamedTuple):
     """What an evaluator found about one interaction: its score (0-100) and whether it failed

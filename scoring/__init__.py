@@ -27,16 +27,18 @@ def init_app(app: Any, api: Any) -> None:
     from scoring.reports import api as report_api
     from scoring.reports import dashboard
     from scoring.reports import views as report_views
+    from scoring.review import api as review_api
+    from scoring.review import views as review_views
     from scoring.sampling import api as sampling_api
     from scoring.sampling import views as sampling_views
 
     # A bad QM_COMPLAINT_* stops the app here, with the variable named, not at a first page.
     complaint_queries.policy(app.extensions["qm"]["settings"])
     for views in (interaction_views, form_views, evaluation_views, sampling_views,
-                  calibration_views, report_views, complaint_views):
+                  calibration_views, report_views, complaint_views, review_views):
         app.register_blueprint(views.bp)
     for routes in (interaction_api, form_api, evaluation_api, sampling_api, calibration_api,
-                   report_api, complaint_api):
+                   report_api, complaint_api, review_api):
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
         [dashboard.cards, dashboard.evaluation_cards, complaint_cards.cards])

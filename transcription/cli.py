@@ -358,11 +358,27 @@ def _line(number: int, total: int, result: Any) -> str:
 
 @click.group("flagging")
 def flagging_group() -> None:
-    """Flag interactions for review with a model learnt from evaluators' verdicts."""
+    """Named flags (rules and text classifiers) and the model learnt from evaluators'
+    verdicts: what puts an interaction in the review queue, and how often it is right."""
 
 
 @flagging_group.command("train")
 @actor_option
+@click.option("--flag", "flag_name", metavar="NAME", default=None,
+              help="Train this named text classifier (complaint, escalation request, ...) on "
+                   "--labels and on evaluators' verdicts. Without it: the 'found a problem' "
+                   "model, learnt from evaluation scores.")
+@click.option("--labels", type=cli_types.InputFile, default=None,
+              help="With --flag: a CSV of labelled texts, columns text,label (1: the flag "
+                   "applies, 0: it does not). A file with a bad row is refused whole.")
+@click.option("--verdicts/--no-verdicts", default=True, show_default=True,
+              help="With --flag: learn from evaluators' confirmed, rejected and missed flags "
+                   "too.")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="With --flag: cross-validation folds for the measures and the threshold.")
+@click.option("--activate", "activate_it", is_flag=True,
+              help="With --flag: put the new version in use at once (else: qm flagging "
+                   "activate, after reading its measures).")
 @click.option("--score-below", type=cli_types.Score, default=None,
               help="An evaluation under this score found a problem (default: "
                    "QM_FLAG_SCORE_BELOW, else 80); a critical fail always does.")
@@ -373,13 +389,25 @@ def flagging_group() -> None:
 @click.option("--apply/--no-apply", "then_apply", default=True, show_default=True,
               help="Then score every transcript with the new model.")
 @pass_ctx
-def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int,
-                   min_auc: float, then_apply: bool, actor_name: str | None) -> None:
-    """Train a model on every finished evaluation (transcript and metrics in, the evaluator's
-    verdict out), measure it by cross-validation, and make it the current one. From then on
-    new transcripts (calls and texts) are flagged as they are stored."""
+def flagging_train(ctx: CliContext, flag_name: str | None, labels: Path | None,
+                   verdicts: bool, folds: int, activate_it: bool, score_below: float | None,
+                   min_examples: int, min_auc: float, then_apply: bool,
+                   actor_name: str | None) -> None:
+    """Train a flag and report its cross-validated precision, recall, F1 and ROC AUC.
+
+    With --flag NAME: fit a new version of that text classifier on --labels and the
+    evaluators' verdicts, its threshold chosen for the flag's target precision; stored with
+    the SHA-256 of its bytes, and put in use only with --activate (or `qm flagging activate`).
+
+    Without --flag: train the 'found a problem' model on every finished evaluation
+    (transcript and metrics in, the evaluator's verdict out) and make it the current one."""
     from transcription import flagging
 
+    if flag_name is not None:
+        _train_named(ctx, flag_name, labels, verdicts, folds, activate_it, actor_name)
+        return
+    if labels is not None:
+        raise click.UsageError("--labels trains a named flag: give --flag NAME too.")
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         try:
@@ -394,6 +422,181 @@ def flagging_train(ctx: CliContext, score_below: float | None, min_examples: int
         if then_apply:
             scored, flagged = flagging.apply(session)
             click.echo(f"{scored} interaction(s) scored, {flagged} flagged for review.")
+
+
+def _read_labels(path: Path) -> tuple[list[str], list[int]]:
+    from transcription.flagging import services
+
+    with path.open("rb") as handle:
+        return services.read_labels(handle)
+
+
+def _train_named(ctx: CliContext, name: str, labels: Path | None, verdicts: bool, folds: int,
+                 activate_it: bool, actor_name: str | None) -> None:
+    from transcription.flagging import services
+
+    texts, ys = _read_labels(labels) if labels is not None else ([], [])
+    with ctx.session() as session:
+        actor = resolve_actor(session, actor_name)
+        version = services.train_classifier(
+            session, actor, name, texts=texts, labels=ys, use_verdicts=verdicts, folds=folds,
+            source=labels.name if labels is not None else "", activate_it=activate_it)
+        session.commit()
+        flag = version.flag
+        report = version.report
+        click.echo(f"{flag.name} version {version.number}: {version.note}")
+        click.echo(f"cross-validated over {report['folds']} folds, flagging from "
+                   f"{version.threshold:.3f} ({report['choice']['target']}"
+                   f"{'' if report['choice']['met'] else ', not reached'}): precision "
+                   f"{report['precision']:.3f}, recall {report['recall']:.3f}, F1 "
+                   f"{report['f1']:.3f}, ROC AUC {report['roc_auc']:.3f}, "
+                   f"{report['support']} positive of {report['examples']}")
+        if flag.active_number == version.number:
+            click.echo(f"version {version.number} is in use.")
+        else:
+            click.echo(f"not in use: `qm flagging activate --flag '{flag.name}' --version "
+                       f"{version.number}` puts it in use.")
+
+
+@flagging_group.command("evaluate")
+@click.option("--flag", "flag_name", metavar="NAME", required=True, help="The flag to measure.")
+@click.option("--labels", type=cli_types.InputFile, required=True,
+              help="A CSV of labelled texts, columns text,label (1/0).")
+@click.option("--folds", type=click.IntRange(2, 20), default=None,
+              help="Cross-validate the pipeline `train` fits, over K folds. Without it: the "
+                   "flag's active version on the file as it is.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def flagging_evaluate(ctx: CliContext, flag_name: str, labels: Path, folds: int | None,
+                      as_json: bool) -> None:
+    """Measure a flag on labelled texts: precision, recall and F1 of the positive class, the
+    support (positive texts) and the ROC AUC."""
+    from transcription.flagging import services
+
+    texts, ys = _read_labels(labels)
+    with ctx.session() as session:
+        measured = services.evaluate(session, flag_name, texts, ys, folds=folds)
+    if as_json:
+        click.echo(json.dumps(measured, sort_keys=False))
+        return
+    auc = measured["roc_auc"]
+    click.echo(f"{measured['flag']}: precision {measured['precision']:.3f}, recall "
+               f"{measured['recall']:.3f}, F1 {measured['f1']:.3f}, support "
+               f"{measured['support']}, ROC AUC {'-' if auc is None else f'{auc:.3f}'}"
+               f" ({'cross-validated' if folds else 'the active version'})")
+
+
+@flagging_group.command("flags")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_ctx
+def flagging_flags(ctx: CliContext, as_json: bool) -> None:
+    """The named flags: kind, the version in use, how it measured, what it looks for."""
+    from transcription.flagging import queries
+
+    with ctx.session() as session:
+        rows = queries.overview(session)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No flags yet: `qm flagging install` adds the starter set.")
+    for row in rows:
+        use = f"v{row['active']}" if row["active"] else "off"
+        click.echo(f"{row['name']} [{row['kind']}, {use}, {row['versions']} version(s), "
+                   f"{row['fired']} fired, {row['open']} to review]: {row['description']}")
+        if row["measures"]:
+            click.echo(f"    {row['measures']}")
+
+
+@flagging_group.command("install")
+@actor_option
+@pass_ctx
+def flagging_install(ctx: CliContext, actor_name: str | None) -> None:
+    """Add the starter flags a site has not got yet: the rules (in use at once) and the text
+    classifiers (trained with `qm flagging train --flag NAME --labels FILE`)."""
+    from transcription.flagging import services
+
+    with ctx.session() as session:
+        made = services.install_starter(session, resolve_actor(session, actor_name))
+        session.commit()
+        click.echo(f"{len(made)} flag(s) added"
+                   f"{': ' + ', '.join(f.name for f in made) if made else ''}.")
+
+
+@flagging_group.command("activate")
+@actor_option
+@click.option("--flag", "flag_name", metavar="NAME", required=True)
+@click.option("--version", "number", type=cli_types.Version, required=True)
+@pass_ctx
+def flagging_activate(ctx: CliContext, flag_name: str, number: int,
+                      actor_name: str | None) -> None:
+    """Put a version of a flag in use (audited). The results and verdicts of the version it
+    replaces are kept; `qm flagging check --since DATE` re-scores a period with it."""
+    from transcription.flagging import services
+
+    with ctx.session() as session:
+        version = services.activate(session, resolve_actor(session, actor_name), flag_name,
+                                    number)
+        session.commit()
+        click.echo(f"'{version.flag.name}' now uses version {version.number}.")
+
+
+@flagging_group.command("deactivate")
+@actor_option
+@click.option("--flag", "flag_name", metavar="NAME", required=True)
+@pass_ctx
+def flagging_deactivate(ctx: CliContext, flag_name: str, actor_name: str | None) -> None:
+    """Stop a flag (audited); what it found stays."""
+    from transcription.flagging import services
+
+    with ctx.session() as session:
+        flag = services.deactivate(session, resolve_actor(session, actor_name), flag_name)
+        session.commit()
+        click.echo(f"'{flag.name}' is off.")
+
+
+@flagging_group.command("check")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Interactions that started on or after this day (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Interactions that started before this day (UTC).")
+@click.option("--flag", "flag_name", metavar="NAME", default=None,
+              help="Only this flag (its active version, or --version).")
+@click.option("--version", "number", type=cli_types.Version, default=None,
+              help="With --flag: re-score with this version, in use or not (to compare).")
+@pass_ctx
+def flagging_check(ctx: CliContext, since: Any, until: Any, flag_name: str | None,
+                   number: int | None) -> None:
+    """Run the flags in use on stored transcripts (after an activation, or for a period
+    stored before a flag existed). Results are kept per version: re-scoring with a new
+    version keeps the old version's. Commits every 200; a re-run redoes the same."""
+    import datetime as dt
+
+    from transcription.flagging import services
+
+    with ctx.session() as session:
+        versions = None
+        if flag_name is not None:
+            flag = services.get_flag(session, flag_name)
+            version = (services.get_version(session, flag, number) if number is not None
+                       else services.active_version(session, flag))
+            if version is None:
+                raise click.ClickException(f"'{flag.name}' has no version in use; give "
+                                           "--version.")
+            versions = [version]
+        elif number is not None:
+            raise click.UsageError("--version needs --flag.")
+
+        def progress(checked: int, fired: int) -> None:
+            session.commit()
+            click.echo(f"{checked} transcript(s) checked, {fired} result(s) fired", err=True)
+
+        checked, fired = services.check_period(
+            session, since=since.replace(tzinfo=dt.UTC) if since else None,
+            until=until.replace(tzinfo=dt.UTC) if until else None, versions=versions,
+            on_chunk=progress)
+        session.commit()
+    click.echo(f"{checked} transcript(s) checked, {fired} result(s) fired.")
 
 
 @flagging_group.command("apply")

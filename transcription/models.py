@@ -128,3 +128,132 @@ class FlaggingModel(Base):
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- named flags (issue 16) ------------------------------------------------------------------
+
+
+class FlagKind(enum.StrEnum):
+    RULE = "rule"  # phrases, silence, hold, overtalk, talk share, repeat contact
+    CLASSIFIER = "classifier"  # a text classifier trained on labelled texts and verdicts
+    EVALUATIONS = "evaluations"  # the model learnt from evaluation scores ("found a problem")
+
+
+class FlagVerdictKind(enum.StrEnum):
+    CONFIRMED = "confirmed"  # the flag was right
+    REJECTED = "rejected"  # the flag fired and was wrong (a dismissal, with its reason)
+    MISSED = "missed"  # the flag should have fired and did not
+
+
+class Flag(Base):
+    """A named flag: what it looks for, in words, and which of its versions is in use.
+
+    A flag is switched on by activating one of its versions (``active_number``) and off by
+    deactivating it; every change of its rule or model is a new ``FlagVersion``, so a result
+    and a verdict always name the version that made or judged them."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    opens_complaint: Mapped[bool] = mapped_column(default=False)
+    """Confirming this flag on an interaction opens a complaint in the register."""
+    speakers: Mapped[list] = mapped_column(JSON, default=list)
+    """Whose words a classifier reads (``["customer"]``); empty: anyone's."""
+    target: Mapped[str] = mapped_column(String(16), default="precision")
+    target_value: Mapped[float | None] = mapped_column(Float)
+    """A classifier's threshold is chosen for this precision (or recall), not fixed at 0.5."""
+    active_number: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # edits: optimistic locking
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    versions: Mapped[list[FlagVersion]] = relationship(
+        back_populates="flag", order_by="FlagVersion.number")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FlagVersion(Base):
+    """One version of a flag: a rule's parameters, or a trained classifier with the SHA-256 of
+    its stored bytes (checked before they are unpickled), its threshold and what training
+    measured. Never changed once written, except when it was last activated."""
+
+    __tablename__ = "flag_versions"
+    __table_args__ = (Index("uq_flag_versions_flag_number", "flag_id", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64), default="")
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    flag: Mapped[Flag] = relationship(back_populates="versions")
+
+
+class FlagResult(Base):
+    """A flag version fired on an interaction: how strongly (0..1, the queue's order by risk)
+    and its evidence (``Evidence.as_dict`` each). Only what fired is kept: a large centre's
+    95,000 contacts a day times a dozen flags would otherwise be a million rows a day of
+    "nothing found". A re-score with another version adds its own rows beside these."""
+
+    __tablename__ = "flag_results"
+    __table_args__ = (
+        Index("uq_flag_results_interaction_version", "interaction_id", "version_id",
+              unique=True),
+        Index("ix_flag_results_version_score", "version_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("flag_versions.id"))
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[FlagVersion] = relationship()
+
+
+class FlagVerdict(Base):
+    """An evaluator's word on a flag for one interaction: confirmed, rejected (dismissed, with
+    the reason) or missed. It names the version it judged, so a retrain learns from it and an
+    older version's measures stay as they were. One per interaction and flag: a change of mind
+    replaces it, and the audit log keeps what it was."""
+
+    __tablename__ = "flag_verdicts"
+    __table_args__ = (
+        Index("uq_flag_verdicts_interaction_flag", "interaction_id", "flag_id", unique=True),
+        Index("ix_flag_verdicts_flag", "flag_id", "verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"))
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("flag_versions.id"))
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    """What the flag read that the verdict is about (the turn that fired it, or for a missed
+    flag all the customer said): the labelled text a retrain learns from, kept as judged."""
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    flag: Mapped[Flag] = relationship()
+    interaction: Mapped[Interaction] = relationship()
+
+    @property
+    def scope_owner_id(self) -> int:
+        return self.interaction.agent_id
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.interaction.team_id

@@ -35,6 +35,7 @@ from transcription import flagging
 from transcription import metrics as call_metrics
 from transcription.audio import AudioError, content_hash, decode, probe_duration
 from transcription.decoding import PACK_MAX_S, DecodedCall
+from transcription.flagging import services as flag_services
 from transcription.linking import LinkError, link
 from transcription.model_files import TranscriberError
 from transcription.models import JobStatus, TranscriptionJob
@@ -304,6 +305,7 @@ def _finish(session: Session, item: _Ready, decoded: DecodedCall, options: Optio
             "warnings": list(decoded.warnings),
             "processing_s": round(before + time.perf_counter() - started, 3)})
         flagging.flag(session, stored)  # with the current model, if one was trained
+        flag_services.check_stored(session, stored)  # and the named flags in use
         job = session.get(TranscriptionJob, item.job_id)
         assert job is not None
         job.status = JobStatus.DONE.value

@@ -24,6 +24,7 @@ from qm import audit
 from qm.db import settings_of
 from qm.interactions.models import Interaction
 from transcription import flagging
+from transcription.flagging import services as flag_services
 from transcription.models import Transcript
 from transcription.redaction import redact_segments
 from transcription.store import ACTOR, store_transcript, transcript_audit_view
@@ -99,6 +100,7 @@ def _store(session: Session, interaction: Interaction, values: dict[str, Any]) -
     """Store a text's transcript and flag it with the current model, as calls are."""
     stored = store_transcript(session, interaction.id, values)
     flagging.flag(session, stored)
+    flag_services.check_stored(session, stored)
     return stored
 
 

@@ -112,16 +112,23 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "complaint.manage": {A: ALL, Q: ALL, L: TEAM},
     # the site's working-day calendar (holidays), which every complaint's clock reads
     "calendar.manage": {A: ALL},
+    # named flags: evaluators work the review queue (confirm, dismiss, add a missed flag),
+    # leads for their teams; auditors read the flags and how they measure; admins (or a grant)
+    # edit phrases, train and activate versions
+    "flag.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
+    "flag.review": {A: ALL, Q: ALL, L: TEAM},
+    "flag.manage": {A: ALL},
 }
 
 # Permissions that come with another: whoever may change sampling rules may read them, also
 # when the change comes from a grant rather than a role.
 IMPLIED_BY: dict[str, tuple[str, ...]] = {"sampling.view": ("sampling.manage",),
-                                          "dispute.view": ("dispute.review",)}
+                                          "dispute.view": ("dispute.review",),
+                                          "flag.view": ("flag.review", "flag.manage")}
 
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
 GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage",
-             "sampling.manage", "evaluation.release", "calibration.manage")
+             "sampling.manage", "evaluation.release", "calibration.manage", "flag.manage")
 
 
 class Actor(Protocol):

@@ -45,6 +45,7 @@ from scoring.evaluations.models import Evaluation
 from scoring.evaluations.services import visible
 from scoring.interactions import queries
 from scoring.interactions.forms import ImportForm, InteractionForm
+from scoring.review import dashboard as review_panel
 from scoring.sampling import services as sampling
 from transcription import flagging, texts
 
@@ -164,12 +165,16 @@ def interaction(interaction_id: int) -> Any:
         select(Evaluation).where(Evaluation.interaction_id == item.id).order_by(Evaluation.id))
         if visible(current_user, e)]
     transcript = texts.shown_transcript(db.session, item)
+    panel = review_panel.interaction_panel(db.session, current_user, item)
     return render_template("scoring/interactions/interaction.html", interaction=item,
                            history=history,
                            shown_body=texts.shown_body(db.session, item, transcript),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,
-                           review_flag=flagging.latest_flag(db.session, item),
+                           # the panel shows the evaluation model's flag among the others
+                           review_flag=None if panel else flagging.latest_flag(db.session,
+                                                                               item),
+                           flag_panel=panel,
                            links=record_links("interaction", item))
 
 

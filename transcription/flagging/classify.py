@@ -347,27 +347,30 @@ def version_of(texts: Sequence[str], labels: Sequence[int], **inputs: Any) -> st
 
 def fit(texts: Sequence[str], labels: Sequence[int], *, kind: str = DEFAULT_KIND,
         folds: int = 5, seed: int = 0, groups: Sequence[Any] | None = None,
-        target_precision: float | None = None, target_recall: float | None = None
-        ) -> TrainedFlag:
+        target_precision: float | None = None, target_recall: float | None = None,
+        min_threshold: float = 0.0) -> TrainedFlag:
     """Measure ``build(kind)`` by cross-validation, choose the threshold on its out-of-fold
-    probabilities (``choose_threshold``, for the target given, else the best F1), then train
-    it on every text. The report is ``cross_validate``'s at the chosen threshold, without the
-    per-text probabilities, plus the ``threshold`` choice. Deterministic."""
+    probabilities (``choose_threshold``, for the target given, else the best F1; never under
+    ``min_threshold``), then train it on every text. The report is ``cross_validate``'s at the
+    threshold used, without the per-text probabilities, plus the ``threshold`` choice (with
+    ``floored`` when ``min_threshold`` raised it). Deterministic."""
     import sklearn
 
     ys = _check_labels(texts, labels)
     measured = cross_validate(texts, ys, folds, seed, kind=kind, groups=groups)
     probabilities = measured.pop("probabilities")
     choice = choose_threshold(ys, probabilities, target_precision, target_recall)
-    at_choice = measures(ys, probabilities, choice.value)
+    threshold = max(choice.value, min_threshold)
+    at_choice = measures(ys, probabilities, threshold)
     measured.update(precision=at_choice["precision"], recall=at_choice["recall"],
-                    f1=at_choice["f1"], threshold=choice.value)
-    measured["choice"] = choice.as_dict()
+                    f1=at_choice["f1"], threshold=threshold)
+    measured["choice"] = {**choice.as_dict(), "floored": threshold > choice.value}
     pipeline = build(kind).fit(list(texts), ys)
     version = version_of(texts, ys, kind=kind, folds=folds, seed=seed,
                          grouped=groups is not None, target_precision=target_precision,
-                         target_recall=target_recall)
-    return TrainedFlag(pipeline, choice.value, measured, version, kind, sklearn.__version__,
+                         target_recall=target_recall,
+                         **({"min_threshold": min_threshold} if min_threshold else {}))
+    return TrainedFlag(pipeline, threshold, measured, version, kind, sklearn.__version__,
                        {"examples": len(ys), "positives": sum(ys)})
 
 

@@ -1,6 +1,6 @@
 """Makes the labelled sets of the named flags: complaint.csv, escalation.csv, churn.csv.
 
-    python tests/data/flags/make.py            # (re)write the three files next to this script
+    python tests/data/flags/make.py            # (re)write the three files in transcription/data/flags
     python tests/data/flags/make.py --check    # exit 1 if the files differ from what it makes
 
 Every row is made up here, from hand-written templates: there is no real customer's text in
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 HERE = Path(__file__).parent
+OUT = HERE.parents[2] / "transcription" / "data" / "flags"
+"""Where the sets live: inside the package, so that the demo trains its flags on them."""
 SEED = 16
 PER_FAMILY = 12
 FLAGS = ("complaint", "escalation", "churn")
@@ -579,7 +581,7 @@ def csv_text(flag: str, per_family: int = PER_FAMILY, seed: int = SEED) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="folder to write into")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder to write into")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a file differs from what would be made")
     args = parser.parse_args(argv)

@@ -1,0 +1,22 @@
+"""What other pages show of the review: the interaction page's flags panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qm.auth.permissions import can
+from scoring.review import queries
+from scoring.review.forms import MissedForm, VerdictForm
+
+
+def interaction_panel(session: Any, viewer: Any, interaction: Any) -> dict[str, Any] | None:
+    """What the interaction page shows of flags: what fired (evidence, verdict buttons), the
+    words to highlight, and the flags that could be added as missed; None without
+    ``flag.view``."""
+    if not can(viewer, "flag.view", interaction):
+        return None
+    shown, missed = queries.of_interaction(session, interaction)
+    form = MissedForm()
+    form.flag_id.choices = [(f.id, f.name) for f in missed]
+    return {"shown": shown, "marks": queries.marks_of(shown), "missed": form,
+            "form": VerdictForm(), "may_review": can(viewer, "flag.review", interaction)}

@@ -1,0 +1,92 @@
+"""The read side of named flags: each flag with how it measures, in words and figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from transcription.models import Flag, FlagKind, FlagResult, FlagVerdict, FlagVersion
+
+
+def measured_words(version: FlagVersion | None) -> str:
+    """What training measured of a classifier version, in one line; empty for a rule."""
+    report = (version.report or {}) if version is not None else {}
+    if not report.get("folds"):
+        return ""
+    choice = report.get("choice") or {}
+    met = "" if choice.get("met", True) else f" (target {choice.get('target')} not reached)"
+    return (f"cross-validated on {report['examples']} labelled texts ({report['support']} "
+            f"positive, {report['folds']} folds): precision {report['precision']:.0%}, recall "
+            f"{report['recall']:.0%}, F1 {report['f1']:.2f}, ROC AUC {report['roc_auc']:.2f}; "
+            f"fires from a probability of {version.threshold:.2f}{met}")  # type: ignore[union-attr]
+
+
+def judged_words(confirmed: int, rejected: int) -> str:
+    """How often evaluators found the flag right, in words."""
+    judged = confirmed + rejected
+    if not judged:
+        return "not judged by an evaluator yet"
+    return f"evaluators confirmed {confirmed} of {judged} judged ({confirmed / judged:.0%})"
+
+
+def overview(session: Session) -> list[dict[str, Any]]:
+    """Every flag, rules first: its version in use, how many versions, how many interactions
+    its version in use fired on and how many of those still have no verdict, what training
+    measured and what evaluators' verdicts say. A fixed number of queries."""
+    flags = session.scalars(select(Flag).order_by(Flag.kind.desc(), Flag.name)).all()
+    active = {v.flag_id: v for v in session.scalars(
+        select(FlagVersion).join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                                            Flag.active_number == FlagVersion.number)))}
+    versions = dict(session.execute(select(FlagVersion.flag_id, func.count(FlagVersion.id))
+                                    .group_by(FlagVersion.flag_id)).all())
+    fired = dict(session.execute(
+        select(FlagVersion.flag_id, func.count(FlagResult.id))
+        .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+        .join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                         Flag.active_number == FlagVersion.number))
+        .group_by(FlagVersion.flag_id)).all())
+    judged = select(FlagVerdict.id).where(FlagVerdict.flag_id == FlagVersion.flag_id,
+                                          FlagVerdict.interaction_id == FlagResult.interaction_id)
+    open_ = dict(session.execute(
+        select(FlagVersion.flag_id, func.count(FlagResult.id))
+        .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+        .join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                         Flag.active_number == FlagVersion.number))
+        .where(~judged.exists()).group_by(FlagVersion.flag_id)).all())
+    verdicts: dict[int, dict[str, int]] = {}
+    for flag_id, verdict, count in session.execute(
+            select(FlagVerdict.flag_id, FlagVerdict.verdict, func.count(FlagVerdict.id))
+            .group_by(FlagVerdict.flag_id, FlagVerdict.verdict)):
+        verdicts.setdefault(flag_id, {})[verdict] = count
+    rows = []
+    for flag in flags:
+        version = active.get(flag.id)
+        said = verdicts.get(flag.id, {})
+        rows.append({
+            "id": flag.id, "name": flag.name, "kind": flag.kind,
+            "description": flag.description, "opens_complaint": flag.opens_complaint,
+            "active": flag.active_number, "versions": versions.get(flag.id, 0),
+            "fired": fired.get(flag.id, 0), "open": open_.get(flag.id, 0),
+            "threshold": version.threshold if version is not None else None,
+            "measures": measured_words(version) if flag.kind == FlagKind.CLASSIFIER.value
+            else "",
+            "confirmed": said.get("confirmed", 0), "rejected": said.get("rejected", 0),
+            "missed": said.get("missed", 0),
+            "judged": judged_words(said.get("confirmed", 0), said.get("rejected", 0)),
+        })
+    return rows
+
+
+def versions_of(session: Session, flag: Flag) -> list[dict[str, Any]]:
+    """A flag's versions, newest first, with how many interactions each fired on."""
+    counts = dict(session.execute(
+        select(FlagResult.version_id, func.count(FlagResult.id))
+        .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+        .where(FlagVersion.flag_id == flag.id).group_by(FlagResult.version_id)).all())
+    return [{"number": v.number, "active": v.number == flag.active_number,
+             "params": v.params, "threshold": v.threshold, "note": v.note,
+             "created_at": v.created_at, "activated_at": v.activated_at,
+             "measures": measured_words(v), "fired": counts.get(v.id, 0), "sha256": v.sha256}
+            for v in sorted(flag.versions, key=lambda v: -v.number)]
