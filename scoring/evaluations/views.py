@@ -36,6 +36,7 @@ from scoring.evaluations.forms import (
 )
 from scoring.evaluations.models import DisputeStatus, Evaluation
 from transcription import flagging, texts
+from transcription.flagging import queries as flag_queries
 
 bp = Blueprint("evaluations", __name__)
 
@@ -87,12 +88,16 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
         result = None
     policy = _policy()
     transcript = texts.shown_transcript(db.session, evaluation.interaction)
+    # what flagged it, with the words highlighted; not for the agent, whose evaluation it is
+    shown = (flag_queries.of_interaction(db.session, evaluation.interaction)[0]
+             if can(current_user, "flag.view", evaluation.interaction) else [])
     return render_template(
         "scoring/evaluations/evaluation.html", evaluation=evaluation, editable=editable, form=form,
         links=record_links("evaluation", evaluation),
         transcript=transcript,
         shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
-        review_flag=flagging.latest_flag(db.session, evaluation.interaction),
+        review_flag=None if shown else flagging.latest_flag(db.session, evaluation.interaction),
+        flags_shown=shown, flag_marks=flag_queries.marks_of(shown),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},
         result=result, comments=ev.can_read_comments(current_user, evaluation),

@@ -71,7 +71,7 @@ def interaction_flags(interaction_id: int) -> Any:
     if interaction is None:
         raise NotFound("Interaction", interaction_id)
     require(api_user(), "flag.view", interaction)
-    shown, _missed = queries.of_interaction(db.session, interaction)
+    shown, _missed = flag_queries.of_interaction(db.session, interaction)
     return [{"flag_id": s.flag.id, "flag": s.flag.name, "score": s.score,
              "version": s.version, "evidence": s.evidence,
              "verdict": s.verdict.verdict if s.verdict else None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from qm.auth.permissions import can
-from scoring.review import queries
 from scoring.review.forms import MissedForm, VerdictForm
+from transcription.flagging import queries as flag_queries
 
 
 def interaction_panel(session: Any, viewer: Any, interaction: Any) -> dict[str, Any] | None:
@@ -15,8 +15,8 @@ def interaction_panel(session: Any, viewer: Any, interaction: Any) -> dict[str, 
     ``flag.view``."""
     if not can(viewer, "flag.view", interaction):
         return None
-    shown, missed = queries.of_interaction(session, interaction)
+    shown, missed = flag_queries.of_interaction(session, interaction)
     form = MissedForm()
     form.flag_id.choices = [(f.id, f.name) for f in missed]
-    return {"shown": shown, "marks": queries.marks_of(shown), "missed": form,
+    return {"shown": shown, "marks": flag_queries.marks_of(shown), "missed": form,
             "form": VerdictForm(), "may_review": can(viewer, "flag.review", interaction)}

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select, union_all
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -54,7 +54,14 @@ from scoring.sampling.draw import (
 )
 from scoring.sampling.models import SamplingRule
 from transcription import flagging
-from transcription.models import ReviewFlag
+from transcription.models import (
+    Flag,
+    FlagResult,
+    FlagVerdict,
+    FlagVerdictKind,
+    FlagVersion,
+    ReviewFlag,
+)
 
 
 @dataclass
@@ -254,21 +261,49 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
     return lambda: _sample_flagged(session, rule, stmt, done_targeted, taken, item, assign)
 
 
+def _flagged(session: Session) -> Any | None:
+    """Each interaction flagged for review with its risk (the highest score of what flagged
+    it): the "found a problem" model in use, and the named flags' versions in use, less those
+    an evaluator rejected there. None when nothing can flag (no model, no flag in use)."""
+    parts = []
+    version = session.scalar(flagging.in_use())
+    if version is not None:
+        parts.append(select(ReviewFlag.interaction_id.label("interaction_id"),
+                            ReviewFlag.probability.label("score"))
+                     .where(ReviewFlag.model_version == version, ReviewFlag.flagged))
+    if session.scalar(select(Flag.id).where(Flag.active_number.is_not(None)).limit(1)):
+        rejected = select(FlagVerdict.id).where(
+            FlagVerdict.flag_id == Flag.id, FlagVerdict.interaction_id == FlagResult.interaction_id,
+            FlagVerdict.verdict == FlagVerdictKind.REJECTED.value)
+        parts.append(select(FlagResult.interaction_id.label("interaction_id"),
+                            FlagResult.score.label("score"))
+                     .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+                     .join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                                      Flag.active_number == FlagVersion.number))
+                     .where(~rejected.exists()))
+    if not parts:
+        return None
+    both = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    return (select(both.c.interaction_id, func.max(both.c.score).label("risk"))
+            .group_by(both.c.interaction_id).subquery())
+
+
 def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
                     done: dict[int, int], taken: set[int], item: RuleReport,
                     assign: Callable[[Candidate, bool], None]) -> None:
-    """Up to ``rule.flagged_per_agent`` more per agent: the week's candidates that the current
-    flagging model flagged for review, the most likely problem first (ties by id, so a re-run
-    draws the same). After the random draw, so that a flagged interaction drawn at random stays
-    a random pick and the random sample stays the size the rule says."""
-    version = session.scalar(flagging.in_use())
-    if version is None:
-        item.note = "no flagging model trained yet (qm flagging train): nothing flagged to add"
+    """Up to ``rule.flagged_per_agent`` more per agent: the week's candidates in the review
+    queue's terms (flagged by the model in use or a named flag in use, not rejected there),
+    the riskiest first (ties by id, so a re-run draws the same). After the random draw, so
+    that a flagged interaction drawn at random stays a random pick and the random sample stays
+    the size the rule says."""
+    flagged = _flagged(session)
+    if flagged is None:
+        item.note = ("nothing can flag yet (no flag in use, no model trained: qm flagging "
+                     "install, qm flagging train): nothing flagged to add")
         return
-    stmt = (candidates.join(ReviewFlag, ReviewFlag.interaction_id == Interaction.id)
-            .where(ReviewFlag.model_version == version, ReviewFlag.flagged)
+    stmt = (candidates.join(flagged, flagged.c.interaction_id == Interaction.id)
             .order_by(None)
-            .order_by(Interaction.agent_id, ReviewFlag.probability.desc(), Interaction.id))
+            .order_by(Interaction.agent_id, flagged.c.risk.desc(), Interaction.id))
     picked: dict[int, list[Candidate]] = defaultdict(list)  # at most flagged_per_agent each
     for row in session.execute(stmt.execution_options(yield_per=5000)):
         c = Candidate(*row)
@@ -278,7 +313,8 @@ def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,
     for agent_id in sorted(picked):  # written once the cursor is read to the end
         for c in picked[agent_id]:
             assign(c, True)
-    if not picked:
+    version = session.scalar(flagging.in_use())
+    if not picked and version is not None:
         scored = session.scalar(select(func.count()).select_from(
             candidates.join(ReviewFlag, ReviewFlag.interaction_id == Interaction.id)
             .where(ReviewFlag.model_version == version).order_by(None).subquery()))

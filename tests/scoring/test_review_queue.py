@@ -102,6 +102,9 @@ def test_taking_and_dismissing_leave_the_queue_and_a_dismissal_is_a_verdict(
     response = client.post_form(f"/interactions/{flagged['worst'].id}/evaluate", {},
                                 page="/review")
     assert response.status_code == 302
+    # the scoring screen says what flagged it and highlights the words
+    screen = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="flags-shown"' in screen and '<mark class="qm-flagged">' in screen
     items, _ = queries.queue(session, people["qa"])
     assert flagged["worst"].id not in _ids(items) and flagged["cancel"].id not in _ids(items)
     assert _ids(items) == [flagged["team_b"].id]

@@ -255,7 +255,7 @@ def test_flagged_interactions_are_drawn_on_top_of_the_random_sample(session, peo
     session.commit()
     report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
     assert report.created == 6 and report.rules[0].targeted == 0
-    assert "no flagging model trained yet" in report.lines()[0]
+    assert "nothing can flag yet" in report.lines()[0]
     random_a = {e.interaction_id for e in session.scalars(select(Evaluation).where(
         Evaluation.agent_id == people["agent_a"].id))}
     session.rollback()  # the same seed draws the same random sample again below
@@ -288,6 +288,38 @@ def test_flagged_interactions_are_drawn_on_top_of_the_random_sample(session, peo
     more = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
     assert more.created == 1 and session.scalar(select(Evaluation).where(
         Evaluation.interaction_id == left[3].id)).targeted
+
+
+def test_named_flags_feed_the_targeted_draw_less_what_evaluators_rejected(session, people,
+                                                                           rule):
+    """Targeted sampling draws from the review queue's flags: a named flag in use, riskiest
+    first, not where an evaluator rejected it; an older version's result does not count."""
+    from transcription.flagging import services as flags
+    from transcription.models import FlagResult
+
+    sampling.save_rule(session, factories.SYSTEM, {"flagged_per_agent": 1}, rule_id=rule.id)
+    contacts = _contacts(session, people["agent_a"], 16)
+    session.commit()
+    sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    random_a = {e.interaction_id for e in session.scalars(select(Evaluation).where(
+        Evaluation.agent_id == people["agent_a"].id))}
+    session.rollback()
+    left = [c for c in contacts if c.id not in random_a]
+    flags.install_starter(session)
+    silence = flags.get_flag(session, "long silence")
+    old = flags.active_version(session, silence)
+    session.add(FlagResult(interaction_id=left[0].id, version_id=old.id, score=0.99))
+    new = flags.revise_rule(session, factories.SYSTEM, "long silence",
+                            {"kind": "silence", "min_s": 20})
+    for contact, score in ((left[1], 0.95), (left[2], 0.7), (left[3], 0.8)):
+        session.add(FlagResult(interaction_id=contact.id, version_id=new.id, score=score))
+    session.flush()
+    flags.record_verdict(session, people["qa"], left[1].id, "long silence", "rejected",
+                         "the customer was reading their meter")
+    report = sampling.run_sampling(session, factories.SYSTEM, WEEK, seed=5)
+    targeted = [e.interaction_id for e in session.scalars(select(Evaluation).where(
+        Evaluation.targeted))]
+    assert report.rules[0].targeted == 1 and targeted == [left[3].id]
 
 
 def test_targeted_picks_come_after_every_rule_has_drawn_at_random(session, people, rule):

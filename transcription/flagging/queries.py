@@ -1,12 +1,17 @@
-"""The read side of named flags: each flag with how it measures, in words and figures."""
+"""The read side of named flags: each flag with how it measures, in words and figures, and
+what fired on one interaction (with the words to highlight)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from qm.interactions.models import Interaction
+from transcription.flagging import services as flag_services
+from transcription.flagging import verdicts as model_verdicts
 from transcription.models import Flag, FlagKind, FlagResult, FlagVerdict, FlagVersion
 
 
@@ -90,3 +95,47 @@ def versions_of(session: Session, flag: Flag) -> list[dict[str, Any]]:
              "created_at": v.created_at, "activated_at": v.activated_at,
              "measures": measured_words(v), "fired": counts.get(v.id, 0), "sha256": v.sha256}
             for v in sorted(flag.versions, key=lambda v: -v.number)]
+
+
+@dataclass
+class ShownFlag:
+    """A flag as the interaction page shows it: fired (with evidence) or judged."""
+
+    flag: Flag
+    score: float | None
+    evidence: list[dict[str, Any]]
+    version: int | None
+    verdict: FlagVerdict | None
+
+
+def of_interaction(session: Session, interaction: Interaction) -> tuple[list[ShownFlag],
+                                                                       list[Flag]]:
+    """What fired on the interaction (active versions and the evaluation model in use) with
+    any verdict, strongest first; and the flags in use that did not fire (for "add a missed
+    flag")."""
+    verdicts = {v.flag_id: v for v in session.scalars(
+        select(FlagVerdict).where(FlagVerdict.interaction_id == interaction.id))}
+    shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
+                       verdicts.get(flag.id))
+             for flag, version, result in flag_services.results_of(session, interaction.id)]
+    problem = session.scalar(select(Flag).where(Flag.name == flag_services.PROBLEM))
+    latest = model_verdicts.latest_flag(session, interaction)
+    if problem is not None and latest is not None and latest.flagged:
+        shown.append(ShownFlag(problem, latest.probability,
+                               [{"kind": "model", "text": r} for r in latest.reasons or []],
+                               None, verdicts.get(problem.id)))
+    shown.sort(key=lambda s: (-(s.score or 0), s.flag.name))
+    fired = {s.flag.id for s in shown}
+    missed = [f for f in session.scalars(select(Flag).where(Flag.active_number.is_not(None))
+                                         .order_by(Flag.name)) if f.id not in fired]
+    return shown, missed
+
+
+def marks_of(shown: list[ShownFlag]) -> dict[int, set[int]]:
+    """The words to highlight in the transcript: segment index -> word indexes."""
+    marks: dict[int, set[int]] = {}
+    for item in shown:
+        for evidence in item.evidence:
+            for segment, word in evidence.get("marks") or ():
+                marks.setdefault(int(segment), set()).add(int(word))
+    return marks
