@@ -96,7 +96,8 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
         links=record_links("evaluation", evaluation),
         transcript=transcript,
         shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
-        review_flag=None if shown else flagging.latest_flag(db.session, evaluation.interaction),
+        review_flag=None if flag_queries.shows_problem(shown) else flagging.latest_flag(
+            db.session, evaluation.interaction),
         flags_shown=shown, flag_marks=flag_queries.marks_of(shown),
         definition=definition, answers=shown_answers,
         notes=evaluation.notes if notes is None else notes, errors=errors or {},

@@ -48,6 +48,7 @@ from scoring.interactions.forms import ImportForm, InteractionForm
 from scoring.review import dashboard as review_panel
 from scoring.sampling import services as sampling
 from transcription import flagging, texts
+from transcription.flagging import queries as flag_queries
 
 bp = Blueprint("interactions", __name__)
 
@@ -171,9 +172,9 @@ def interaction(interaction_id: int) -> Any:
                            shown_body=texts.shown_body(db.session, item, transcript),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,
-                           # the panel shows the evaluation model's flag among the others
-                           review_flag=None if panel else flagging.latest_flag(db.session,
-                                                                               item),
+                           # unless the panel shows the evaluation model's flag already
+                           review_flag=None if panel and flag_queries.shows_problem(
+                               panel["shown"]) else flagging.latest_flag(db.session, item),
                            flag_panel=panel,
                            links=record_links("interaction", item))
 

@@ -63,7 +63,7 @@ def flag_list() -> Any:
     return flag_queries.overview(db.session)
 
 
-@blp.get("/interactions/<int:interaction_id>/flags")
+@blp.get("/review-queue/<int:interaction_id>")
 @api_permission("flag.view")
 @blp.response(200, description="what fired on the interaction, with evidence and verdicts")
 def interaction_flags(interaction_id: int) -> Any:
@@ -78,7 +78,7 @@ def interaction_flags(interaction_id: int) -> Any:
              "reason": s.verdict.reason if s.verdict else None} for s in shown]
 
 
-@blp.post("/interactions/<int:interaction_id>/flag-verdicts")
+@blp.post("/review-queue/<int:interaction_id>/verdicts")
 @api_permission("flag.review")
 @blp.arguments(VerdictSchema)
 @blp.response(201, description="the verdict recorded (and any complaint it opened)")

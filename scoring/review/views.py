@@ -46,7 +46,7 @@ def review_queue() -> Any:
                            may_take=can(current_user, "evaluation.score"))
 
 
-@bp.post("/interactions/<int:interaction_id>/flags")
+@bp.post("/review/<int:interaction_id>")
 @permission_required("flag.review")
 def verdict(interaction_id: int) -> Any:
     """Confirm, dismiss or add a missed flag on an interaction."""

@@ -21,7 +21,7 @@ SCORING_AREAS = {
     "evaluations": "scoring.evaluations", "disputes": "scoring.evaluations",
     "sampling": "scoring.sampling", "calibration": "scoring.calibration",
     "reports": "scoring.reports", "scorecard": "scoring.reports", "scorecards": "scoring.reports",
-    "complaints": "scoring.complaints",
+    "complaints": "scoring.complaints", "review": "scoring.review", "flags": "scoring.review",
 }
 PAGE_AREAS = {
     "": "qm.views", "healthz": "qm.views", "audit": "qm.views", "static": "flask",
@@ -35,7 +35,7 @@ API_AREAS = {
     "openapi.json": "flask_smorest", "me": "qm.auth", "users": "qm.auth", "teams": "qm.auth",
     "audit": "qm.auth", "sampling-rules": "scoring.sampling",
     "calibration-sessions": "scoring.calibration", "calibration-items": "scoring.calibration",
-    **SCORING_AREAS,
+    "review-queue": "scoring.review", **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
     "training": "competencies.training", "notices": "competencies.notices",
     "coaching": "competencies.coaching",

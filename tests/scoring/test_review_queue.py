@@ -86,12 +86,12 @@ def test_taking_and_dismissing_leave_the_queue_and_a_dismissal_is_a_verdict(
     assert "cancel my account" in page and f"#{flagged['worst'].id}" in page
     # dismiss without a reason: refused in words, nothing written
     flag = flags.get_flag(session, "cancellation (phrases)")
-    response = client.post_form(f"/interactions/{flagged['cancel'].id}/flags",
+    response = client.post_form(f"/review/{flagged['cancel'].id}",
                                 {"flag_id": flag.id, "verdict": "rejected", "reason": "",
                                  "next": "/review"}, page="/review")
     assert response.status_code == 400 and "Say why" in response.get_data(as_text=True)
     assert session.scalar(select(FlagVerdict)) is None
-    response = client.post_form(f"/interactions/{flagged['cancel'].id}/flags",
+    response = client.post_form(f"/review/{flagged['cancel'].id}",
                                 {"flag_id": flag.id, "verdict": "rejected",
                                  "reason": "asked about cancelling an order, not the account",
                                  "next": "/review"}, page="/review")
@@ -109,7 +109,7 @@ def test_taking_and_dismissing_leave_the_queue_and_a_dismissal_is_a_verdict(
     assert flagged["worst"].id not in _ids(items) and flagged["cancel"].id not in _ids(items)
     assert _ids(items) == [flagged["team_b"].id]
     # an open redirect is not followed
-    response = client.post_form(f"/interactions/{flagged['team_b'].id}/flags",
+    response = client.post_form(f"/review/{flagged['team_b'].id}",
                                 {"flag_id": flag.id, "verdict": "confirmed",
                                  "next": "https://example.org/"}, page="/review")
     assert response.headers["Location"].endswith(f"/interactions/{flagged['team_b'].id}")
@@ -123,7 +123,7 @@ def test_confirming_a_complaint_flag_opens_one_complaint(client, auth, session, 
     page = client.get(url).get_data(as_text=True)
     assert 'id="flags-panel"' in page and "Right: open a complaint" in page
     assert '<mark class="qm-flagged">' in page  # the words it fired on, highlighted
-    response = client.post_form(f"{url}/flags", {"flag_id": complaint.id,
+    response = client.post_form(f"/review/{flagged['worst'].id}", {"flag_id": complaint.id,
                                                  "verdict": "confirmed"}, page=url,
                                 follow_redirects=True)
     assert "opened from the &#39;complaint&#39; flag" in response.get_data(as_text=True)
@@ -131,7 +131,7 @@ def test_confirming_a_complaint_flag_opens_one_complaint(client, auth, session, 
     assert len(opened) == 1 and opened[0].source == "flag"
     assert opened[0].interaction_ids == [flagged["worst"].id]
     # confirming again opens no second complaint
-    response = client.post_form(f"{url}/flags", {"flag_id": complaint.id,
+    response = client.post_form(f"/review/{flagged['worst'].id}", {"flag_id": complaint.id,
                                                  "verdict": "confirmed"}, page=url,
                                 follow_redirects=True)
     assert "already covers this interaction" in response.get_data(as_text=True)
@@ -145,8 +145,9 @@ def test_a_missed_flag_is_recorded_from_the_interaction_page(client, auth, sessi
     page = client.get(url).get_data(as_text=True)
     assert 'id="missed-form"' in page
     complaint = flags.get_flag(session, "complaint")
-    response = client.post_form(f"{url}/flags", {"flag_id": complaint.id,
-                                                 "verdict": "missed"}, page=url)
+    response = client.post_form(f"/review/{flagged['calm'].id}", {"flag_id": complaint.id,
+                                                                  "verdict": "missed"},
+                                page=url)
     assert response.status_code == 302
     verdict = session.scalar(select(FlagVerdict))
     assert verdict.verdict == "missed" and "what time" in verdict.text
@@ -201,13 +202,13 @@ def test_the_api_lists_the_queue_and_records_verdicts_with_permissions(client, s
     assert body["items"][0]["reasons"][0]["evidence"]
     assert client.get("/api/v1/review-queue", headers=agent).status_code == 403
     flag = session.scalar(select(Flag).where(Flag.name == "cancellation (phrases)"))
-    response = client.post(f"/api/v1/interactions/{flagged['cancel'].id}/flag-verdicts",
+    response = client.post(f"/api/v1/review-queue/{flagged['cancel'].id}/verdicts",
                            json={"flag_id": flag.id, "verdict": "rejected"}, headers=qa)
     assert response.status_code == 400 and "Say why" in response.get_json()["message"]
-    response = client.post(f"/api/v1/interactions/{flagged['cancel'].id}/flag-verdicts",
+    response = client.post(f"/api/v1/review-queue/{flagged['cancel'].id}/verdicts",
                            json={"flag_id": flag.id, "verdict": "confirmed"}, headers=qa)
     assert response.status_code == 201 and response.get_json()["verdict"] == "confirmed"
-    shown = client.get(f"/api/v1/interactions/{flagged['cancel'].id}/flags",
+    shown = client.get(f"/api/v1/review-queue/{flagged['cancel'].id}",
                        headers=qa).get_json()
     assert any(s["flag"] == "cancellation (phrases)" and s["verdict"] == "confirmed"
                for s in shown)

@@ -274,3 +274,16 @@ def test_the_cli_installs_trains_evaluates_and_activates(runner, session, tmp_pa
     out = runner.invoke("flagging", "train", "--flag", "long silence", "--labels", str(labels))
     assert out.exit_code == 1 and "not a text classifier" in out.output
     assert "0 transcript(s) checked" in runner.invoke("flagging", "check").output
+
+
+def test_a_dismissed_found_a_problem_flag_teaches_that_model(session, people, starter):
+    from transcription.flagging import training
+
+    dismissed = _chat(session, people["agent_a"], ["Customer: hello", "Agent: hi there"])
+    confirmed = _chat(session, people["agent_a"], ["Customer: useless", "Agent: whatever"])
+    flags.record_verdict(session, people["qa"], dismissed.id, flags.PROBLEM, "rejected",
+                         "a friendly chat")
+    flags.record_verdict(session, people["qa"], confirmed.id, flags.PROBLEM, "confirmed")
+    session.commit()
+    ids, _rows, labels = training.training_set(session, 80)
+    assert dict(zip(ids, labels, strict=True)) == {dismissed.id: 0, confirmed.id: 1}

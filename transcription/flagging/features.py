@@ -21,6 +21,53 @@ NUMBERS = ("duration_s", "talk_ratio", "overtalk_s", "longest_silence_s", "silen
 """The figures the model reads besides the words; a figure a transcript lacks (a chat has no
 silences) is filled with the training median, and ``is_text`` tells the two kinds apart."""
 
+FIGURE_WORDS: dict[str, tuple[str, str, str]] = {
+    "duration_s": ("longer than usual", "shorter than usual", "clock"),
+    "talk_ratio": ("agent talks a lot", "agent talks little", "talk share"),
+    "overtalk_s": ("much overtalk", "little overtalk", "seconds"),
+    "longest_silence_s": ("long silence", "short silences only", "seconds"),
+    "silences_over_10s": ("many silences over 10 s", "few silences over 10 s", "count"),
+    "hold_like_gaps": ("many hold-like gaps", "few hold-like gaps", "count"),
+    "agent_wpm": ("fast agent speech", "slow agent speech", "pace"),
+    "customer_wpm": ("fast customer speech", "slow customer speech", "pace"),
+    "messages": ("more messages than usual", "fewer messages than usual", "count"),
+    "agent_messages": ("more agent messages than usual", "fewer agent messages than usual",
+                       "count"),
+    "customer_messages": ("more customer messages than usual",
+                          "fewer customer messages than usual", "count"),
+    "words": ("more words than usual", "fewer words than usual", "count"),
+    "redactions": ("many redactions", "few redactions", "count"),
+    "is_text": ("a chat or e-mail", "a call", "none"),
+}
+"""How a figure of ``NUMBERS`` reads as a verdict's reason, for an evaluator rather than for the
+model: (words when it is above the training mean, words when below, how its value is shown).
+Which of the two follows the sign of the scaled value, so a reason never says "long" of a
+figure the model saw as short."""
+
+
+def figure_reason(name: str, value: float, above: bool) -> str:
+    """A figure in words, with its value in the figure's unit: ``long silence (48 s)``,
+    ``longer than usual (6:40)``, ``agent talks a lot (80% of the talk)``. ``above``: the
+    figure is above the training mean (its scaled value is positive)."""
+    spoken = name.replace("_", " ")  # a figure added to NUMBERS without its words here
+    high, low, unit = FIGURE_WORDS.get(name, (f"high {spoken}", f"low {spoken}", "count"))
+    words = high if above else low
+    if unit == "none":
+        return words
+    if unit == "clock":
+        minutes, seconds = divmod(round(value), 60)
+        hours, minutes = divmod(minutes, 60)
+        shown = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    elif unit == "seconds":
+        shown = f"{round(value)} s"
+    elif unit == "talk share":
+        shown = f"{round(value * 100)}% of the talk"
+    elif unit == "pace":
+        shown = f"{round(value)} words a minute"
+    else:
+        shown = f"{round(value):d}"
+    return f"{words} ({shown})"
+
 
 def row_of(transcript: Transcript) -> dict[str, Any]:
     """What the model reads of a transcript: its redacted text and its figures."""

@@ -131,6 +131,12 @@ def of_interaction(session: Session, interaction: Interaction) -> tuple[list[Sho
     return shown, missed
 
 
+def shows_problem(shown: list[ShownFlag]) -> bool:
+    """Whether these flags include the "found a problem" model's (its page box is then not
+    shown twice)."""
+    return any(item.flag.name == flag_services.PROBLEM for item in shown)
+
+
 def marks_of(shown: list[ShownFlag]) -> dict[int, set[int]]:
     """The words to highlight in the transcript: segment index -> word indexes."""
     marks: dict[int, set[int]] = {}

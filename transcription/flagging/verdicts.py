@@ -4,14 +4,17 @@ The model in use is the newest trained (``in_use``), unpickled once per process 
 (``current``). Calls are flagged as their transcript is stored (``pipeline``), texts as they are
 created or corrected (``texts``), and ``qm flagging apply`` scores what is left. Every verdict
 (``ReviewFlag``) names the model version that made it, with the words and figures that pushed it
-up most. Without a trained model nothing is flagged and nothing fails; a model that cannot be
-used is logged and loses no transcript.
+up most, in words an evaluator can check (``said 'refund'``, ``long silence (48 s)``), never the
+model's feature names. An interaction is flagged from the threshold chosen when the model was
+trained (``training.TARGET_PRECISION``), stored in its report. Without a trained model nothing
+is flagged and nothing fails; a model that cannot be used is logged and loses no transcript.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -20,23 +23,30 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from qm.interactions.models import Interaction
-from transcription.flagging.features import NUMBERS, row_of
-from transcription.flagging.training import FlaggingError
+from transcription.flagging.features import NUMBERS, figure_reason, numbers_of, row_of
+from transcription.flagging.training import THRESHOLD, FlaggingError
 from transcription.models import FlaggingModel, ReviewFlag, Transcript
 
 log = logging.getLogger(__name__)
-THRESHOLD = 0.5
-"""Flagged from this probability up. The classes are weighted to balance, so 0.5 is where the
-model thinks a problem as likely as not whatever the centre's share of problems."""
 
 
 @dataclass(frozen=True)
 class Loaded:
     version: str
     pipeline: Any
+    threshold: float = THRESHOLD
+    """Flagged from this probability up: the one chosen at training, else ``THRESHOLD``."""
 
     def verdict(self, row: dict[str, Any]) -> tuple[float, list[str]]:
-        """(probability of a problem, up to three features that pushed it up most)."""
+        """(probability of a problem, up to three reasons in words, strongest first).
+
+        A reason is a word or word pair the transcript holds (``said 'cancel'``) or a figure
+        that is unusual for it (``long silence (48 s)``), and only one that pushed the
+        probability up. Whether a figure reads "long" or "short" follows the scaled value (above
+        or below the training mean), not the weight, so a reason says what the call was like.
+        A figure the transcript lacks (a chat has no silences) is never a reason: the model
+        read the training median in its place, which is nothing an evaluator can check.
+        """
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         probability = float(self.pipeline.predict_proba([row])[0, 1])
@@ -45,11 +55,25 @@ class Loaded:
         values = features.transform([row])
         values = values.toarray()[0] if hasattr(values, "toarray") else values[0]
         words = features.transformer_list[0][1].named_steps["tfidf"].get_feature_names_out()
-        names = [*words, *NUMBERS]
-        # "and" may weigh in the model, but names no reason a person can act on
-        pushes = sorted(((v * w, n) for v, w, n in zip(values, weights, names, strict=True)
-                         if v * w > 0 and n not in ENGLISH_STOP_WORDS), reverse=True)[:3]
-        return probability, [name for _push, name in pushes]
+        figures = numbers_of([row])[0]  # as the transcript has them, nan where it lacks one
+        pushes: list[tuple[float, str]] = []
+        for index, (value, weight) in enumerate(zip(values, weights, strict=True)):
+            push = float(value * weight)
+            if push <= 0:
+                continue
+            if index < len(words):
+                term = str(words[index])
+                # "and" may weigh in the model, but names no reason a person can act on
+                if all(token in ENGLISH_STOP_WORDS for token in term.split()):
+                    continue
+                pushes.append((push, f"said '{term}'"))
+            else:
+                name = NUMBERS[index - len(words)]
+                figure = float(figures[index - len(words)])
+                if math.isfinite(figure):
+                    pushes.append((push, figure_reason(name, figure, above=value > 0)))
+        pushes.sort(key=lambda pushed: -pushed[0])  # stable: ties keep the model's order
+        return probability, [reason for _push, reason in pushes[:3]]
 
 
 _CACHE: dict[str, Loaded] = {}
@@ -73,11 +97,22 @@ def current(session: Session) -> Loaded | None:
         if loaded is None:
             import joblib
 
-            payload = session.scalar(select(FlaggingModel.payload)
-                                     .where(FlaggingModel.version == version))
+            payload, report = session.execute(
+                select(FlaggingModel.payload, FlaggingModel.report)
+                .where(FlaggingModel.version == version)).one()
             bundle = joblib.load(io.BytesIO(payload))
-            loaded = _CACHE[version] = Loaded(version, bundle["pipeline"])
+            loaded = _CACHE[version] = Loaded(version, bundle["pipeline"],
+                                              threshold_of(report))
     return loaded
+
+
+def threshold_of(report: dict[str, Any] | None) -> float:
+    """The threshold a stored model's report chose, else ``THRESHOLD`` (a model trained before
+    training chose one, whose report lacks it)."""
+    value = (report or {}).get("threshold")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return THRESHOLD
 
 
 def flag(session: Session, transcript: Transcript) -> ReviewFlag | None:
@@ -102,7 +137,7 @@ def flag(session: Session, transcript: Transcript) -> ReviewFlag | None:
         found = ReviewFlag(interaction_id=transcript.interaction_id, model_version=model.version)
         session.add(found)
     found.probability = round(probability, 4)
-    found.flagged = probability >= THRESHOLD
+    found.flagged = probability >= model.threshold
     found.reasons = reasons
     session.flush()
     return found

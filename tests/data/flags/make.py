@@ -1,6 +1,6 @@
 """Makes the labelled sets of the named flags: complaint.csv, escalation.csv, churn.csv.
 
-    python tests/data/flags/make.py            # (re)write the three files in transcription/data/flags
+    python tests/data/flags/make.py          # (re)write the three files (transcription/data/flags)
     python tests/data/flags/make.py --check    # exit 1 if the files differ from what it makes
 
 Every row is made up here, from hand-written templates: there is no real customer's text in
