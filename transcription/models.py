@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -53,7 +54,23 @@ class TranscriptionJob(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class Transcript(Base):
+class OfInteraction:
+    """A record about one interaction is scoped as the interaction is: its agent's, its
+    team's. (The class that uses it maps ``interaction``.)"""
+
+    if TYPE_CHECKING:
+        interaction: Interaction
+
+    @property
+    def scope_owner_id(self) -> int:
+        return self.interaction.agent_id
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.interaction.team_id
+
+
+class Transcript(OfInteraction, Base):
     """The redacted, speaker-labelled transcript of an interaction, with its call metrics.
 
     ``segments`` holds the timeline as JSON (start, end, speaker, text, confidence and words
@@ -83,14 +100,6 @@ class Transcript(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     interaction: Mapped[Interaction] = relationship()
-
-    @property
-    def scope_owner_id(self) -> int:
-        return self.interaction.agent_id
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.interaction.team_id
 
 
 class ReviewFlag(Base):
@@ -223,7 +232,7 @@ class FlagResult(Base):
     version: Mapped[FlagVersion] = relationship()
 
 
-class FlagVerdict(Base):
+class FlagVerdict(OfInteraction, Base):
     """An evaluator's word on a flag for one interaction: confirmed, rejected (dismissed, with
     the reason) or missed. It names the version it judged, so a retrain learns from it and an
     older version's measures stay as they were. One per interaction and flag: a change of mind
@@ -249,11 +258,3 @@ class FlagVerdict(Base):
 
     flag: Mapped[Flag] = relationship()
     interaction: Mapped[Interaction] = relationship()
-
-    @property
-    def scope_owner_id(self) -> int:
-        return self.interaction.agent_id
-
-    @property
-    def scope_team_id(self) -> int | None:
-        return self.interaction.team_id

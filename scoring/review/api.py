@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from qm.auth.access import api_permission, api_user
-from qm.auth.permissions import require
+from qm.auth.permissions import can, require
 from qm.errors import NotFound
 from qm.inputs import Id, Text
 from qm.interactions.models import Interaction
@@ -68,8 +68,8 @@ def flag_list() -> Any:
 @blp.response(200, description="what fired on the interaction, with evidence and verdicts")
 def interaction_flags(interaction_id: int) -> Any:
     interaction = db.session.get(Interaction, interaction_id)
-    if interaction is None:
-        raise NotFound("Interaction", interaction_id)
+    if interaction is None or not can(api_user(), "interaction.view", interaction):
+        raise NotFound("Interaction", interaction_id)  # out of scope reads as absent
     require(api_user(), "flag.view", interaction)
     shown, _missed = flag_queries.of_interaction(db.session, interaction)
     return [{"flag_id": s.flag.id, "flag": s.flag.name, "score": s.score,

@@ -201,6 +201,12 @@ def test_the_api_lists_the_queue_and_records_verdicts_with_permissions(client, s
     assert body["total"] == 3 and body["items"][0]["interaction_id"] == flagged["worst"].id
     assert body["items"][0]["reasons"][0]["evidence"]
     assert client.get("/api/v1/review-queue", headers=agent).status_code == 403
+    lead_b = bearer(people["lead_b"])  # another team's interaction reads as absent
+    assert client.get(f"/api/v1/review-queue/{flagged['cancel'].id}",
+                      headers=lead_b).status_code == 404
+    assert client.post(f"/api/v1/review-queue/{flagged['cancel'].id}/verdicts",
+                       json={"flag_id": 1, "verdict": "confirmed"},
+                       headers=lead_b).status_code == 404
     flag = session.scalar(select(Flag).where(Flag.name == "cancellation (phrases)"))
     response = client.post(f"/api/v1/review-queue/{flagged['cancel'].id}/verdicts",
                            json={"flag_id": flag.id, "verdict": "rejected"}, headers=qa)

@@ -35,8 +35,9 @@ GOOD = {"greet": "yes", "verify": "yes"}  # 100
 POOR = {"greet": "no", "verify": "yes"}  # 66.67: below 80, a problem
 
 
-def _evaluated_chats(session, people, count: int) -> list:
-    """``count`` chats of agent a, each evaluated by qa: the angry ones scored poorly."""
+def _evaluated_chats(session, people, count: int, *, also_poor: int = 0) -> list:
+    """``count`` chats of agent a, each evaluated by qa: the angry ones scored poorly, and with
+    ``also_poor`` one chat in that many (the first, calm, included) too."""
     chats = []
     for n in range(count):
         angry = n % 2 == 1
@@ -44,7 +45,8 @@ def _evaluated_chats(session, people, count: int) -> list:
         chat = factories.create_interaction(session, people["agent_a"], channel="chat",
                                             body=body)
         evaluation = ev.start_evaluation(session, people["qa"], chat)
-        ev.submit(session, people["qa"], evaluation.id, POOR if angry else GOOD)
+        poor = angry or (also_poor and n % also_poor == 0)
+        ev.submit(session, people["qa"], evaluation.id, POOR if poor else GOOD)
         chats.append(chat)
     session.commit()
     return chats
@@ -291,15 +293,7 @@ def _mostly_problems(session, people, count: int = 50) -> None:
     """A centre where most evaluations find a problem (60%, as in the demo): every angry chat
     and one calm chat in five scored poorly. Flagging everything "reaches" 60% precision."""
     factories.create_form(session)
-    for n in range(count):
-        angry = n % 2 == 1
-        body = (ANGRY if angry else CALM)[n // 2 % 4] + f"\nAgent: Reference {n}."
-        chat = factories.create_interaction(session, people["agent_a"], channel="chat",
-                                            body=body)
-        evaluation = ev.start_evaluation(session, people["qa"], chat)
-        ev.submit(session, people["qa"], evaluation.id,
-                  POOR if angry or n % 10 == 0 else GOOD)
-    session.commit()
+    _evaluated_chats(session, people, count, also_poor=10)
 
 
 def test_the_threshold_is_chosen_for_precision_and_stored(session, people, trained):

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qm import audit, csvfiles
-from qm.auth.permissions import SystemActor, require
+from qm.auth.permissions import SystemActor, can, require
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound
 from qm.interactions.models import Interaction
@@ -672,8 +672,8 @@ def record_verdict(session: Session, actor: Any, interaction_id: int, name: str 
     opened is returned beside the verdict."""
     interaction = session.get(Interaction, interaction_id) if isinstance(
         interaction_id, int) else None
-    if interaction is None:
-        raise NotFound("Interaction", interaction_id)
+    if interaction is None or not can(actor, "interaction.view", interaction):
+        raise NotFound("Interaction", interaction_id)  # out of scope reads as absent
     require(actor, "flag.review", interaction)
     flag = get_flag(session, name)
     try:
