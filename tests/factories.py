@@ -109,3 +109,16 @@ def create_dispute(session: Session, evaluator: User, interaction: Interaction) 
     ev.submit(session, evaluator, evaluation.id, {"greet": "yes", "verify": "no"})
     return ev.dispute(session, interaction.agent, evaluation.id,
                                "I verified the caller at the start of the call.")
+
+
+def flags_in_use(session: Session, *classifiers: str) -> None:
+    """The starter flags (rules in use) and these text classifiers trained on their shipped
+    labelled sets and put in use; committed."""
+    from transcription.flagging import services as flags
+
+    flags.install_starter(session)
+    for name in classifiers:
+        texts, labels = flags.shipped_labels(name)
+        flags.train_classifier(session, SYSTEM, name, texts=texts, labels=labels,
+                               activate_it=True)
+    session.commit()

@@ -8,7 +8,6 @@ The live server, browser and tab fixtures are test_browser.py's.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import factories
 import pytest
@@ -17,7 +16,6 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scoring.complaints.models import Complaint
-from transcription.flagging import services as flags
 from transcription.models import FlagVerdict
 
 pytestmark = [pytest.mark.browser]
@@ -26,16 +24,8 @@ browser = test_browser.browser
 live_server = test_browser.live_server
 tab = test_browser.tab
 
-LABELLED = Path(__file__).parents[2] / "transcription" / "data" / "flags"
-
-
 def test_an_evaluator_works_the_review_queue(tab, people, session):
-    flags.install_starter(session)
-    with (LABELLED / "complaint.csv").open("rb") as handle:
-        texts, labels = flags.read_labels(handle)
-    flags.train_classifier(session, factories.SYSTEM, "complaint", texts=texts, labels=labels,
-                           activate_it=True)
-    session.commit()
+    factories.flags_in_use(session, "complaint")
     angry = factories.create_interaction(
         session, people["agent_a"], channel="chat",
         body="Customer: i am fed up with your useless service, i want to make a complaint\n"

@@ -5,8 +5,6 @@ the API, with their permissions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import factories
 import pytest
 from sqlalchemy import select
@@ -16,8 +14,6 @@ from scoring.complaints.models import Complaint
 from scoring.review import queries
 from transcription.flagging import services as flags
 from transcription.models import Flag, FlagVerdict, FlagVersion
-
-LABELLED = Path(__file__).parents[2] / "transcription" / "data" / "flags"
 
 
 def _chat(session, agent, *lines, **fields):
@@ -32,12 +28,7 @@ def flagged(session, people):
     """Starter flags (rules in use, complaint classifier trained and in use) and four chats:
     one that cancels (a phrase), one that cancels twice and complains, one of team B that
     cancels, and one calm."""
-    flags.install_starter(session)
-    with (LABELLED / "complaint.csv").open("rb") as handle:
-        texts, labels = flags.read_labels(handle)
-    flags.train_classifier(session, factories.SYSTEM, "complaint", texts=texts, labels=labels,
-                           activate_it=True)
-    session.commit()
+    factories.flags_in_use(session, "complaint")
     chats = {
         "cancel": _chat(session, people["agent_a"], "Customer: please cancel my account",
                         "Agent: of course"),
