@@ -4,7 +4,8 @@
 #
 #   bash bench/smoke.sh postgresql+psycopg://postgres@127.0.0.1:5432/qm_bench_smoke
 #
-# The database is WIPED: seed.py drops its schema, scale.py drops it again for each variant.
+# The database is WIPED: seed.py drops its schema, seed_competencies.py and flag_store.py drop
+# it again (each after the steps that read the data before it), scale.py for each variant.
 # Its name must contain "bench" (seed.py's rule) and start with "qm_bench" (scale.py's), and it
 # must be on this machine. It must exist. PostgreSQL, Redis on 127.0.0.1:6379 (the Celery
 # broker of scale.py, or QM_BROKER_URL) and the real recordings in ../shared/speech/fsdd-dev
@@ -38,8 +39,8 @@ if not name.startswith("qm_bench"):
 EOF
 
 # Layering: bench modules import one way (seed <- seed_evaluations and list_latency <-
-# evaluation_latency <- matrix_latency; seed <- seed_competencies <- matrix_latency; run <-
-# scale; run, realcalls <- real), never in a cycle.
+# evaluation_latency <- matrix_latency; seed <- seed_competencies <- matrix_latency; seed,
+# flagging <- flag_store; run <- scale; run, realcalls <- real), never in a cycle.
 "$PY" - <<'EOF'
 import ast
 import sys
@@ -99,6 +100,8 @@ run "seed_competencies.py (wipes the seed above)" \
   "$PY" bench/seed_competencies.py --smoke --database-url "$URL"
 run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"
 run "flagging.py" "$PY" bench/flagging.py --smoke
+run "flag_store.py (wipes the seed above)" \
+  "$PY" bench/flag_store.py --smoke --database-url "$URL"
 run "transcribe/make_corpus.py" "$PY" bench/transcribe/make_corpus.py --smoke "$work/corpus"
 run "transcribe/run.py (makes its own corpus)" "$PY" bench/transcribe/run.py --smoke
 run "transcribe/real.py (real recordings, makes its own calls)" \

@@ -197,8 +197,11 @@ class FlagVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     threshold: Mapped[float | None] = mapped_column(Float)
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # loaded only when a model is first loaded (``services.trained_of``), never with a listing:
+    # a classifier is 60-200 KB, and a queue page joins a version to every result
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    """Set for a trained classifier only: what tells one from a rule's version."""
     model_version: Mapped[str] = mapped_column(String(64), default="")
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -87,6 +87,11 @@ def world(session, people):
         "interaction_ids": [interaction.id]})
     holiday = complaints.add_holiday(session, factories.SYSTEM, datetime.date(2026, 12, 25),
                                      "Christmas")
+    # The starter flags: a rule flag with its version 1 in use.
+    from transcription.flagging import services as flags
+
+    flags.install_starter(session)
+    flag = flags.get_flag(session, "long silence")
     # The revoke route gets a token of its own, so the matrix does not cut off its own calls.
     spare, _ = token_services.create_token(session, factories.SYSTEM, people["agent_a"].id,
                                           name="spare")
@@ -110,6 +115,7 @@ def world(session, people):
         "action_id": action.id,
         "complaint_id": complaint.id,
         "holiday_id": holiday.id,
+        "flag_id": flag.id,
         "tokens": {k: v[1] for k, v in tokens.items()},
     }
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from qm import audit, csvfiles
 from qm.auth.permissions import SystemActor, can, require
@@ -278,7 +278,7 @@ def activate(session: Session, actor: Any, name: str | int, number: int) -> Flag
     require(actor, "flag.manage")
     flag = get_flag(session, name)
     version = get_version(session, flag, number)
-    if flag.kind == FlagKind.CLASSIFIER.value and not version.payload:
+    if flag.kind == FlagKind.CLASSIFIER.value and not version.sha256:
         raise InvalidInput(f"Version {number} of '{flag.name}' has no trained model.")
     with audit.change(session, actor, "flag.activated", flag, _flag_snapshot):
         flag.active_number = version.number
@@ -477,7 +477,7 @@ def evaluate(session: Session, name: str | int, texts: Sequence[str], labels: Se
 
 
 def _scores_on_texts(version: FlagVersion, texts: Sequence[str]) -> tuple[list[float], float]:
-    if version.payload:
+    if version.sha256:  # a trained classifier
         trained = trained_of(version)
         return trained.probabilities(list(texts)), trained.threshold
     rule = rules.rule_from_dict(version.params)
@@ -534,7 +534,7 @@ def findings_of(session: Session, versions: Sequence[FlagVersion],
     found: dict[int, list[Finding]] = {}
     for version in versions:
         try:
-            if version.payload:
+            if version.sha256:  # a trained classifier
                 speakers = version.params.get("speakers") or None
                 found[version.id] = classify.check_many(
                     trained_of(version), views, tuple(speakers) if speakers else None,
@@ -616,6 +616,7 @@ def check_period(session: Session, *, since: dt.datetime | None = None,
         if not ids:
             break
         chunk = session.scalars(select(Transcript).where(Transcript.id.in_(ids))
+                                .options(selectinload(Transcript.interaction))
                                 .order_by(Transcript.id)).all()
         use = None if version_ids is None else [session.get(FlagVersion, i) for i in version_ids]
         fired += check(session, chunk, use)
