@@ -87,11 +87,33 @@ def install() -> Any:
     return redirect(url_for("review.flag_list"))
 
 
-def _flag_page(flag_id: int, form: PhrasesForm | None = None, status: int = 200) -> Any:
+PHRASE_KINDS = ("phrase", "missing_phrase")
+SETTING_WORDS = {
+    "min_s": "Seconds of silence, at least", "min_total_s": "Overtalk in all, seconds",
+    "min_longest_s": "Longest overtalk, seconds", "party": "Whose share (customer or agent)",
+    "min_share": "Share of the talk, at least (0.7 is 70%)",
+    "min_talk_s": "Calls judged from this much talk, seconds",
+    "min_words": "Chats judged from this many words", "days": "Within this many days",
+    "min_contacts": "Contacts, at least (this one included)"}
+"""A rule's numbers as its page names them (the phrases have a form of their own)."""
+
+
+def _settings(latest: Any, typed: Any = None) -> list[tuple[str, str, Any]]:
+    """(name, words, value shown) of a rule version's settings other than phrases."""
+    if latest is None or latest.params.get("kind") in PHRASE_KINDS:
+        return []
+    shown = typed or {}
+    return [(key, SETTING_WORDS.get(key, key.replace("_", " ")),
+             shown.get(key, "" if value is None else value))
+            for key, value in latest.params.items() if key != "kind"]
+
+
+def _flag_page(flag_id: int, form: PhrasesForm | None = None, status: int = 200, *,
+               typed: dict[str, str] | None = None) -> Any:
     flag = flags.get_flag(db.session, flag_id)
     latest = flags.latest_version(db.session, flag)
     if form is None and flag.kind == FlagKind.RULE.value and latest is not None \
-            and latest.params.get("kind") == "phrase":
+            and latest.params.get("kind") in PHRASE_KINDS:
         speakers = latest.params.get("speakers")
         form = PhrasesForm(data={
             "phrases": "\n".join(latest.params.get("phrases", [])),
@@ -100,6 +122,8 @@ def _flag_page(flag_id: int, form: PhrasesForm | None = None, status: int = 200)
     return render_template("scoring/review/flag.html", flag=flag,
                            versions=flag_queries.versions_of(db.session, flag),
                            form=form, button=ButtonForm(),
+                           settings=_settings(latest, typed) if flag.kind == FlagKind.RULE.value
+                           else [], latest=latest,
                            may_manage=can(current_user, "flag.manage")), status
 
 
@@ -119,15 +143,60 @@ def edit_phrases(flag_id: int) -> Any:
         return _flag_page(flag_id, form, 400)
     phrases = [line.strip() for line in (form.phrases.data or "").splitlines() if line.strip()]
     expected = id_arg(request.form, "expected")
+    latest = flags.latest_version(db.session, flags.get_flag(db.session, flag_id))
+    kind = latest.params.get("kind") if latest is not None else "phrase"
     try:
         version = flags.revise_rule(
             db.session, current_user, flag_id,
-            {"kind": "phrase", "phrases": phrases, "speakers": form.speakers.data},
+            {"kind": kind if kind in PHRASE_KINDS else "phrase", "phrases": phrases,
+             "speakers": form.speakers.data},
             note=form.note.data or "", expected_number=expected)
     except (InvalidInput, Conflict) as exc:
         db.session.rollback()
         flash(str(exc), "danger")
         return _flag_page(flag_id, form, 409 if isinstance(exc, Conflict) else 400)
+    db.session.commit()
+    flash(f"Version {version.number} is in use.", "success")
+    return redirect(url_for("review.flag_page", flag_id=flag_id))
+
+
+@bp.post("/flags/<int:flag_id>/settings")
+@permission_required("flag.manage")
+def edit_settings(flag_id: int) -> Any:
+    """A new version of a rule with other numbers (a silence's seconds, a share ...), in use
+    at once; a wrong or stale edit comes back with what was typed."""
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    flag = flags.get_flag(db.session, flag_id)
+    latest = flags.latest_version(db.session, flag)
+    if latest is None or flag.kind != FlagKind.RULE.value:
+        abort(400)
+    typed = {key: (request.form.get(key) or "").strip()[:50] for key, _w, _v in _settings(latest)}
+    params: dict[str, Any] = {"kind": latest.params["kind"]}
+    try:
+        for key, raw in typed.items():
+            before = latest.params.get(key)
+            if raw == "":
+                params[key] = None
+            elif isinstance(before, str):
+                params[key] = raw
+            elif isinstance(before, int) and not isinstance(before, bool):
+                params[key] = int(raw)
+            else:
+                params[key] = float(raw)
+        version = flags.revise_rule(db.session, current_user, flag_id, params,
+                                    note=(request.form.get("note") or "").strip()[:500],
+                                    expected_number=id_arg(request.form, "expected"))
+    except ValueError:
+        db.session.rollback()
+        flash("Each setting is a number (a whole number for days, contacts and words).",
+              "danger")
+        return _flag_page(flag_id, status=400, typed=typed)
+    except (InvalidInput, Conflict) as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _flag_page(flag_id, status=409 if isinstance(exc, Conflict) else 400,
+                          typed=typed)
     db.session.commit()
     flash(f"Version {version.number} is in use.", "success")
     return redirect(url_for("review.flag_page", flag_id=flag_id))

@@ -211,3 +211,31 @@ def test_the_api_lists_the_queue_and_records_verdicts_with_permissions(client, s
                for s in shown)
     listed = client.get("/api/v1/flags", headers=qa).get_json()
     assert any(r["name"] == "complaint" and r["active"] == 1 for r in listed)
+
+
+def test_a_rules_numbers_are_edited_on_its_page_as_a_new_version(client, auth, session,
+                                                                  people, flagged):
+    auth.login("admin")
+    silence = flags.get_flag(session, "long silence")
+    page = f"/flags/{silence.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="settings-form"' in html and 'name="min_s" value="30.0"' in html
+    response = client.post_form(f"{page}/settings", {"min_s": "lots", "expected": "1"},
+                                page=page)
+    assert response.status_code == 400 and 'value="lots"' in response.get_data(as_text=True)
+    response = client.post_form(f"{page}/settings", {"min_s": "-5", "expected": "1"},
+                                page=page)
+    assert response.status_code == 400
+    assert "min_s must be a number of seconds above 0" in response.get_data(as_text=True)
+    response = client.post_form(f"{page}/settings", {"min_s": "45", "expected": "1",
+                                                     "note": "fewer, longer"}, page=page)
+    assert response.status_code == 302
+    session.expire_all()
+    version = flags.active_version(session, flags.get_flag(session, silence.id))
+    assert version.number == 2 and version.params["min_s"] == 45.0
+    assert version.note == "fewer, longer"
+    assert "45 s" in flags.get_flag(session, silence.id).description
+    response = client.post_form(f"{page}/settings", {"min_s": "50", "expected": "1"},
+                                page=page)
+    assert response.status_code == 409 and "Someone saved version 2" in \
+        response.get_data(as_text=True)
