@@ -17,8 +17,7 @@ from qm.errors import InvalidInput
 from qm.inputs import MAX_ID
 from qm.interactions.models import Interaction
 from qm.timestamps import to_utc
-from transcription import flagging
-from transcription.models import ReviewFlag
+from transcription.flagging import queries as flag_queries
 
 
 @dataclass
@@ -95,8 +94,8 @@ def filtered(actor: Any, filters: InteractionFilters) -> Select[tuple[Interactio
         end = _day_start(filters.date_to + dt.timedelta(days=1), filters.timezone)
         stmt = stmt.where(Interaction.started_at < end)
     if filters.flagged:
-        stmt = stmt.where(Interaction.id.in_(select(ReviewFlag.interaction_id).where(
-            ReviewFlag.flagged, ReviewFlag.model_version == flagging.in_use().scalar_subquery())))
+        flagged = flag_queries.flagged_rows().subquery()
+        stmt = stmt.where(Interaction.id.in_(select(flagged.c.interaction_id)))
     return stmt
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import User
@@ -20,8 +20,9 @@ from qm.auth.permissions import scope_clause
 from qm.interactions.models import Interaction
 from scoring.evaluations.models import Evaluation
 from transcription import flagging
+from transcription.flagging import queries as flag_queries
 from transcription.flagging import services as flag_services
-from transcription.models import Flag, FlagResult, FlagVerdict, FlagVersion, ReviewFlag
+from transcription.models import Flag, FlagResult, FlagVersion, ReviewFlag
 
 PAGE = 50
 
@@ -43,45 +44,14 @@ class QueueItem:
     reasons: list[Reason] = field(default_factory=list)
 
 
-def _open_named(flag_id: int | None) -> Any:
-    judged = select(FlagVerdict.id).where(FlagVerdict.flag_id == Flag.id,
-                                          FlagVerdict.interaction_id == FlagResult.interaction_id)
-    stmt = (select(FlagResult.interaction_id.label("interaction_id"),
-                   Flag.id.label("flag_id"), FlagResult.score.label("score"))
-            .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
-            .join(Flag, and_(Flag.id == FlagVersion.flag_id,
-                             Flag.active_number == FlagVersion.number))
-            .where(~judged.exists()))
-    if flag_id is not None:
-        stmt = stmt.where(Flag.id == flag_id)
-    return stmt
-
-
-def _open_problem(session: Session, flag_id: int | None) -> Any | None:
-    """The "found a problem" model's flagged interactions, when its flag row exists and the
-    filter allows it."""
-    problem = session.scalar(select(Flag.id).where(Flag.name == flag_services.PROBLEM))
-    if problem is None or (flag_id is not None and flag_id != problem):
-        return None
-    judged = select(FlagVerdict.id).where(FlagVerdict.flag_id == problem,
-                                          FlagVerdict.interaction_id == ReviewFlag.interaction_id)
-    return (select(ReviewFlag.interaction_id.label("interaction_id"),
-                   literal(problem).label("flag_id"), ReviewFlag.probability.label("score"))
-            .where(ReviewFlag.flagged,
-                   ReviewFlag.model_version == flagging.in_use().scalar_subquery(),
-                   ~judged.exists()))
-
-
-def _open(session: Session, viewer: Any, flag_id: int | None) -> Any:
-    parts = [_open_named(flag_id)]
-    problem = _open_problem(session, flag_id)
-    if problem is not None:
-        parts.append(problem)
-    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    taken = select(Evaluation.id).where(Evaluation.interaction_id == both.c.interaction_id)
-    return (select(both.c.interaction_id, both.c.flag_id, both.c.score)
-            .join(Interaction, Interaction.id == both.c.interaction_id)
-            .where(~taken.exists(),
+def _open(viewer: Any, flag_id: int | None) -> Any:
+    """What waits in the viewer's queue: one row per interaction and flag (interactions that
+    have no evaluation yet, flags with no verdict there)."""
+    rows = flag_queries.flagged_rows(flag_id=flag_id, leave_out="judged").subquery()
+    taken = select(Evaluation.id).where(Evaluation.interaction_id == rows.c.interaction_id)
+    return (select(rows.c.interaction_id, rows.c.flag_id, rows.c.score)
+            .join(Interaction, Interaction.id == rows.c.interaction_id)
+            .where(rows.c.flag_id.is_not(None), ~taken.exists(),
                    scope_clause(viewer, "flag.review", Interaction.agent_id,
                                 Interaction.team_id))).subquery()
 
@@ -90,7 +60,7 @@ def queue(session: Session, viewer: Any, *, flag_id: int | None = None, page: in
           per_page: int = PAGE) -> tuple[list[QueueItem], int]:
     """One page of the queue, riskiest first (then the newest), and how many interactions it
     holds in all. Each item has its open flags' reasons in words, strongest first."""
-    open_ = _open(session, viewer, flag_id)
+    open_ = _open(viewer, flag_id)
     per_interaction = (select(open_.c.interaction_id, func.max(open_.c.score).label("risk"))
                        .group_by(open_.c.interaction_id).subquery())
     total = session.scalar(select(func.count()).select_from(per_interaction)) or 0
@@ -136,7 +106,7 @@ def _attach_reasons(session: Session, items: dict[int, QueueItem], open_: Any) -
 
 def counts(session: Session, viewer: Any) -> list[tuple[int, str, int]]:
     """(flag id, name, interactions waiting) for the queue's filter, every flag in use."""
-    open_ = _open(session, viewer, None)
+    open_ = _open(viewer, None)
     waiting = dict(session.execute(select(open_.c.flag_id, func.count())
                                    .group_by(open_.c.flag_id)).all())
     return [(flag_id, name, waiting.get(flag_id, 0)) for flag_id, name in session.execute(

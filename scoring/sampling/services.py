@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select, union_all
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -54,14 +54,8 @@ from scoring.sampling.draw import (
 )
 from scoring.sampling.models import SamplingRule
 from transcription import flagging
-from transcription.models import (
-    Flag,
-    FlagResult,
-    FlagVerdict,
-    FlagVerdictKind,
-    FlagVersion,
-    ReviewFlag,
-)
+from transcription.flagging import queries as flag_queries
+from transcription.models import Flag, ReviewFlag
 
 
 @dataclass
@@ -263,29 +257,14 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
 
 def _flagged(session: Session) -> Any | None:
     """Each interaction flagged for review with its risk (the highest score of what flagged
-    it): the "found a problem" model in use, and the named flags' versions in use, less those
-    an evaluator rejected there. None when nothing can flag (no model, no flag in use)."""
-    parts = []
-    version = session.scalar(flagging.in_use())
-    if version is not None:
-        parts.append(select(ReviewFlag.interaction_id.label("interaction_id"),
-                            ReviewFlag.probability.label("score"))
-                     .where(ReviewFlag.model_version == version, ReviewFlag.flagged))
-    if session.scalar(select(Flag.id).where(Flag.active_number.is_not(None)).limit(1)):
-        rejected = select(FlagVerdict.id).where(
-            FlagVerdict.flag_id == Flag.id, FlagVerdict.interaction_id == FlagResult.interaction_id,
-            FlagVerdict.verdict == FlagVerdictKind.REJECTED.value)
-        parts.append(select(FlagResult.interaction_id.label("interaction_id"),
-                            FlagResult.score.label("score"))
-                     .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
-                     .join(Flag, and_(Flag.id == FlagVersion.flag_id,
-                                      Flag.active_number == FlagVersion.number))
-                     .where(~rejected.exists()))
-    if not parts:
+    it, ``flagging.queries.flagged_rows``: the model in use and the named flags in use, less
+    where an evaluator rejected them). None when nothing can flag (no model, no flag in use)."""
+    if session.scalar(flagging.in_use()) is None and session.scalar(
+            select(Flag.id).where(Flag.active_number.is_not(None)).limit(1)) is None:
         return None
-    both = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    return (select(both.c.interaction_id, func.max(both.c.score).label("risk"))
-            .group_by(both.c.interaction_id).subquery())
+    rows = flag_queries.flagged_rows().subquery()
+    return (select(rows.c.interaction_id, func.max(rows.c.score).label("risk"))
+            .group_by(rows.c.interaction_id).subquery())
 
 
 def _sample_flagged(session: Session, rule: SamplingRule, candidates: Any,

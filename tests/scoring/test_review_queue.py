@@ -12,6 +12,7 @@ from sqlalchemy import select
 from qm.auth import tokens
 from scoring.complaints.models import Complaint
 from scoring.review import queries
+from transcription.flagging import queries as flag_queries
 from transcription.flagging import services as flags
 from transcription.models import Flag, FlagVerdict, FlagVersion
 
@@ -239,3 +240,20 @@ def test_a_rules_numbers_are_edited_on_its_page_as_a_new_version(client, auth, s
                                 page=page)
     assert response.status_code == 409 and "Someone saved version 2" in \
         response.get_data(as_text=True)
+
+
+def test_the_interactions_list_flagged_filter_reads_the_named_flags(client, auth, session,
+                                                                    people, flagged):
+    auth.login("qa")
+    page = client.get("/interactions?flagged=1").get_data(as_text=True)
+    for name in ("worst", "cancel", "team_b"):
+        assert f'/interactions/{flagged[name].id}"' in page
+    assert f'/interactions/{flagged["calm"].id}"' not in page
+    # rejected where it fired, the only flag of "cancel" no longer counts
+    shown = [s.flag.name for s in flag_queries.of_interaction(session, flagged["cancel"])[0]]
+    for name in shown:
+        flags.record_verdict(session, people["qa"], flagged["cancel"].id, name, "rejected",
+                             "not what the customer meant")
+    session.commit()
+    page = client.get("/interactions?flagged=1").get_data(as_text=True)
+    assert f'/interactions/{flagged["cancel"].id}"' not in page

@@ -6,13 +6,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from qm.interactions.models import Interaction
 from transcription.flagging import services as flag_services
 from transcription.flagging import verdicts as model_verdicts
-from transcription.models import Flag, FlagKind, FlagResult, FlagVerdict, FlagVersion
+from transcription.models import (
+    Flag,
+    FlagKind,
+    FlagResult,
+    FlagVerdict,
+    FlagVerdictKind,
+    FlagVersion,
+    ReviewFlag,
+)
+
+
+def flagged_rows(*, flag_id: int | None = None, leave_out: str = "rejected") -> Any:
+    """What flags in use found, one row per interaction and flag: ``interaction_id``,
+    ``flag_id`` and ``score`` (a classifier's probability, a rule's strength, the "found a
+    problem" model's probability; its ``flag_id`` is NULL until that flag is installed). The
+    named flags' active versions and the model in use (``verdicts.in_use``), less where an
+    evaluator rejected the flag (``leave_out="rejected"``: what still counts as flagged) or
+    gave it any verdict (``"judged"``: what still waits for a verdict). What the review queue,
+    targeted sampling and the interactions list's "Flagged for review" read, defined once."""
+    if leave_out not in ("rejected", "judged"):
+        raise ValueError(f"leave_out is 'rejected' or 'judged', not {leave_out!r}")
+
+    def judged(flag: Any, interaction: Any) -> Any:
+        found = select(FlagVerdict.id).where(FlagVerdict.flag_id == flag,
+                                             FlagVerdict.interaction_id == interaction)
+        if leave_out == "rejected":
+            found = found.where(FlagVerdict.verdict == FlagVerdictKind.REJECTED.value)
+        return found.exists()
+
+    named = (select(FlagResult.interaction_id.label("interaction_id"),
+                    Flag.id.label("flag_id"), FlagResult.score.label("score"))
+             .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+             .join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                              Flag.active_number == FlagVersion.number))
+             .where(~judged(Flag.id, FlagResult.interaction_id)))
+    problem = select(Flag.id).where(Flag.name == flag_services.PROBLEM).scalar_subquery()
+    model = (select(ReviewFlag.interaction_id.label("interaction_id"),
+                    problem.label("flag_id"), ReviewFlag.probability.label("score"))
+             .where(ReviewFlag.flagged,
+                    ReviewFlag.model_version == model_verdicts.in_use().scalar_subquery(),
+                    ~judged(problem, ReviewFlag.interaction_id)))
+    if flag_id is not None:
+        named = named.where(Flag.id == flag_id)
+        model = model.where(problem == literal(flag_id))
+    return union_all(named, model)
 
 
 def measured_words(version: FlagVersion | None) -> str:
