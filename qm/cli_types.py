@@ -168,6 +168,7 @@ MinExamples = click.IntRange(10, 1_000_000)
 Timeout = FiniteFloatRange(0.1, 7 * 24 * 3600)
 Score = FiniteFloatRange(0, 100)
 AUC = FiniteFloatRange(0.5, 1.0)
+Share = FiniteFloatRange(0.0, 1.0, min_open=True)  # 0.8 is 80%; 0 is no target
 Week = WeekType()
 TimeZone = TimeZoneType()
 AuditAnchor = AuditAnchorType()

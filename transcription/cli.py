@@ -376,6 +376,12 @@ def flagging_group() -> None:
                    "too.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
               help="With --flag: cross-validation folds for the measures and the threshold.")
+@click.option("--target-precision", type=cli_types.Share, default=None,
+              help="With --flag: from now on choose the threshold for at least this precision "
+                   "(0.8 is 80%; the default target).")
+@click.option("--target-recall", type=cli_types.Share, default=None,
+              help="With --flag: from now on choose the threshold for at least this recall "
+                   "instead.")
 @click.option("--activate", "activate_it", is_flag=True,
               help="With --flag: put the new version in use at once (else: qm flagging "
                    "activate, after reading its measures).")
@@ -390,7 +396,8 @@ def flagging_group() -> None:
               help="Then score every transcript with the new model.")
 @pass_ctx
 def flagging_train(ctx: CliContext, flag_name: str | None, labels: Path | None,
-                   verdicts: bool, folds: int, activate_it: bool, score_below: float | None,
+                   verdicts: bool, folds: int, target_precision: float | None,
+                   target_recall: float | None, activate_it: bool, score_below: float | None,
                    min_examples: int, min_auc: float, then_apply: bool,
                    actor_name: str | None) -> None:
     """Train a flag and report its cross-validated precision, recall, F1 and ROC AUC.
@@ -404,10 +411,15 @@ def flagging_train(ctx: CliContext, flag_name: str | None, labels: Path | None,
     from transcription import flagging
 
     if flag_name is not None:
-        _train_named(ctx, flag_name, labels, verdicts, folds, activate_it, actor_name)
+        if target_precision is not None and target_recall is not None:
+            raise click.UsageError("Give --target-precision or --target-recall, not both: a "
+                                   "threshold trades one for the other.")
+        _train_named(ctx, flag_name, labels, verdicts, folds, activate_it, actor_name,
+                     target_precision, target_recall)
         return
-    if labels is not None:
-        raise click.UsageError("--labels trains a named flag: give --flag NAME too.")
+    if labels is not None or target_precision is not None or target_recall is not None:
+        raise click.UsageError("--labels and the targets train a named flag: give --flag NAME "
+                               "too.")
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
         try:
@@ -432,12 +444,16 @@ def _read_labels(path: Path) -> tuple[list[str], list[int]]:
 
 
 def _train_named(ctx: CliContext, name: str, labels: Path | None, verdicts: bool, folds: int,
-                 activate_it: bool, actor_name: str | None) -> None:
+                 activate_it: bool, actor_name: str | None, target_precision: float | None,
+                 target_recall: float | None) -> None:
     from transcription.flagging import services
 
     texts, ys = _read_labels(labels) if labels is not None else ([], [])
     with ctx.session() as session:
         actor = resolve_actor(session, actor_name)
+        if target_precision is not None or target_recall is not None:
+            services.set_target(session, actor, name, precision=target_precision,
+                                recall=target_recall)
         version = services.train_classifier(
             session, actor, name, texts=texts, labels=ys, use_verdicts=verdicts, folds=folds,
             source=labels.name if labels is not None else "", activate_it=activate_it)

@@ -244,10 +244,14 @@ def test_the_cli_installs_trains_evaluates_and_activates(runner, session, tmp_pa
     assert "flag(s) added" in runner.invoke("flagging", "install").output
     labels = LABELLED / "escalation.csv"
     out = runner.invoke("flagging", "train", "--flag", "escalation request", "--labels",
-                        str(labels), "--folds", "3")
+                        str(labels), "--folds", "3", "--target-recall", "0.9")
     assert out.exit_code == 0, out.output
     assert "version 1" in out.output and "ROC AUC" in out.output
+    assert "recall >= 0.9" in out.output  # the flag's target, changed and used
     assert "not in use" in out.output
+    refused = runner.invoke("flagging", "train", "--flag", "escalation request",
+                            "--target-recall", "0", "--labels", str(labels))
+    assert refused.exit_code == 2 and "--target-recall" in refused.output
     out = runner.invoke("flagging", "evaluate", "--flag", "escalation request", "--labels",
                         str(labels), "--folds", "3", "--json")
     measured = json.loads(out.output)

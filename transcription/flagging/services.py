@@ -272,6 +272,28 @@ def revise_rule(session: Session, actor: Any, name: str | int, params: Mapping[s
     return version
 
 
+def set_target(session: Session, actor: Any, name: str | int, *,
+               precision: float | None = None, recall: float | None = None) -> Flag:
+    """Where a classifier's next training puts its threshold: for at least this precision, or
+    this recall (one of the two; a share in (0, 1]). Audited; the versions already trained keep
+    theirs."""
+    require(actor, "flag.manage")
+    flag = get_flag(session, name)
+    if flag.kind != FlagKind.CLASSIFIER.value:
+        raise InvalidInput(f"'{flag.name}' is a {flag.kind} flag; only a classifier has a "
+                           "target precision or recall.")
+    if (precision is None) == (recall is None):
+        raise InvalidInput("Give a target precision or a target recall: a threshold trades one "
+                           "for the other.")
+    value = precision if precision is not None else recall
+    if not (isinstance(value, int | float) and 0 < value <= 1):
+        raise InvalidInput(f"A target is a share between 0 and 1 (0.8 is 80%), not {value!r}.")
+    with audit.change(session, actor, "flag.updated", flag, _flag_snapshot):
+        flag.target = "precision" if precision is not None else "recall"
+        flag.target_value = float(value)
+    return flag
+
+
 def activate(session: Session, actor: Any, name: str | int, number: int) -> FlagVersion:
     """Put this version of the flag in use (the one ``check`` runs from now on). Results and
     verdicts of the version it replaces stay, under that version. Audited."""
@@ -738,5 +760,5 @@ __all__ = [
     "active_versions", "check", "check_period", "check_stored", "deactivate", "describe_rule",
     "evaluate", "evidence_of", "findings_of", "get_flag", "get_version", "install_starter",
     "latest_version", "read_labels", "record_verdict", "results_of", "revise_rule",
-    "shipped_labels", "train_classifier", "trained_of", "verdict_labels", "view_of",
+    "set_target", "shipped_labels", "train_classifier", "trained_of", "verdict_labels", "view_of",
 ]
