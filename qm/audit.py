@@ -275,3 +275,46 @@ def history(session: Session, entity_type: str, entity_id: Any) -> list[AuditEnt
         .order_by(AuditEntry.seq.desc())
     )
     return list(session.scalars(stmt))
+
+
+# --- reading the log (the audit page) ----------------------------------------------------------
+
+def head(session: Session) -> tuple[int, str] | None:
+    """The last entry's (seq, hash), to note down and check later with ``verify(anchor=...)``;
+    None on an empty log. A plain read: unlike appending, it takes no lock."""
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def filtered(stmt: Any, wanted: Any) -> Any:
+    """``stmt`` narrowed to the entries a ``qm.auditview.AuditFilter`` asks for."""
+    if wanted.start is not None:
+        stmt = stmt.where(AuditEntry.at >= wanted.start)
+    if wanted.end is not None:
+        stmt = stmt.where(AuditEntry.at < wanted.end)
+    if wanted.system_actor:
+        stmt = stmt.where(AuditEntry.actor_id.is_(None))
+    elif wanted.actor:
+        stmt = stmt.where(AuditEntry.actor_name == wanted.actor)
+    if wanted.entity_type:
+        stmt = stmt.where(AuditEntry.entity_type == wanted.entity_type)
+    if wanted.entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == wanted.entity_id)
+    if wanted.action_is_prefix:
+        escaped = wanted.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(AuditEntry.action.like(escaped + "%", escape="\\"))
+    elif wanted.action:
+        stmt = stmt.where(AuditEntry.action == wanted.action)
+    return stmt
+
+
+def present(session: Session) -> tuple[list[str], list[str]]:
+    """The record types and the actions the log holds, for the page's filters (each read from
+    its own index)."""
+    types = session.scalars(select(AuditEntry.entity_type).distinct()
+                            .order_by(AuditEntry.entity_type)).all()
+    actions = session.scalars(select(AuditEntry.action).distinct()
+                              .order_by(AuditEntry.action)).all()
+    return list(types), list(actions)

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import literal, select, text, union_all
 
+from qm import audit, auditview
 from qm.audit import AuditEntry
 from qm.auth.access import login_required, permission_required, public
-from qm.inputs import id_arg
+from qm.auth.models import Team, User
+from qm.auth.permissions import ALL, can, scope_for
+from qm.inputs import MAX_ID, BadInput, id_arg
+from qm.spreadsheets import safe_csv_cell
 from qm.web import db
 
 bp = Blueprint("core", __name__)
-
-AUDIT_PAGE = 100
-AUDIT_FILTERS = ("entity_type", "entity_id", "action", "actor_name")
 
 
 @bp.get("/")
@@ -36,20 +51,207 @@ def healthz() -> Any:
     return {"status": "ok"}
 
 
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Any:
+    # Pages link the SVG icon; this answers browsers and tools that ask for /favicon.ico itself.
+    return send_from_directory(current_app.static_folder or "", "qm/favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
+
+
+# --- the audit log -----------------------------------------------------------------------------
+
+AUDIT_PAGE = 50
+AUDIT_EXPORT_BATCH = 1000
+AUDIT_CSV_HEADER = ("seq", "at_utc", "actor_id", "actor", "action", "entity_type", "entity_id",
+                    "before", "after", "prev_hash", "hash")
+
+# The page a log entry's record links to: entity type (the table) -> (endpoint, its id
+# argument). Looked up as the page renders, so a record whose domain is not loaded, or whose
+# type has no page, reads "type #id"; a domain may add or replace entries in
+# app.extensions["qm"]["record_pages"].
+RECORD_PAGES: dict[str, tuple[str, str]] = {
+    "users": ("auth.user", "user_id"),
+    "teams": ("auth.team", "team_id"),
+    "interactions": ("interactions.interaction", "interaction_id"),
+    "evaluations": ("evaluations.evaluation", "evaluation_id"),
+    "disputes": ("evaluations.dispute_page", "dispute_id"),
+    "complaints": ("complaints.complaint", "complaint_id"),
+    "scoring_forms": ("forms.form_detail", "form_id"),
+    "sampling_rules": ("sampling.sampling_rule", "rule_id"),
+    "calibration_sessions": ("calibration.session", "session_id"),
+    "calibration_items": ("calibration.item", "item_id"),
+    "flags": ("review.flag_page", "flag_id"),
+    "coaching_sessions": ("coaching.session", "session_id"),
+    "competency_frameworks": ("frameworks.framework", "framework_id"),
+    "notices": ("notices.notice", "notice_id"),
+    "courses": ("training.course", "course_id"),
+    "training_sessions": ("training.session", "session_id"),
+}
+
+
+def _zone() -> str:
+    return getattr(current_user, "timezone", None) or "UTC"
+
+
+def record_url(entity_type: str, entity_id: str) -> str | None:
+    """The page of the record an entry is about, where there is one."""
+    pages = {**RECORD_PAGES, **current_app.extensions["qm"].get("record_pages", {})}
+    page = pages.get(entity_type)
+    if page is None or page[0] not in current_app.view_functions:
+        return None
+    if not entity_id.isdigit() or not 0 < int(entity_id) <= MAX_ID:
+        return None
+    return url_for(page[0], **{page[1]: int(entity_id)})
+
+
+def _names(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """People's and teams' names for the ids a list of entries mentions: one query. Only the
+    kinds the viewer may see all of are named (the whole log's readers may; on a record's
+    history, a lead or an agent keeps seeing ids, as before)."""
+    wide = can(current_user, "audit.view")
+    kinds = {kind for kind, permission in (("users", "user.view"), ("teams", "team.view"))
+             if wide or scope_for(current_user, permission) is ALL}
+    ids: dict[str, list[int]] = {"users": [], "teams": []}
+    for kind, value in wanted:
+        if kind in kinds and 0 < value <= MAX_ID:
+            ids[kind].append(value)
+    parts = []
+    if ids["users"]:
+        parts.append(select(literal("users").label("kind"), User.id.label("id"),
+                            User.display_name.label("name"))
+                     .where(User.id.in_(sorted(set(ids["users"])))))
+    if ids["teams"]:
+        parts.append(select(literal("teams").label("kind"), Team.id.label("id"),
+                            Team.name.label("name"))
+                     .where(Team.id.in_(sorted(set(ids["teams"])))))
+    if not parts:
+        return {}
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    return {(kind, ident): name for kind, ident, name in db.session.execute(stmt)}
+
+
+@bp.app_template_global("audit_changes")
+def audit_changes(entries: Iterable[AuditEntry]) -> list[list[auditview.Change]]:
+    """Each entry's changes in words (``qm.auditview.changes``), names looked up once for the
+    whole list: the log's page and every record's history use it."""
+    entries = list(entries)
+    wanted = set().union(*(auditview.referenced(e.before, e.after) for e in entries))
+    names = _names(wanted)
+    zone = _zone()
+    return [auditview.changes(e.before, e.after, names, zone) for e in entries]
+
+
+def _audit_page(*, verified: audit.VerifyResult | None = None, anchor: str = "",
+                problem: str = "", status: int = 200) -> Any:
+    """The log's page: the filters of the query string, one page of entries newest first, the
+    chain's head, and the outcome of a verification when one was asked for."""
+    args = request.args
+    types, actions = audit.present(db.session)
+    page: dict[str, Any] = {
+        "args": args, "types": types, "action_groups": auditview.action_groups(actions),
+        "known_actions": {*actions, *(a.split(".", 1)[0] + "." for a in actions if "." in a)},
+        "usernames": db.session.scalars(select(User.username).order_by(User.username)).all(),
+        "zone": _zone(), "head": audit.head(db.session), "verified": verified,
+        "anchor": anchor, "problem": problem, "rows": [], "next_args": None, "first_args": None,
+        "filter_args": {}, "filtered": False, "invalid": False,
+        "system_actor": auditview.SYSTEM_ACTOR,
+        "days": {k: auditview.as_day(args.get(k)) for k in ("from", "to")},
+    }
+    try:
+        wanted = auditview.parse_filter(args, page["zone"])
+        before = id_arg(args, "before")
+    except ValueError as exc:  # BadInput is one too
+        page.update(problem=str(exc), invalid=True)
+        return render_template("audit/log.html", **page), 400
+    stmt = audit.filtered(select(AuditEntry), wanted)
+    if before:
+        stmt = stmt.where(AuditEntry.seq < before)
+    entries = db.session.scalars(stmt.order_by(AuditEntry.seq.desc())
+                                 .limit(AUDIT_PAGE + 1)).all()
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    kept = wanted.params()
+    page.update(
+        rows=list(zip(entries, [record_url(e.entity_type, e.entity_id) for e in entries],
+                      audit_changes(entries), strict=True)),
+        filter_args=kept, next_args={**kept, "before": entries[-1].seq} if more else None,
+        first_args=kept if before else None, filtered=wanted.active)
+    return render_template("audit/log.html", **page), status
+
+
 @bp.get("/audit")
 @permission_required("audit.view")
 def audit_log() -> Any:
-    args = request.args
-    stmt = select(AuditEntry)
-    for field in AUDIT_FILTERS:
-        if args.get(field):
-            stmt = stmt.where(getattr(AuditEntry, field) == args[field].strip())
-    before = id_arg(args, "before")
-    if before:
-        stmt = stmt.where(AuditEntry.seq < before)
-    rows = db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(AUDIT_PAGE + 1)).all()
-    more = len(rows) > AUDIT_PAGE
-    rows = rows[:AUDIT_PAGE]
-    kept = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
-    next_args = {**kept, "before": rows[-1].seq} if more and rows else None
-    return render_template("audit/log.html", entries=rows, next_args=next_args, args=args)
+    """The audit log, newest first, filtered by the query string (``qm.auditview.FILTER_PARAMS``)
+    and paged by ``before`` (the last seq seen)."""
+    return _audit_page()
+
+
+@bp.post("/audit/verify")
+@permission_required("audit.view")
+def audit_verify() -> Any:
+    """Walk the whole chain (``qm.audit.verify``) and show the outcome on the log's page.
+
+    A POST although it writes nothing: it reads every entry ever written, so a link, a
+    prefetch or another site must not be able to start it (CSRF), and reloading the page
+    does not quietly run it again. Nothing is recorded: a check changes no record.
+    """
+    raw = (request.form.get("anchor") or "").strip()
+    try:
+        anchor = auditview.parse_anchor(raw) if raw else None
+    except ValueError as exc:
+        return _audit_page(anchor=raw, problem=str(exc), status=400)
+    return _audit_page(verified=audit.verify(db.session, anchor), anchor=raw)
+
+
+def _csv_lines(wanted: auditview.AuditFilter) -> Iterator[str]:
+    """The export, a batch of entries at a time (oldest first, the chain's order), so that a
+    log of millions of entries never sits in memory whole."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text_ = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text_
+
+    def as_json(value: Any) -> str:
+        # The form the entry's hash is computed over: a reader can recompute it.
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    writer.writerow(AUDIT_CSV_HEADER)
+    yield flush()
+    columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_name,
+               AuditEntry.action, AuditEntry.entity_type, AuditEntry.entity_id,
+               AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
+    last = 0
+    while True:
+        batch = db.session.execute(
+            audit.filtered(select(*columns), wanted).where(AuditEntry.seq > last)
+            .order_by(AuditEntry.seq).limit(AUDIT_EXPORT_BATCH)).all()
+        if not batch:
+            return
+        for row in batch:
+            writer.writerow([
+                row.seq, row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+                "" if row.actor_id is None else row.actor_id, safe_csv_cell(row.actor_name),
+                safe_csv_cell(row.action), safe_csv_cell(row.entity_type),
+                safe_csv_cell(row.entity_id), safe_csv_cell(as_json(row.before)),
+                safe_csv_cell(as_json(row.after)), row.prev_hash, row.hash])
+        yield flush()
+        last = batch[-1].seq
+
+
+@bp.get("/audit/export.csv")
+@permission_required("audit.view")
+def audit_export() -> Any:
+    """The filtered log as CSV, streamed: times in UTC (ISO 8601), before and after as JSON,
+    each entry's prev_hash and hash; text that a spreadsheet would run is quoted."""
+    try:
+        wanted = auditview.parse_filter(request.args, _zone())
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return Response(stream_with_context(_csv_lines(wanted)), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="audit-log.csv"'})

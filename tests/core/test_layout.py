@@ -24,7 +24,8 @@ SCORING_AREAS = {
     "complaints": "scoring.complaints", "review": "scoring.review", "flags": "scoring.review",
 }
 PAGE_AREAS = {
-    "": "qm.views", "healthz": "qm.views", "audit": "qm.views", "static": "flask",
+    "": "qm.views", "healthz": "qm.views", "audit": "qm.views", "favicon.ico": "qm.views",
+    "static": "flask",
     "login": "qm.auth", "logout": "qm.auth", "account": "qm.auth", "users": "qm.auth",
     "teams": "qm.auth", **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
