@@ -78,6 +78,10 @@ class Settings:
     dispute_window_days: int = field(
         default_factory=lambda: _env_int("QM_DISPUTE_WINDOW_DAYS", 14))
     max_disputes: int = field(default_factory=lambda: _env_int("QM_MAX_DISPUTES", 2))
+    # Calendar days a reviewer has to decide a dispute (QM_DISPUTE_REVIEW_DAYS): the disputes
+    # list marks an open one older than this as overdue.
+    dispute_review_days: int = field(
+        default_factory=lambda: _env_int("QM_DISPUTE_REVIEW_DAYS", 5))
     # Points of deviation (from peers, or from a calibration's consensus) that raise a drift
     # alert on an evaluator.
     drift_threshold: int = field(default_factory=lambda: _env_int("QM_DRIFT_THRESHOLD", 5))

@@ -4,6 +4,7 @@ evaluation's answers, as a new revision)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, true
@@ -25,6 +26,7 @@ from scoring.evaluations.services import (
     clean_notes,
     form_of,
     record_revision,
+    revised_notes,
     set_answers,
     visible,
     visible_clause,
@@ -72,7 +74,11 @@ def get_dispute(session: Session, actor: Any, dispute_id: int) -> Dispute:
 def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment: str, *,
            answers: dict[str, Any] | None = None, notes: dict[str, Any] | None = None,
            expected_version: int | None = None, now: dt.datetime | None = None) -> Dispute:
-    """Uphold the evaluation or adjust its answers; either way a new revision records it."""
+    """Uphold the evaluation or adjust its answers; either way a new revision records it.
+
+    ``notes`` replace the feedback of the questions they name, in the new revision; a question
+    whose answer changes loses the feedback written about its old answer (``revised_notes``).
+    """
     item = get_dispute(session, actor, dispute_id)
     evaluation = item.evaluation
     if not may_review(actor, item):
@@ -89,12 +95,13 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
     if not comment:
         raise InvalidInput("Explain the decision to the agent.", {"comment": "required"})
     result = None
+    form = form_of(evaluation)
+    cleaned = evaluation.answers
     if outcome == DisputeStatus.UPHELD.value and answers is not None and clean_answers(
-            form_of(evaluation), answers) != evaluation.answers:
+            form, answers) != evaluation.answers:
         raise InvalidInput("You changed answers but chose 'upheld': choose 'adjusted' to keep "
                            "the changes, or undo them to uphold.", {"outcome": "adjusted?"})
     if outcome == DisputeStatus.ADJUSTED.value:
-        form = form_of(evaluation)
         cleaned = clean_answers(form, answers or {})
         if cleaned == evaluation.answers:
             raise InvalidInput("An adjustment changes at least one answer; to keep the "
@@ -104,13 +111,16 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
         except rules.AnswerError as exc:
             raise InvalidInput("Some answers are missing or do not fit their question.",
                                exc.problems) from None
-        merged_notes = {**evaluation.notes, **clean_notes(form, notes)}
+    new_notes = revised_notes(evaluation.answers, cleaned, evaluation.notes,
+                              clean_notes(form, notes))
     now = now or utcnow()
     with audit.change(session, actor, "evaluation.revised", evaluation), \
             audit.change(session, actor, f"dispute.{outcome}", item):
         if result is not None:
-            set_answers(evaluation, cleaned, merged_notes, evaluation.comment)
+            set_answers(evaluation, cleaned, new_notes, evaluation.comment)
             apply_result(session, evaluation, result)
+        elif new_notes != evaluation.notes:
+            evaluation.notes = new_notes  # upheld: the answers stand, feedback replaced
         item.status = outcome
         item.outcome = comment
         item.decided_by_id = actor.id
@@ -119,6 +129,26 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
         evaluation.released_at = now  # the agent's window restarts with the decision
         record_revision(session, evaluation, outcome, actor, now, item)
     return item
+
+
+@dataclass(frozen=True)
+class DisputeRow:
+    """A dispute as the list shows it: how long it has waited, and whether that is longer than
+    the site's review target (``Policy.review_days``)."""
+
+    dispute: Dispute
+    age_days: int | None  # whole days since it was raised; None once decided
+    overdue: bool
+
+
+def waiting(item: Dispute, review_days: int, now: dt.datetime) -> DisputeRow:
+    """An open dispute's age in whole days since it was raised (raised 63 days and 5 hours ago:
+    63), overdue once older than ``review_days`` (5: from the 6th day). A decided one has
+    neither."""
+    if item.status != DisputeStatus.OPEN.value:
+        return DisputeRow(item, None, False)
+    age = max(0, (now - item.raised_at).days)
+    return DisputeRow(item, age, age > review_days)
 
 
 def open_disputes_count(session: Session, actor: Any) -> int:

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
-    SelectField,
+    RadioField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
@@ -58,8 +58,13 @@ class DisputeForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
+    """A reviewer's decision. The outcome has no default: the answers stay editable on the
+    same page, so a preselected "upheld" would be one click from deciding what nobody chose."""
+
     version = version_field()
-    outcome = SelectField("Outcome", choices=[
+    outcome = RadioField("Outcome", choices=[
         ("upheld", "Upheld: the evaluation stands"),
-        ("adjusted", "Adjusted: I changed answers below")])
-    comment = TextAreaField("Decision, explained to the agent", validators=[DataRequired()])
+        ("adjusted", "Adjusted: I changed answers above")],
+        invalid_choice_message="Choose an outcome, upheld or adjusted.")
+    comment = TextAreaField("Decision, explained to the agent", validators=[
+        DataRequired(message="Explain the decision to the agent.")])

@@ -42,12 +42,15 @@ class Policy:
     release: str = "immediate"  # or "review": a lead releases each submitted evaluation
     dispute_window_days: int = 14
     max_disputes: int = 2
-    timezone: str = "UTC"  # the window ends at midnight here
+    # The site's zone: the agent's window is counted in the agent's own zone, this one only
+    # for an agent without a (known) zone.
+    timezone: str = "UTC"
+    review_days: int = 5  # calendar days to decide a dispute; older ones are marked overdue
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
         return cls(settings.release_mode, settings.dispute_window_days, settings.max_disputes,
-                   settings.timezone)
+                   settings.timezone, settings.dispute_review_days)
 
 
 def visible(actor: Any, evaluation: Evaluation) -> bool:
@@ -91,15 +94,42 @@ def is_editable_by(actor: Any, evaluation: Evaluation) -> bool:
             and can(actor, "evaluation.score"))
 
 
-def respond_by(evaluation: Evaluation, policy: Policy) -> dt.datetime | None:
-    """The end of the agent's window to dispute the latest released result: the end of the
-    window's last day in the site's time zone, so that "by 15 January" means all of it."""
+def agent_zone(evaluation: Evaluation, policy: Policy) -> ZoneInfo:
+    """The zone the agent's window is counted in: the agent's own, else the site's."""
+    name = getattr(evaluation.agent, "timezone", "") or policy.timezone or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # a zone the system no longer knows: the site's
+        return ZoneInfo(policy.timezone or "UTC")
+
+
+def last_day_to_dispute(evaluation: Evaluation, policy: Policy) -> dt.date | None:
+    """The last day on which the agent may dispute the latest released result, all of it: the
+    ``dispute_window_days``-th day after the release, the days counted in the agent's time zone
+    (released on 2 December, 14 days: until the end of 16 December). This is the date the
+    agent is shown; ``respond_by`` is the instant it ends."""
     if evaluation.released_at is None:
         return None
-    tz = ZoneInfo(policy.timezone)
-    last_day = evaluation.released_at.astimezone(tz).date() + dt.timedelta(
-        days=policy.dispute_window_days)
-    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    released_on = evaluation.released_at.astimezone(agent_zone(evaluation, policy)).date()
+    return released_on + dt.timedelta(days=policy.dispute_window_days)
+
+
+def respond_by(evaluation: Evaluation, policy: Policy) -> dt.datetime | None:
+    """The instant the agent's window to dispute closes: midnight at the end of
+    ``last_day_to_dispute`` in the agent's time zone (the start of the next day, so show
+    ``last_day_to_dispute``, never this instant's date)."""
+    last_day = last_day_to_dispute(evaluation, policy)
+    if last_day is None:
+        return None
+    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(),
+                               tzinfo=agent_zone(evaluation, policy))
+
+
+def window_open(evaluation: Evaluation, policy: Policy, now: dt.datetime) -> bool:
+    """Whether the agent may still dispute at ``now`` (an unreleased evaluation has no
+    window yet, so none has closed)."""
+    deadline = respond_by(evaluation, policy)
+    return deadline is None or now < deadline
 
 
 def snapshot(evaluation: Evaluation) -> dict[str, Any]:
@@ -263,6 +293,65 @@ def record_revision(session: Session, evaluation: Evaluation, kind: str, author:
     return revision
 
 
+def revised_notes(answers_before: dict[str, Any], answers_after: dict[str, Any],
+                  notes_before: dict[str, str], replaced: dict[str, str]) -> dict[str, str]:
+    """The per-question feedback of a new revision (a dispute's decision).
+
+    Feedback belongs to the answer it was written about: a question whose answer changes keeps
+    none of its old feedback, only what the reviewer wrote for the new answer; any other keeps
+    its feedback unless the reviewer replaced it. The old feedback stays in its own revision.
+    (The old text typed again under a changed answer is the old feedback too, dropped as
+    ``feedback_history`` would not show it.)
+    """
+    changed = {key for key in {*answers_before, *answers_after}
+               if answers_before.get(key) != answers_after.get(key)}
+    kept = {key: text for key, text in notes_before.items() if key not in changed}
+    new = {key: text for key, text in replaced.items()
+           if key not in changed or text != notes_before.get(key)}
+    return {**kept, **new}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One question's feedback and the revision that wrote it."""
+
+    text: str
+    revision: int
+    author: str  # who wrote that revision
+
+    @property
+    def source(self) -> str:
+        return f"revision {self.revision}, {self.author}"
+
+
+def feedback_history(revisions: list[EvaluationRevision]) -> list[dict[str, Feedback]]:
+    """For each revision (in order), each question's feedback as that revision shows it, with
+    the revision that wrote it.
+
+    Feedback a revision carried over unchanged from the one before belongs to the revision that
+    wrote it; carried over under a changed answer, it was about the old answer and is not shown
+    under the new one (decisions made before ``revised_notes`` carried it; their revisions stay
+    as they were stored, and the old feedback stays readable in the revision that wrote it).
+    """
+    history: list[dict[str, Feedback]] = []
+    shown: dict[str, Feedback | None] = {}
+    previous: EvaluationRevision | None = None
+    for revision in revisions:
+        author = revision.author.display_name if revision.author else "system"
+        current: dict[str, Feedback | None] = {}
+        for key, text in (revision.notes or {}).items():
+            if not text:
+                continue
+            if previous is not None and (previous.notes or {}).get(key) == text:
+                moved = previous.answers.get(key) != revision.answers.get(key)
+                current[key] = None if moved else shown.get(key)
+            else:
+                current[key] = Feedback(text, revision.number, author)
+        shown, previous = current, revision
+        history.append({key: item for key, item in shown.items() if item is not None})
+    return history
+
+
 def save_draft(session: Session, actor: Any, evaluation_id: int, answers: dict[str, Any], *,
                notes: dict[str, Any] | None = None, comment: str = "",
                expected_version: int | None = None) -> Evaluation:
@@ -350,9 +439,8 @@ def dispute(session: Session, actor: Any, evaluation_id: int, reason: str, *,
             policy: Policy = Policy(), now: dt.datetime | None = None) -> Dispute:
     evaluation = _agents_own(session, actor, evaluation_id, policy, "dispute")
     now = now or utcnow()
-    deadline = respond_by(evaluation, policy)
-    if deadline is not None and now >= deadline:
-        last_day = (deadline - dt.timedelta(days=1)).date()
+    if not window_open(evaluation, policy, now):
+        last_day = last_day_to_dispute(evaluation, policy)
         raise Conflict(f"The {policy.dispute_window_days}-day window to dispute this evaluation "
                        f"closed at the end of {last_day:%Y-%m-%d}.")
     if evaluation.dispute_count >= policy.max_disputes:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from qm.auth.access import permission_required
 from qm.auth.models import User
 from qm.auth.permissions import can
+from qm.db import utcnow
 from qm.errors import NotFound, QMError, StaleEdit
 from qm.inputs import id_arg
 from qm.web import commit_write, db, field_errors, record_links, settings, show_errors
@@ -87,30 +88,50 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     except QMError:
         result = None
     policy = _policy()
-    transcript = texts.shown_transcript(db.session, evaluation.interaction)
-    # what flagged it, with the words highlighted; not for the agent, whose evaluation it is
-    shown = (flag_queries.of_interaction(db.session, evaluation.interaction)[0]
-             if can(current_user, "flag.view", evaluation.interaction) else [])
+    # each revision's feedback as written for its answers (the latest is what the page shows)
+    history = ev.feedback_history(evaluation.revisions)
+    if notes is None:
+        notes = ({k: f.text for k, f in history[-1].items()} if history
+                 else evaluation.notes)
     return render_template(
         "scoring/evaluations/evaluation.html", evaluation=evaluation, editable=editable, form=form,
         links=record_links("evaluation", evaluation),
-        transcript=transcript,
-        shown_body=texts.shown_body(db.session, evaluation.interaction, transcript),
-        review_flag=None if flag_queries.shows_problem(shown) else flagging.latest_flag(
-            db.session, evaluation.interaction),
-        flags_shown=shown, flag_marks=flag_queries.marks_of(shown),
+        **_transcript_context(evaluation.interaction),
         definition=definition, answers=shown_answers,
-        notes=evaluation.notes if notes is None else notes, errors=errors or {},
+        notes=notes, errors=errors or {},
+        # who wrote feedback that is not the evaluator's (a reviewer's, with a decision)
+        note_sources={k: f.source for k, f in history[-1].items() if f.revision > 1}
+        if history else {},
+        revision_notes={r.number: {k: f.text for k, f in h.items()}
+                        for r, h in zip(evaluation.revisions, history, strict=True)},
         result=result, comments=ev.can_read_comments(current_user, evaluation),
         ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
-        respond_by=ev.respond_by(evaluation, policy), policy=policy,
+        last_day=ev.last_day_to_dispute(evaluation, policy),
+        window_open=ev.window_open(evaluation, policy, utcnow()),
+        agent_zone=ev.agent_zone(evaluation, policy).key, policy=policy,
         is_agent=evaluation.agent_id == current_user.id,
         can_release=can(current_user, "evaluation.release", evaluation),
-        can_listen=can(current_user, "recording.listen", evaluation.interaction),
         evaluators=_evaluators() if can(current_user, "sampling.manage") else [],
         reviewable=[d for d in evaluation.disputes if d.status == DisputeStatus.OPEN.value
                     and dispute_rules.may_review(current_user, d)],
     ), status
+
+
+def _transcript_context(interaction: Any) -> dict[str, Any]:
+    """What ``scoring/_transcript.html`` and the player beside it need, for the evaluation
+    screen and the dispute review alike."""
+    transcript = texts.shown_transcript(db.session, interaction)
+    # what flagged it, with the words highlighted; not for the agent, whose evaluation it is
+    shown = (flag_queries.of_interaction(db.session, interaction)[0]
+             if can(current_user, "flag.view", interaction) else [])
+    return {
+        "transcript": transcript,
+        "shown_body": texts.shown_body(db.session, interaction, transcript),
+        "review_flag": None if flag_queries.shows_problem(shown) else flagging.latest_flag(
+            db.session, interaction),
+        "flags_shown": shown, "flag_marks": flag_queries.marks_of(shown),
+        "can_listen": can(current_user, "recording.listen", interaction),
+    }
 
 
 def _evaluators() -> list[tuple[int, str]]:
@@ -239,8 +260,11 @@ def reassign(evaluation_id: int) -> Any:
 @permission_required("dispute.view")
 def disputes() -> Any:
     reviewer = can(current_user, "dispute.review")
+    policy, now = _policy(), utcnow()
     return render_template("scoring/evaluations/disputes.html", reviewer=reviewer,
-                           disputes=dispute_rules.list_disputes(db.session, current_user))
+                           review_days=policy.review_days,
+                           rows=[dispute_rules.waiting(d, policy.review_days, now)
+                                 for d in dispute_rules.list_disputes(db.session, current_user)])
 
 
 @bp.get("/disputes/<int:dispute_id>")
@@ -263,14 +287,20 @@ def _dispute_page(dispute_id: int) -> Any:
     evaluation = item.evaluation
     form = DecisionForm(version=item.version)
     questions = ev.form_of(evaluation).questions()
+    # ``notes`` are the reviewer's new feedback, empty until they write some; the feedback in
+    # force is shown beside each question (to those who may read comments)
     answers, notes = (answers_from(request.form, questions) if request.method == "POST"
-                      else (evaluation.answers, evaluation.notes))
+                      else (evaluation.answers, {}))
 
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
         status = 400
-        if form.validate_on_submit():
+        if not form.validate_on_submit():
+            problems = [e for f in form for e in f.errors]
+            flash("Nothing was decided: " + " ".join(problems) + " What you typed is kept "
+                  "below.", "danger")
+        else:
             try:
                 decided = commit_write(lambda: dispute_rules.decide(
                     db.session, current_user, item.id, form.outcome.data,
@@ -289,8 +319,19 @@ def _dispute_page(dispute_id: int) -> Any:
                 flash(f"Dispute {decided.status}; the agent sees the decision.", "success")
                 return redirect(url_for("evaluations.evaluation",
                                         evaluation_id=decided.evaluation_id))
+    try:  # the score of the answers on the page (changed ones, after a refusal)
+        result = ev.preview(ev.form_of(evaluation), answers)
+    except QMError:
+        result = None
+    comments = ev.can_read_comments(current_user, evaluation)
+    history = ev.feedback_history(evaluation.revisions)
+    feedback = history[-1] if history and comments else {}
     return render_template("scoring/evaluations/dispute.html", dispute=item, evaluation=evaluation,
                            form=form, definition=evaluation.form_version.definition,
-                           answers=answers, notes=notes, errors=errors,
+                           answers=answers, notes=notes, errors=errors, comments=comments,
+                           result=result,
+                           prior_notes={k: f.text for k, f in feedback.items()},
+                           note_sources={k: f.source for k, f in feedback.items()},
+                           **_transcript_context(evaluation.interaction),
                            may_decide=dispute_rules.may_review(current_user, item)
                            and item.status == DisputeStatus.OPEN.value), status

@@ -434,9 +434,14 @@ def test_the_dispute_window_ends_with_its_last_day(session, people, scored):
                    policy=policy, now=dt.datetime(2026, 1, 16, 0, 0, tzinfo=dt.UTC))
     ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.",
                policy=policy, now=dt.datetime(2026, 1, 15, 23, 59, tzinfo=dt.UTC))
-    # In a site zone ahead of UTC the same release falls on the same local day.
+    # The days are counted in the agent's zone (ahead of UTC, the same release falls on the
+    # same local day); an agent without a zone has the site's.
+    scored.agent.timezone = "Europe/Berlin"
+    assert ev.respond_by(scored, policy).isoformat() == "2026-01-16T00:00:00+01:00"
+    scored.agent.timezone = ""
     berlin = ev.Policy(dispute_window_days=14, timezone="Europe/Berlin")
     assert ev.respond_by(scored, berlin).isoformat() == "2026-01-16T00:00:00+01:00"
+    assert ev.last_day_to_dispute(scored, berlin) == dt.date(2026, 1, 15)
 
 
 def test_upholding_does_not_swallow_changed_answers(session, people, scored):
