@@ -108,7 +108,12 @@ class Interaction(AgentScoped, Base):
 
     @property
     def duration_label(self) -> str:
-        minutes, seconds = divmod(self.duration_s or 0, 60)
+        """``m:ss`` or ``h:mm:ss``; "-" while the length is not known. A duration of 0 means
+        unknown (an e-mail, a recording added without its length), not a contact of no time,
+        so it never reads "0:00"."""
+        if not self.duration_s:
+            return "-"
+        minutes, seconds = divmod(self.duration_s, 60)
         hours, minutes = divmod(minutes, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
