@@ -24,16 +24,20 @@ from sqlalchemy.orm import selectinload
 from qm.auth.access import permission_required
 from qm.auth.models import Team, User, UserRole
 from qm.auth.permissions import can
+from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput, NotFound, QMError, StaleEdit
+from qm.inputs import MAX_ID
 from qm.interactions.models import Interaction
 from qm.spreadsheets import safe_csv_cell
 from qm.web import commit_write, db, save_form, send_recording
+from scoring.calibration import queries as cal_queries
 from scoring.calibration import results as cal_results
 from scoring.calibration import services as cal
-from scoring.calibration.forms import CalibrationForm, ConsensusForm, MinutesForm
+from scoring.calibration.forms import CalibrationForm, ConsensusForm, MinutesForm, PickerForm
 from scoring.calibration.models import CalibrationSession
 from scoring.evaluations.forms import AcknowledgeForm, EvaluationForm, answers_from
 from scoring.evaluations.services import preview as score_preview
+from scoring.evaluations.services import visible as evaluation_visible
 from scoring.evaluations.views import preview_response
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
 from transcription import texts
@@ -104,15 +108,84 @@ def _new_form() -> CalibrationForm:
     return form
 
 
+def _picks(source: Any) -> tuple[list[int], list[str]]:
+    """The ticked interactions (``pick``), in the order they were first ticked, and what was
+    sent as one that is no id at all (a mangled link)."""
+    ids: list[int] = []
+    bad: list[str] = []
+    for raw in source.getlist("pick"):
+        value = raw.strip()
+        if value.isdigit() and 0 < int(value) <= MAX_ID:
+            if int(value) not in ids:
+                ids.append(int(value))
+        elif value:
+            bad.append(value[:40])
+    return ids, bad
+
+
+def _shown(candidate: cal_queries.Candidate | None) -> cal_queries.Candidate | None:
+    """A candidate with its evaluation left out where the user may not see it."""
+    if (candidate is not None and candidate.evaluation is not None
+            and not evaluation_visible(current_user, candidate.evaluation)):
+        candidate.evaluation = None
+    return candidate
+
+
+def _picker(source: Any) -> dict[str, Any]:
+    """The picker's part of the new-session page: its search form, the page of matches and the
+    interactions ticked so far. ``source`` is the query string or the posted page: a search
+    posts the whole page, so nothing typed above is lost, and the ticks travel with it."""
+    finder = PickerForm(source, prefix="find")
+    teams = visible_teams(db.session, current_user)
+    finder.team.choices = [("", "All teams")] + [(str(t.id), t.name) for t in teams]
+    show_flags = can(current_user, "evaluation.score")  # as the interactions list: a model's
+    # suspicion is for the people who choose what to evaluate
+    if not finder.validate():
+        for name in ("date_from", "date_to"):
+            if getattr(finder, name).errors:
+                getattr(finder, name).errors[:] = [
+                    "Not a date (YYYY-MM-DD): this filter was left out."]
+
+    def ok(name: str) -> Any:
+        field = getattr(finder, name)
+        return None if field.errors else field.data
+
+    filters = cal_queries.PickerFilters(
+        q=ok("q") or "", team_id=int(ok("team")) if ok("team") else None,
+        queue=ok("queue") or "", channel=ok("channel") or "", date_from=ok("date_from"),
+        date_to=ok("date_to"), timezone=current_user.timezone or "UTC",
+        flagged=bool(ok("flagged")) and show_flags, evaluated=ok("evaluated") or "")
+    raw_page = source.get("page", "1")
+    number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 10_000 else 1
+    found = cal_queries.candidates(db.session, current_user, filters, page=number)
+    ids, bad = _picks(source)
+    chosen = [(i, _shown(c)) for i, c in cal_queries.picked(db.session, current_user, ids)]
+    return {"finder": finder, "filters": filters, "show_flags": show_flags,
+            "found": [_shown(c) for c in found.rows], "page": found.page, "more": found.more,
+            "chosen": chosen, "picked_ids": set(ids), "bad_picks": bad,
+            "max_items": cal.MAX_ITEMS}
+
+
 @bp.route("/calibration/new", methods=["GET", "POST"])
 @permission_required("calibration.manage")
 def new_session() -> Any:
     form = _new_form()
+    source = request.form if request.method == "POST" else request.args
+    if request.method == "POST" and ("search" in request.form or "page" in request.form):
+        # A search or another page of matches: nothing is created, and every field, tick
+        # and filter comes back as it was sent.
+        return render_template("scoring/calibration/new.html", form=form,
+                               **_picker(source)), 200
 
     def create() -> CalibrationSession:
+        ids, bad = _picks(request.form)
+        if bad:
+            raise InvalidInput("Some picked interactions are not ids.",
+                               {"interactions": "not interaction ids: " + ", ".join(bad[:10])})
+        typed = _interaction_ids(form.interactions.data or "")
         return cal.create_session(
             db.session, current_user, title=form.title.data or "", form_id=form.form_id.data,
-            interaction_ids=_interaction_ids(form.interactions.data or ""),
+            interaction_ids=[*ids, *typed],
             participant_ids=list(form.participants.data or []),
             expert_id=form.expert_id.data or None, due_on=form.due_on.data,
             mode=form.mode.data,
@@ -124,7 +197,8 @@ def new_session() -> Any:
                   "Calibration.")
     if not isinstance(outcome, int):
         return outcome
-    return render_template("scoring/calibration/new.html", form=form), outcome
+    return render_template("scoring/calibration/new.html", form=form,
+                           **_picker(source)), outcome
 
 
 @bp.get("/calibration/<int:session_id>")
