@@ -129,7 +129,8 @@ def list_evaluations(args: dict[str, Any]) -> Any:
         page = evaluation_queries.list_evaluations(db.session, user, status=args["status"],
                                         agent_id=args.get("agent_id"),
                                         evaluator_id=args.get("evaluator_id"),
-                                        before=args.get("before"), limit=args["limit"])
+                                        before=args.get("before"), limit=args["limit"],
+                                        policy=_policy())
     return {"items": [dump_evaluation(e, user, full=False) for e in page.rows],
             "before": page.before}
 

@@ -3,7 +3,9 @@ acknowledgement and disputes, the reviewer's decision, scorecards, reports and s
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -23,7 +25,7 @@ from qm.auth.models import User
 from qm.auth.permissions import can
 from qm.db import utcnow
 from qm.errors import NotFound, QMError, StaleEdit
-from qm.inputs import id_arg
+from qm.inputs import BadInput, id_arg
 from qm.web import commit_write, db, field_errors, record_links, settings, show_errors
 from scoring.evaluations import disputes as dispute_rules
 from scoring.evaluations import queries as evaluation_queries
@@ -36,6 +38,7 @@ from scoring.evaluations.forms import (
     answers_from,
 )
 from scoring.evaluations.models import DisputeStatus, Evaluation
+from scoring.forms import rules
 from transcription import flagging, texts
 from transcription.flagging import queries as flag_queries
 
@@ -60,16 +63,44 @@ def evaluations() -> Any:
     tab = request.args.get("tab") or ("queue" if can(current_user, "evaluation.score")
                                       else "all")
     status = request.args.get("status", "")
+    policy, now = _policy(), utcnow()
+    agent_id = id_arg(request.args, "agent_id")
+    since = _since_arg(policy)
     if tab == "queue":
         page = evaluation_queries.evaluator_queue(db.session, current_user)
     else:
-        page = evaluation_queries.list_evaluations(db.session, current_user, status=status,
-                                        before=id_arg(request.args, "before"),
-                                        limit=settings().page_size)
+        page = evaluation_queries.list_evaluations(
+            db.session, current_user, status=status, agent_id=agent_id,
+            submitted_since=since[1] if since else None,
+            before=id_arg(request.args, "before"), limit=settings().page_size,
+            policy=policy, now=now)
+    today = evaluation_queries.site_today(policy, now)
+    agent = db.session.get(User, agent_id) if agent_id else None
+    if agent is not None and not can(current_user, "evaluation.view", agent):
+        agent = None  # filtered by an id the viewer may not name: the page says "#id"
     return render_template("scoring/evaluations/evaluations.html", page=page, tab=tab,
-                           status=status,
-                           policy=_policy(), open_disputes=dispute_rules.open_disputes_count(
+                           status=status, statuses=evaluation_queries.status_choices(current_user),
+                           rows=[evaluation_queries.waiting(e, today, now) for e in page.rows],
+                           agent=agent,
+                           filters={"status": status, "agent_id": agent_id,
+                                    "since": since[0].isoformat() if since else None},
+                           policy=policy, open_disputes=dispute_rules.open_disputes_count(
                                db.session, current_user))
+
+
+def _since_arg(policy: ev.Policy) -> tuple[dt.date, dt.datetime] | None:
+    """``since`` (YYYY-MM-DD): submitted on that day or later, the day's start in the site's
+    zone (how a scorecard's period begins); a 400 naming the format otherwise."""
+    raw = request.args.get("since", "")
+    if not raw:
+        return None
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadInput(f"The parameter 'since' is a day as YYYY-MM-DD, not {raw[:20]!r}.") \
+            from None
+    start = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(policy.timezone or "UTC"))
+    return day, start.astimezone(dt.UTC)
 
 
 def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | None = None,
@@ -83,10 +114,12 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     definition = evaluation.form_version.definition
     result = None
     shown_answers = evaluation.answers if answers is None else answers
+    scoring_form = ev.form_of(evaluation)
     try:
-        result = ev.preview(ev.form_of(evaluation), shown_answers)
+        result = ev.preview(scoring_form, shown_answers)
     except QMError:
         result = None
+    effect = rules.critical_effect(scoring_form, result) if result is not None else None
     policy = _policy()
     # each revision's feedback as written for its answers (the latest is what the page shows)
     history = ev.feedback_history(evaluation.revisions)
@@ -105,6 +138,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
         revision_notes={r.number: {k: f.text for k, f in h.items()}
                         for r, h in zip(evaluation.revisions, history, strict=True)},
         result=result, comments=ev.can_read_comments(current_user, evaluation),
+        critical_lines=effect.sentences() if effect else [],
         ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
         last_day=ev.last_day_to_dispute(evaluation, policy),
         window_open=ev.window_open(evaluation, policy, utcnow()),
@@ -196,7 +230,11 @@ def preview_response(form: Any) -> Any:
         result = ev.preview(form, ev.clean_answers(form, answers))
     except QMError as exc:
         return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
-    return jsonify(ev.result_json(result))
+    effect = rules.critical_effect(form, result)
+    # the critical fail in words (what it zeroed, what the score would have been), for pages
+    # that show it so (``data-words`` on ``#live-reasons``)
+    return jsonify({**ev.result_json(result),
+                    "critical_text": " ".join(effect.sentences()) if effect else ""})
 
 
 def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:

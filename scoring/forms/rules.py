@@ -282,19 +282,80 @@ def score(form: Form, answers: dict[str, Any], *, partial: bool = False) -> Resu
         problems.update({k: "not answered" for k in unanswered if k not in problems})
     if problems:
         raise AnswerError(problems)
-    weights = {s.key: Fraction(s.weight) for s in form.sections}
-    scored = [s for s in section_scores if s.score is not None and weights[s.key] > 0]
-    total: Decimal | None = None
-    if scored:
-        weight_sum = sum((weights[s.key] for s in scored), Fraction(0))
-        mean = sum((weights[s.key] * (Fraction(0) if s.critical_fail
-                                      else HUNDRED * s.earned / s.possible) for s in scored),
-                   Fraction(0)) / weight_sum
-        exact = Fraction(0) if form_fail else min(max(mean + bonus - penalty, Fraction(0)),
-                                                  HUNDRED)
-        total = round2(exact)
+    total = _total(form, section_scores, bonus, penalty, form_fail=form_fail)
     return Result(tuple(section_scores), total, bool(reasons), tuple(reasons), bonus, penalty,
                   tuple(unanswered), tuple(question_scores))
+
+
+def _total(form: Form, sections: list[SectionScore] | tuple[SectionScore, ...], bonus: Fraction,
+           penalty: Fraction, *, form_fail: bool, critical: bool = True) -> Decimal | None:
+    """The total of scored sections (``score``'s formula); ``critical=False`` leaves out what
+    critical questions did (no section zeroed, the form not zeroed)."""
+    weights = {s.key: Fraction(s.weight) for s in form.sections}
+    scored = [s for s in sections if s.score is not None and weights[s.key] > 0]
+    if not scored:
+        return None
+    weight_sum = sum((weights[s.key] for s in scored), Fraction(0))
+    mean = sum((weights[s.key] * (Fraction(0) if s.critical_fail and critical
+                                  else HUNDRED * s.earned / s.possible) for s in scored),
+               Fraction(0)) / weight_sum
+    if form_fail and critical:
+        return round2(Fraction(0))
+    return round2(min(max(mean + bonus - penalty, Fraction(0)), HUNDRED))
+
+
+@dataclass(frozen=True)
+class CriticalEffect:
+    """What failed critical questions did to a result, to say it in words: which questions,
+    whether the whole form or some sections were zeroed, and the scores they would have had."""
+
+    questions: tuple[tuple[str, str], ...]  # (section title, question text)
+    whole_form: bool
+    sections: tuple[tuple[str, Decimal], ...]  # zeroed section: (title, score it would have had)
+    total: Decimal | None
+    total_without: Decimal | None  # the total had no critical question failed
+
+    def sentences(self) -> list[str]:
+        """The effect in words, for an agent as much as an evaluator: which question was
+        missed ("Critical question missed: 'Verified identity?' (Compliance)."), then what it
+        zeroed and what that did ("The Compliance section scores 0 (it would have been 50.00);
+        overall 50.00 instead of 75.00." or "The whole evaluation scores 0 (it would have been
+        75.00).")."""
+        missed = "; ".join(f"'{text}' ({title})" for title, text in self.questions)
+        plural = "s" if len(self.questions) > 1 else ""
+        out = [f"Critical question{plural} missed: {missed}."]
+        if self.whole_form:
+            out.append(f"The whole evaluation scores 0 (it would have been "
+                       f"{self.total_without}).")
+            return out
+        zeroed = ", ".join(f"the {title} section scores 0 (it would have been {would})"
+                           for title, would in self.sections)
+        if zeroed:
+            out.append(f"{zeroed[0].upper()}{zeroed[1:]}; overall {self.total} instead of "
+                       f"{self.total_without}.")
+        return out
+
+
+def critical_effect(form: Form, result: Result) -> CriticalEffect | None:
+    """What the critical questions that failed did to ``result`` (scored on ``form``); None
+    when none failed. Pure: it reads the result's exact earned points, nothing is re-scored.
+
+    Worked example: a Compliance section (weight 1) with a critical ("section") question
+    missed and 1 of 2 points earned, and a Courtesy section (weight 1) at 100: Compliance
+    scores 0 (it would have been 50.00); overall 50.00 instead of 75.00.
+    """
+    if not result.critical_fail:
+        return None
+    questions = form.questions()
+    titles = {s.key: s.title for s in form.sections}
+    failed = [q for q in result.questions if q.failed and questions[q.key].critical]
+    whole_form = any(questions[q.key].critical == "form" for q in failed)
+    zeroed = tuple((titles[s.key], round2(HUNDRED * s.earned / s.possible))
+                   for s in result.sections if s.critical_fail and s.possible)
+    without = _total(form, result.sections, result.bonus, result.penalty, form_fail=whole_form,
+                     critical=False)
+    return CriticalEffect(tuple((titles[q.section], questions[q.key].text) for q in failed),
+                          whole_form, zeroed, result.total, without)
 
 
 def form_from_dict(data: dict[str, Any]) -> Form:

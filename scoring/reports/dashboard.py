@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from qm.auth.permissions import can, scope_clause
 from qm.db import utcnow
 from qm.interactions.models import Interaction
-from scoring.evaluations.disputes import open_disputes_count
-from scoring.evaluations.models import OPEN_STATUSES, Evaluation, EvaluationStatus
+from qm.web import settings
+from scoring.evaluations import queries as evaluation_queries
+from scoring.evaluations.models import Evaluation, EvaluationStatus
+from scoring.evaluations.services import Policy
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
@@ -31,16 +33,25 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
 
 
 def evaluation_cards(session: Session, actor: Any) -> list[dict[str, Any]]:
-    """What waits for this user: assignments to score, disputes to decide, results to read."""
+    """What waits for this user, and what of it is late: assignments to score (overdue past
+    their due day), disputes to decide (overdue past the review target), results to answer
+    (with the last day to answer the soonest). One query per count; "overdue" is defined once
+    per kind of work in ``scoring.evaluations.queries``."""
     out = []
+    policy, now = Policy.from_settings(settings()), utcnow()
     if can(actor, "evaluation.score"):
-        count = session.scalar(select(func.count(Evaluation.id)).where(
-            Evaluation.evaluator_id == actor.id, Evaluation.status.in_(OPEN_STATUSES)))
-        out.append({"title": "My evaluation queue", "value": count,
+        queue = evaluation_queries.queue_backlog(session, actor, policy, now)
+        out.append({"title": "My evaluation queue", "value": queue.count,
+                    "detail": ["Overdue: not submitted by the due day"] if queue.overdue else [],
+                    "overdue": queue.overdue, "id": "card-queue",
                     "link": url_for("evaluations.evaluations", tab="queue"),
                     "link_text": "Start scoring"})
     if can(actor, "dispute.review"):
-        out.append({"title": "Disputes to review", "value": open_disputes_count(session, actor),
+        disputes = evaluation_queries.disputes_backlog(session, actor, policy, now)
+        out.append({"title": "Disputes to review", "value": disputes.count,
+                    "detail": [f"Overdue: waiting more than {policy.review_days} days"]
+                    if disputes.overdue else [],
+                    "overdue": disputes.overdue, "id": "card-disputes",
                     "link": url_for("evaluations.disputes"), "link_text": "Review disputes"})
     if can(actor, "evaluation.release") and not can(actor, "evaluation.score"):
         count = session.scalar(select(func.count(Evaluation.id)).where(
@@ -50,12 +61,14 @@ def evaluation_cards(session: Session, actor: Any) -> list[dict[str, Any]]:
                     "link": url_for("evaluations.evaluations", tab="all", status="submitted"),
                     "link_text": "Release evaluations"})
     if can(actor, "evaluation.respond"):
-        count = session.scalar(select(func.count(Evaluation.id)).where(
-            Evaluation.agent_id == actor.id,
-            Evaluation.status == EvaluationStatus.RELEASED.value))
-        out.append({"title": "Evaluations to acknowledge", "value": count,
-                    "link": url_for("evaluations.evaluations", tab="all", status="released"),
-                    "link_text": "Read my evaluations"})
+        answers = evaluation_queries.acknowledge_backlog(session, actor, policy, now)
+        out.append({"title": "Evaluations to acknowledge", "value": answers.count,
+                    "detail": [f"The soonest can be answered until the end of "
+                               f"{answers.last_day:%Y-%m-%d}"] if answers.last_day else [],
+                    "id": "card-acknowledge",
+                    "link": url_for("evaluations.evaluations", tab="all",
+                                    status=evaluation_queries.TO_ACKNOWLEDGE),
+                    "link_text": "Read and acknowledge"})
         out.append({"title": "My scorecard", "value": "",
                     "link": url_for("reports.my_scorecard"), "link_text": "Open"})
     return out

@@ -114,6 +114,11 @@ class Scorecard:
     targeted: int = 0
     """Released targeted evaluations of the period: listed and counted in critical fails, not
     in the mean."""
+    released: int = 0
+    """Every evaluation of the period released to the agent (targeted ones too): ``recent``
+    lists the newest of them, and the page says how many more there are."""
+    since: dt.date | None = None
+    """The period's first day, in the site's zone."""
 
 
 def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
@@ -177,12 +182,12 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
         trend.append({"month": f"{year}-{month:02d}", "n": len(values),
                       "mean": statistics.fmean(values) if values else None})
     latest = session.scalars(
-        select(Evaluation).options(*LIST_OPTIONS).where(Evaluation.agent_id == agent.id,
-                                 Evaluation.status.in_(RELEASED_STATUSES), *scope)
+        select(Evaluation).options(*LIST_OPTIONS).where(*released)
         .order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc()).limit(recent)).all()
     card = Scorecard(agent, summarise(scores), trend, weakest_questions(session, where),
                      list(latest), sum(1 for r in rows if r[2]),
-                     targeted=sum(1 for r in rows if r[3]))
+                     targeted=sum(1 for r in rows if r[3]), released=len(rows),
+                     since=dt.date(*months[0], 1))
     if agent.team_id is not None:
         team_scores = session.scalar(
             select(func.avg(Evaluation.score)).where(

@@ -22,6 +22,7 @@ from qm.auth.permissions import can, scope_clause
 from qm.inputs import id_arg
 from qm.web import db, person_panels, record_links, settings
 from scoring.evaluations import models as evaluation_models
+from scoring.evaluations import queries as evaluation_queries
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation
 from scoring.reports import drift as drift_report
@@ -47,7 +48,14 @@ def scorecard(user_id: int) -> Any:
     # actions other domains offer on a weak question (coaching: "Coach on this")
     question_links = {q["key"]: record_links("weak_question", {"agent": agent, **q})
                       for q in card.weakest}
-    return render_template("scoring/reports/scorecard.html", card=card,
+    # the full list behind "Recent evaluations": this agent, this period, released (an agent's
+    # own list holds nothing else, so it is not offered that filter)
+    offered = dict(evaluation_queries.status_choices(current_user))
+    list_link = url_for("evaluations.evaluations", tab="all", agent_id=agent.id,
+                        since=card.since.isoformat() if card.since else None,
+                        status=evaluation_queries.WITH_AGENT
+                        if evaluation_queries.WITH_AGENT in offered else None)
+    return render_template("scoring/reports/scorecard.html", card=card, list_link=list_link,
                            panels=person_panels(agent), question_links=question_links)
 
 

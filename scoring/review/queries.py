@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from qm.auth.models import User
 from qm.auth.permissions import scope_clause
+from qm.db import utcnow
 from qm.interactions.models import Interaction
 from scoring.evaluations.models import Evaluation
 from transcription import flagging
@@ -42,6 +43,9 @@ class QueueItem:
     agent: str
     risk: float
     reasons: list[Reason] = field(default_factory=list)
+    age_days: int = 0
+    """Whole days since the contact took place: the queue has no due day, but an old contact
+    is harder to put right (the customer, the agent's memory)."""
 
 
 def _open(viewer: Any, flag_id: int | None) -> Any:
@@ -71,7 +75,10 @@ def queue(session: Session, viewer: Any, *, flag_id: int | None = None, page: in
         .order_by(per_interaction.c.risk.desc(), Interaction.started_at.desc(),
                   Interaction.id.desc())
         .offset((max(1, page) - 1) * per_page).limit(per_page)).all()
-    items = {i.id: QueueItem(i, name, round(float(risk), 4)) for i, name, risk in rows}
+    now = utcnow()
+    items = {i.id: QueueItem(i, name, round(float(risk), 4),
+                             age_days=max(0, (now - i.started_at).days))
+             for i, name, risk in rows}
     if items:
         _attach_reasons(session, items, open_)
     return list(items.values()), total

@@ -30,7 +30,9 @@
     total.textContent = data.total === null ? "–" : data.total;
     var critical = document.getElementById("live-critical");
     critical.classList.toggle("d-none", !data.critical_fail);
-    document.getElementById("live-reasons").textContent = data.critical_reasons.join("; ");
+    var reasons = document.getElementById("live-reasons");
+    reasons.textContent = "words" in reasons.dataset && data.critical_text ? data.critical_text
+      : data.critical_reasons.join("; ");
     var unanswered = document.getElementById("live-unanswered");
     if (unanswered) unanswered.textContent = data.unanswered.length + " question(s) unanswered";
     Object.keys(data.sections).forEach(function (key) {
