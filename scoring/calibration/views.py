@@ -38,7 +38,7 @@ from scoring.calibration.models import CalibrationSession
 from scoring.evaluations.forms import AcknowledgeForm, EvaluationForm, answers_from
 from scoring.evaluations.services import preview as score_preview
 from scoring.evaluations.services import visible as evaluation_visible
-from scoring.evaluations.views import preview_response
+from scoring.evaluations.views import critical_words, preview_response
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
 from transcription import texts
 
@@ -242,6 +242,7 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
         editable=editable, form=form, definition=calibration.form_version.definition,
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
         errors=errors or {}, result=result, others=others,
+        critical_lines=critical_words(cal.form_of(calibration), result),
         transcript=transcript,
         shown_body=texts.shown_body(db.session, item.interaction, transcript)), status
 

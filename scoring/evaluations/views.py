@@ -119,7 +119,6 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
         result = ev.preview(scoring_form, shown_answers)
     except QMError:
         result = None
-    effect = rules.critical_effect(scoring_form, result) if result is not None else None
     policy = _policy()
     # each revision's feedback as written for its answers (the latest is what the page shows)
     history = ev.feedback_history(evaluation.revisions)
@@ -138,7 +137,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
         revision_notes={r.number: {k: f.text for k, f in h.items()}
                         for r, h in zip(evaluation.revisions, history, strict=True)},
         result=result, comments=ev.can_read_comments(current_user, evaluation),
-        critical_lines=effect.sentences() if effect else [],
+        critical_lines=critical_words(scoring_form, result),
         ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
         last_day=ev.last_day_to_dispute(evaluation, policy),
         window_open=ev.window_open(evaluation, policy, utcnow()),
@@ -223,6 +222,13 @@ def preview(evaluation_id: int) -> Any:
     return preview_response(ev.form_of(_evaluation(evaluation_id)))
 
 
+def critical_words(form: Any, result: Any) -> list[str]:
+    """A missed critical question in words (what it zeroed, what the score would have been),
+    for a page's ``#live-reasons``; empty when nothing critical was missed."""
+    effect = rules.critical_effect(form, result) if result is not None else None
+    return effect.sentences() if effect else []
+
+
 def preview_response(form: Any) -> Any:
     """The posted answers scored on ``form`` (partial), as JSON; misfits answer 400."""
     answers, _notes = answers_from(request.form, form.questions())
@@ -230,11 +236,9 @@ def preview_response(form: Any) -> Any:
         result = ev.preview(form, ev.clean_answers(form, answers))
     except QMError as exc:
         return jsonify({"error": str(exc), "errors": getattr(exc, "errors", {})}), 400
-    effect = rules.critical_effect(form, result)
-    # the critical fail in words (what it zeroed, what the score would have been), for pages
-    # that show it so (``data-words`` on ``#live-reasons``)
+    # the critical fail in words, for pages that show it so (``data-words`` on ``#live-reasons``)
     return jsonify({**ev.result_json(result),
-                    "critical_text": " ".join(effect.sentences()) if effect else ""})
+                    "critical_text": " ".join(critical_words(form, result))})
 
 
 def _action(evaluation_id: int, run: Any, message: str, **forms: Any) -> Any:
@@ -361,13 +365,14 @@ def _dispute_page(dispute_id: int) -> Any:
         result = ev.preview(ev.form_of(evaluation), answers)
     except QMError:
         result = None
+    critical_lines = critical_words(ev.form_of(evaluation), result)
     comments = ev.can_read_comments(current_user, evaluation)
     history = ev.feedback_history(evaluation.revisions)
     feedback = history[-1] if history and comments else {}
     return render_template("scoring/evaluations/dispute.html", dispute=item, evaluation=evaluation,
                            form=form, definition=evaluation.form_version.definition,
                            answers=answers, notes=notes, errors=errors, comments=comments,
-                           result=result,
+                           result=result, critical_lines=critical_lines,
                            prior_notes={k: f.text for k, f in feedback.items()},
                            note_sources={k: f.source for k, f in feedback.items()},
                            **_transcript_context(evaluation.interaction),

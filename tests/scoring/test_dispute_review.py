@@ -6,6 +6,7 @@ agent's time zone; how long each open dispute has waited. All on the real databa
 from __future__ import annotations
 
 import datetime as dt
+import html as htmlmod
 import re
 from pathlib import Path
 
@@ -98,6 +99,17 @@ def test_the_review_screen_has_the_transcript_and_the_evaluators_feedback(app, c
     assert re.search(r'name="note-verify" value=""', verify)
     recording = client.get(f"/interactions/{dispute.evaluation.interaction_id}/recording")
     assert recording.status_code == 200 and recording.data == AUDIO.read_bytes()
+
+
+def test_the_review_screen_says_what_the_critical_fail_did(app, client, auth, session, people):
+    dispute = disputed_call(app, session, people)
+    auth.login("lead.a")
+    html = htmlmod.unescape(client.get(f"/disputes/{dispute.id}").get_data(as_text=True))
+    panel = re.search(r'id="live-critical".*?</div>', html, re.S).group(0)
+    # greet yes, verify (critical for the form) no: 1 of 3 points had it not been critical
+    assert "Critical question missed: 'Verifies identity' (Basics)." in panel
+    assert "The whole evaluation scores 0 (it would have been 33.33)." in panel
+    assert "data-words" in panel  # the live score keeps saying it in words
 
 
 def test_a_reviewer_who_may_not_read_comments_sees_the_call_but_no_feedback(
