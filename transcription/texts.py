@@ -37,16 +37,32 @@ _SPEAKERS = {"agent": AGENT, "advisor": AGENT, "adviser": AGENT, "me": AGENT,
              "customer": CUSTOMER, "client": CUSTOMER, "caller": CUSTOMER, "you": CUSTOMER}
 
 
-def segments_of(body: str) -> list[Segment]:
-    """One segment per non-empty line; a line without a prefix continues the last speaker (an
-    e-mail without prefixes is one speaker throughout). Positions stand in for times."""
+def labelled(body: str) -> bool:
+    """Whether a text names its parties (``Customer:`` / ``Agent:`` prefixes)."""
+    return any(_PREFIX.match(line) for line in body.splitlines())
+
+
+def sender(interaction: Interaction) -> str:
+    """Who wrote a text without prefixes: an e-mail is its sender's, the customer's when it
+    came in, the agent's when it went out; any other unlabelled text stays one ``MONO`` voice.
+    Without this, an e-mail's words counted for nobody ("agent 0 (0 words), customer 0")."""
+    if interaction.channel != "email":
+        return MONO
+    return AGENT if interaction.direction == "outbound" else CUSTOMER
+
+
+def segments_of(body: str, unlabelled: str = MONO) -> list[Segment]:
+    """One segment per non-empty line; a line without a prefix continues the last speaker (a
+    text without prefixes is ``unlabelled``'s throughout: see ``sender``). Positions stand in
+    for times: a segment's start is its line number, so the blank lines between an e-mail's
+    headers and its body can be found again."""
     out: list[Segment] = []
-    labelled = any(_PREFIX.match(line) for line in body.splitlines())
-    speaker = CUSTOMER if labelled else MONO
+    is_labelled = labelled(body)
+    speaker = CUSTOMER if is_labelled else unlabelled
     for number, line in enumerate(body.splitlines()):
         if not line.strip():
             continue
-        match = _PREFIX.match(line) if labelled else None
+        match = _PREFIX.match(line) if is_labelled else None
         if match:
             speaker = _SPEAKERS[match.group(1).lower()]
             line = line[match.end():]
@@ -54,14 +70,18 @@ def segments_of(body: str) -> list[Segment]:
     return out
 
 
-def counts(segments: list[Segment]) -> dict[str, Any]:
+def counts(segments: list[Segment], *, one_message: bool = False) -> dict[str, Any]:
+    """Messages and words per party. ``one_message``: the lines are one message (an e-mail),
+    not a message each (a chat)."""
     def words(speaker: str | None) -> int:
         return sum(len(s.text.split()) for s in segments if speaker in (None, s.speaker))
 
     def messages(speaker: str) -> int:
-        return sum(1 for s in segments if s.speaker == speaker)
+        found = sum(1 for s in segments if s.speaker == speaker)
+        return min(found, 1) if one_message else found
 
-    return {"messages": len(segments), "agent_messages": messages(AGENT),
+    return {"messages": min(len(segments), 1) if one_message else len(segments),
+            "agent_messages": messages(AGENT),
             "customer_messages": messages(CUSTOMER), "words": words(None),
             "agent_words": words(AGENT), "customer_words": words(CUSTOMER)}
 
@@ -71,13 +91,16 @@ def _stored(session: Session, interaction_id: int) -> Transcript | None:
 
 
 def _values(interaction: Interaction, keep_raw: bool) -> dict[str, Any]:
-    redacted, tags = redact_segments(segments_of(interaction.body or ""))
+    body = interaction.body or ""
+    one_email = interaction.channel == "email" and not labelled(body)
+    redacted, tags = redact_segments(segments_of(body, sender(interaction)))
     segments = [{"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text.strip(),
                  "confidence": None, "words": []} for s in redacted]
     return {
         "source": "text", "language": "", "model": "text", "settings": {},
         "segments": segments, "text": " ".join(s["text"] for s in segments if s["text"]),
-        "raw_text": interaction.body if keep_raw else None, "metrics": counts(redacted),
+        "raw_text": interaction.body if keep_raw else None,
+        "metrics": counts(redacted, one_message=one_email),
         "redactions": tags, "warnings": []}
 
 
@@ -119,10 +142,12 @@ def shown_transcript(session: Session, interaction: Interaction) -> Transcript |
 _LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
 
 
-def _as_lines(segments: list[dict[str, Any]]) -> str:
+def _as_lines(segments: list[dict[str, Any]], with_labels: bool = True) -> str:
     """Redacted segments back into the shape of a typed text: a line per message, with its
-    speaker's label where the text had labels."""
-    return "\n".join(f"{_LABELS[s['speaker']]}: {s['text']}" if s["speaker"] in _LABELS
+    speaker's label where the text had labels (``with_labels``: an e-mail's sender is known
+    without them, and they were never typed)."""
+    return "\n".join(f"{_LABELS[s['speaker']]}: {s['text']}"
+                     if with_labels and s["speaker"] in _LABELS
                      else s["text"] for s in segments if s["text"])
 
 
@@ -142,7 +167,8 @@ def shown_bodies(session: Session, interactions: list[Interaction]) -> dict[int,
     for item in with_text:
         segments = stored.get(item.id)
         out[item.id] = _as_lines(segments if segments is not None
-                                 else _values(item, keep_raw=False)["segments"])
+                                 else _values(item, keep_raw=False)["segments"],
+                                 labelled(item.body or ""))
     return out
 
 
@@ -151,7 +177,7 @@ def shown_body(session: Session, interaction: Interaction,
     """One interaction's ``shown_bodies``; ``transcript``, the one ``shown_transcript`` gave the
     page, spares reading (or redacting) a text's words a second time."""
     if transcript is not None and transcript.source == "text":
-        return _as_lines(transcript.segments)
+        return _as_lines(transcript.segments, labelled(interaction.body or ""))
     return shown_bodies(session, [interaction])[interaction.id]
 
 

@@ -79,8 +79,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "dispute.review": {A: ALL, Q: ALL, L: TEAM},
     # reading disputes and sampling rules without acting on them: what an auditor does
     "dispute.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
-    "sampling.view": {A: ALL, U: ALL},
+    "sampling.view": {A: ALL, L: TEAM, U: ALL},
     "sampling.manage": {A: ALL},
+    # running the weekly draw: leads for their teams' rules (rules stay the admins')
+    "sampling.run": {A: ALL, L: TEAM},
     # calibration sessions: leads run them for their teams; invited users score in them
     "calibration.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     "calibration.manage": {A: ALL, L: TEAM},
@@ -122,7 +124,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
 
 # Permissions that come with another: whoever may change sampling rules may read them, also
 # when the change comes from a grant rather than a role.
-IMPLIED_BY: dict[str, tuple[str, ...]] = {"sampling.view": ("sampling.manage",),
+IMPLIED_BY: dict[str, tuple[str, ...]] = {"sampling.view": ("sampling.manage", "sampling.run"),
+                                          "sampling.run": ("sampling.manage",),
                                           "dispute.view": ("dispute.review",),
                                           "flag.view": ("flag.review", "flag.manage")}
 

@@ -40,7 +40,7 @@ from scoring.evaluations.services import preview as score_preview
 from scoring.evaluations.services import visible as evaluation_visible
 from scoring.evaluations.views import critical_words, preview_response
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
-from transcription import texts
+from transcription import texts, written
 
 bp = Blueprint("calibration", __name__)
 
@@ -243,7 +243,7 @@ def _score_page(item: Any, status: int = 200, *, form: EvaluationForm | None = N
         answers=shown, notes=notes if notes is not None else (score.notes if score else {}),
         errors=errors or {}, result=result, others=others,
         critical_lines=critical_words(cal.form_of(calibration), result),
-        transcript=transcript,
+        transcript=transcript, written=written.view(item.interaction, transcript),
         shown_body=texts.shown_body(db.session, item.interaction, transcript)), status
 
 

@@ -39,7 +39,7 @@ from scoring.evaluations.forms import (
 )
 from scoring.evaluations.models import DisputeStatus, Evaluation
 from scoring.forms import rules
-from transcription import flagging, texts
+from transcription import flagging, texts, written
 from transcription.flagging import queries as flag_queries
 
 bp = Blueprint("evaluations", __name__)
@@ -158,7 +158,7 @@ def _transcript_context(interaction: Any) -> dict[str, Any]:
     shown = (flag_queries.of_interaction(db.session, interaction)[0]
              if can(current_user, "flag.view", interaction) else [])
     return {
-        "transcript": transcript,
+        "transcript": transcript, "written": written.view(interaction, transcript),
         "shown_body": texts.shown_body(db.session, interaction, transcript),
         "review_flag": None if flag_queries.shows_problem(shown) else flagging.latest_flag(
             db.session, interaction),

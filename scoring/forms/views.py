@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +19,7 @@ from qm.auth.access import permission_required
 from qm.errors import InvalidInput, NotFound
 from qm.inputs import id_arg
 from qm.web import db, publish_page, save_form
-from scoring.forms import rules
+from scoring.forms import diff, rules
 from scoring.forms import services as form_services
 from scoring.forms.forms import FormDefinitionForm, FormImportForm, PublishForm
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
@@ -198,6 +198,31 @@ def import_form() -> Any:
     return render_template("scoring/forms/form_import.html", form=form), outcome
 
 
+@bp.get("/forms/<int:form_id>/publish")
+@permission_required("form.manage")
+def confirm_publish(form_id: int) -> Any:
+    """Before a draft is frozen: what it changes from the version it replaces, in words, and
+    the button that publishes exactly this draft (its number and version go with the POST)."""
+    scoring_form = _scoring_form(form_id)
+    draft = _draft(scoring_form)
+    if draft is None:
+        flash(f"Form {scoring_form.name!r} has no draft to publish.", "warning")
+        return redirect(url_for("forms.form_detail", form_id=form_id))
+    published = next((v for v in scoring_form.versions
+                      if v.status == FormStatus.PUBLISHED.value), None)
+    changes = diff.differences(
+        rules.form_from_dict(published.definition) if published is not None else None,
+        rules.form_from_dict(draft.definition))
+    # The draft's page sends the number and version it showed: say so if it changed since.
+    seen = (id_arg(request.args, "number"), id_arg(request.args, "version"))
+    changed_since = seen != (None, None) and seen != (draft.number, draft.version)
+    return render_template("scoring/forms/publish.html", scoring_form=scoring_form,
+                           draft=draft, published=published, changes=changes,
+                           changed_since=changed_since,
+                           publish=PublishForm(formdata=None, number=draft.number,
+                                               version=draft.version))
+
+
 @bp.post("/forms/<int:form_id>/publish")
 @permission_required("form.manage")
 def publish(form_id: int) -> Any:
@@ -212,5 +237,9 @@ def publish(form_id: int) -> Any:
         return (f"Version {version.number} published: new evaluations use it. Evaluations "
                 "already made keep the version they were scored on.")
 
+    # A refusal goes back to the confirmation, which shows the draft as it is now (the draft
+    # changed since it was shown), or to the form's page when there is no draft to publish.
+    back = ("forms.confirm_publish" if _draft(_scoring_form(form_id)) is not None
+            else "forms.form_detail")
     return publish_page(form, write, _detail, published, what="form",
-                        back=url_for("forms.form_detail", form_id=form_id))
+                        back=url_for(back, form_id=form_id))

@@ -47,7 +47,7 @@ from scoring.interactions import queries
 from scoring.interactions.forms import ImportForm, InteractionForm
 from scoring.review import dashboard as review_panel
 from scoring.sampling import services as sampling
-from transcription import flagging, texts
+from transcription import flagging, texts, written
 from transcription.flagging import queries as flag_queries
 
 bp = Blueprint("interactions", __name__)
@@ -168,7 +168,7 @@ def interaction(interaction_id: int) -> Any:
     transcript = texts.shown_transcript(db.session, item)
     panel = review_panel.interaction_panel(db.session, current_user, item)
     return render_template("scoring/interactions/interaction.html", interaction=item,
-                           history=history,
+                           history=history, written=written.view(item, transcript),
                            shown_body=texts.shown_body(db.session, item, transcript),
                            can_listen=can(current_user, "recording.listen", item),
                            evaluations=evaluations, transcript=transcript,

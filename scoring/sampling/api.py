@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from qm.auth.access import api_permission, api_user
 from qm.inputs import Count, Id, Text
 from qm.interactions.models import Channel
 from qm.web import db, settings
+from scoring.sampling import queries
 from scoring.sampling import services as sampling
 from scoring.sampling.models import SamplingRule
 
@@ -60,14 +62,56 @@ def create_rule(data: dict[str, Any]) -> Any:
     return rule
 
 
+class RunLineSchema(Schema):
+    rule_id = fields.Int(allow_none=True)
+    rule_name = fields.Str()
+    team_id = fields.Int(allow_none=True)
+    agents = fields.Int()
+    candidates = fields.Int()
+    created = fields.Int()
+    targeted = fields.Int()
+    already = fields.Int()
+    unassigned = fields.Int()
+    problem = fields.Str()
+    note = fields.Str()
+    evaluation_ids = fields.List(fields.Int())
+    unassigned_interaction_ids = fields.List(fields.Int(), metadata={
+        "description": "drawn, but no evaluator could take them (caps reached)"})
+
+
+class PastRunSchema(Schema):
+    id = fields.Int()
+    week = fields.Str()
+    seed = fields.Int()
+    timezone = fields.Str()
+    run_by_id = fields.Int(allow_none=True)
+    run_by_name = fields.Str()
+    ran_at = fields.DateTime()
+    created = fields.Int()
+    unassigned = fields.Int()
+    rules = fields.List(fields.Nested(RunLineSchema))
+
+
+@blp.get("/sampling/runs")
+@api_permission("sampling.view")
+@blp.response(200, PastRunSchema(many=True))
+def list_runs() -> Any:
+    """Past sampling runs, newest first, 20 a page (``?page=2``); a lead's own teams' lines."""
+    user = api_user()
+    page = queries.runs(db.session, user, request.args.get("page", 1, type=int) or 1)
+    return [{**{k: getattr(r, k) for k in PastRunSchema().fields if k != "rules"},
+             "rules": queries.run_lines(user, r)} for r in page.runs]
+
+
 @blp.post("/sampling/runs")
-@api_permission("sampling.manage")
+@api_permission("sampling.run")
 @blp.arguments(RunSchema)
 @blp.response(201, description="what was created, per rule")
 def run_sampling(data: dict[str, Any]) -> Any:
     report = sampling.run_sampling(db.session, api_user(), data["week"], seed=data["seed"],
                                    timezone=settings().timezone)
     db.session.commit()
-    return {"week": report.week, "seed": report.seed, "created": report.created,
+    return {"run_id": report.run_id, "week": report.week, "seed": report.seed,
+            "created": report.created,
             "unassigned": report.unassigned, "evaluation_ids": report.created_ids,
             "rules": [vars(r) for r in report.rules], "summary": report.lines()}

@@ -48,4 +48,4 @@ class SamplingRuleForm(FlaskForm):
 class SampleRunForm(FlaskForm):
     week = StringField("ISO week (e.g. 2026-W47)", validators=[DataRequired(), Length(max=8)])
     seed = IntegerField("Seed (the same seed draws the same sample)", default=0,
-                        validators=[Optional()])
+                        validators=[Optional(), NumberRange(0, 2**32 - 1)])

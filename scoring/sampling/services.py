@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from qm import audit
 from qm.auth.models import Team, User
-from qm.auth.permissions import require
+from qm.auth.permissions import TEAM, require, scope_for
+from qm.db import utcnow
 from qm.errors import InvalidInput, NotFound, StaleEdit
 from qm.interactions.models import Channel, Interaction
 from scoring.evaluations.models import (
@@ -52,7 +53,7 @@ from scoring.sampling.draw import (
     week_bounds,
     week_label,
 )
-from scoring.sampling.models import SamplingRule
+from scoring.sampling.models import SamplingRule, SamplingRun, SamplingRunRule
 from transcription import flagging
 from transcription.flagging import queries as flag_queries
 from transcription.models import Flag, ReviewFlag
@@ -61,6 +62,8 @@ from transcription.models import Flag, ReviewFlag
 @dataclass
 class RuleReport:
     rule: str
+    rule_id: int | None = None
+    team_id: int | None = None
     agents: int = 0
     candidates: int = 0
     created: int = 0
@@ -70,6 +73,9 @@ class RuleReport:
     targeted: int = 0
     """Of ``created``, how many were drawn because the flagging model flagged them."""
     note: str = ""
+    evaluation_ids: list[int] = field(default_factory=list)
+    unassigned_ids: list[int] = field(default_factory=list)
+    """The drawn interactions no evaluator could take, kept in the run's history."""
 
 
 @dataclass
@@ -78,6 +84,8 @@ class SampleReport:
     seed: int
     rules: list[RuleReport] = field(default_factory=list)
     created_ids: list[int] = field(default_factory=list)
+    run_id: int | None = None
+    """The ``SamplingRun`` that keeps this report as history."""
 
     @property
     def created(self) -> int:
@@ -146,8 +154,13 @@ class _Planner:
 
 def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
                  rule_ids: Sequence[int] | None = None, timezone: str = "UTC") -> SampleReport:
-    """Create the week's assignments for every active rule (or the rules named)."""
-    require(actor, "sampling.manage")
+    """Create the week's assignments for every active rule (or the rules named), and keep
+    the run as history (``SamplingRun``) in the same transaction.
+
+    A team lead (``sampling.run`` at TEAM scope) draws only for the rules of the teams they
+    lead: without ``rule_ids``, those of them that are active; a rule named outside them is
+    not found, as on every page."""
+    require(actor, "sampling.run")
     monday = parse_week(week)
     tz = ZoneInfo(timezone)
     start, end = week_bounds(monday, tz)
@@ -156,6 +169,8 @@ def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
     stmt = select(SamplingRule).where(SamplingRule.active).order_by(SamplingRule.id)
     if rule_ids:
         stmt = select(SamplingRule).where(SamplingRule.id.in_(rule_ids)).order_by(SamplingRule.id)
+    if scope_for(actor, "sampling.run") is TEAM:
+        stmt = stmt.where(SamplingRule.team_id.in_(sorted(actor.led_team_ids)))
     rules_ = session.scalars(stmt).all()
     if rule_ids and len(rules_) != len(set(rule_ids)):
         raise NotFound("Sampling rule", ", ".join(map(str, rule_ids)))
@@ -164,7 +179,7 @@ def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
     taken: set[int] = set()
     targeted: list[Callable[[], None]] = []
     for rule in rules_:
-        item = RuleReport(rule.name)
+        item = RuleReport(rule.name, rule.id, rule.team_id)
         report.rules.append(item)
         version = session.scalar(select(FormVersion).where(
             FormVersion.form_id == rule.form_id,
@@ -178,7 +193,28 @@ def run_sampling(session: Session, actor: Any, week: str, *, seed: int = 0,
             targeted.append(later)
     for top_up in targeted:  # every rule's random draw first: none loses work or candidates
         top_up()
+    _keep_run(session, actor, report, timezone)
     return report
+
+
+def _keep_run(session: Session, actor: Any, report: SampleReport, timezone: str) -> None:
+    actor_id, actor_name = audit.actor_identity(actor)
+    run = SamplingRun(week=report.week, seed=report.seed, timezone=timezone,
+                      run_by_id=actor_id, run_by_name=actor_name, created=report.created,
+                      unassigned=report.unassigned, ran_at=utcnow())
+    for r in report.rules:
+        run.rules.append(SamplingRunRule(
+            rule_id=r.rule_id, rule_name=r.rule, team_id=r.team_id, agents=r.agents,
+            candidates=r.candidates, created=r.created, targeted=r.targeted, already=r.already,
+            unassigned=r.unassigned, problem=r.problem, note=r.note,
+            evaluation_ids=list(r.evaluation_ids),
+            unassigned_interaction_ids=list(r.unassigned_ids)))
+    session.add(run)
+    session.flush()
+    report.run_id = run.id
+    audit.record(session, actor, "sampling.run", run, after={
+        "week": run.week, "seed": run.seed, "created": run.created,
+        "unassigned": run.unassigned, "rules": [r.rule_id for r in run.rules]})
 
 
 def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: FormVersion,
@@ -226,6 +262,7 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
         placed = planner.place(c.agent_id, rule.evaluator_daily_cap)
         if placed is None:
             item.unassigned += 1
+            item.unassigned_ids.append(c.interaction_id)
             return
         evaluator_id, day = placed
         evaluation = Evaluation(
@@ -241,6 +278,7 @@ def _sample_rule(session: Session, actor: Any, rule: SamplingRule, version: Form
         audit.record(session, actor, "evaluation.assigned", evaluation,
                      after=snapshot(evaluation))
         report.created_ids.append(evaluation.id)
+        item.evaluation_ids.append(evaluation.id)
         item.created += 1
         item.targeted += targeted
 

@@ -1,4 +1,4 @@
-"""Sampling pages: the rules, editing one, and running a week's sampling."""
+"""Sampling pages: the rules, editing one, running a week's sampling and the runs before."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from qm.auth.access import permission_required
 from qm.auth.models import Team
+from qm.auth.permissions import can
 from qm.errors import QMError
 from qm.web import commit_write, db, save_form, settings, show_errors
 from scoring.forms.models import ScoringForm
-from scoring.sampling import draw
+from scoring.sampling import draw, queries
 from scoring.sampling import services as sampling
 from scoring.sampling.forms import SampleRunForm, SamplingRuleForm
 from scoring.sampling.models import SamplingRule
@@ -61,11 +62,29 @@ def _sampling_page() -> Any:
                         lambda rule: f"Sampling rule {rule.name!r} saved.")
     if not isinstance(outcome, int):
         return outcome
-    rules_ = db.session.scalars(select(SamplingRule).order_by(SamplingRule.name)).all()
     run = SampleRunForm(formdata=None, week=draw.week_label(
         dt.date.today() - dt.timedelta(days=7)))
-    return render_template("scoring/sampling/sampling.html", rules=rules_, form=form, run=run,
-                           report=None), outcome
+    return _render(form, run, None, outcome)
+
+
+def _render(form: SamplingRuleForm, run: SampleRunForm, report: Any, status: int) -> Any:
+    """The sampling page: the rules and the past runs the user may see, newest first."""
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template("scoring/sampling/sampling.html",
+                           rules=queries.rules(db.session, current_user), form=form, run=run,
+                           report=report, runs=queries.runs(db.session, current_user, page)
+                           ), status
+
+
+@bp.get("/sampling/runs/<int:run_id>")
+@permission_required("sampling.view")
+def sampling_run_detail(run_id: int) -> Any:
+    run = queries.run(db.session, current_user, run_id)
+    if run is None:
+        abort(404)
+    lines = queries.run_lines(current_user, run)
+    return render_template("scoring/sampling/run.html", run=run, lines=lines,
+                           evaluations=queries.evaluations(db.session, lines))
 
 
 @bp.get("/sampling/rules/<int:rule_id>")
@@ -82,7 +101,7 @@ def save_sampling_rule(rule_id: int) -> Any:
 
 def _sampling_rule_page(rule_id: int) -> Any:
     rule = db.session.get(SamplingRule, rule_id)
-    if rule is None:
+    if rule is None or not can(current_user, "sampling.view", rule):
         abort(404)
     form = _rule_form(rule)
     if request.method == "GET":
@@ -98,7 +117,7 @@ def _sampling_rule_page(rule_id: int) -> Any:
 
 
 @bp.post("/sampling/run")
-@permission_required("sampling.manage")
+@permission_required("sampling.run")
 def sampling_run() -> Any:
     run = SampleRunForm()
     report = None
@@ -114,7 +133,4 @@ def sampling_run() -> Any:
             db.session.rollback()
             show_errors(run, exc)
             status = exc.status
-    rules_ = db.session.scalars(select(SamplingRule).order_by(SamplingRule.name)).all()
-    return render_template("scoring/sampling/sampling.html", rules=rules_, form=_rule_form(),
-                           run=run,
-                           report=report), status
+    return _render(_rule_form(), run, report, status)

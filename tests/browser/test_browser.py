@@ -376,7 +376,7 @@ def test_admin_creates_an_interaction_in_their_time_zone(tab, people, session):
                      "manual / WEB-0001"):
         assert expected in details
     # A chat is shown as its redacted messages, stored with it when it was saved.
-    assert "November invoice" in page.locator("#transcript").inner_text()
+    assert "November invoice" in page.locator("#written-chat").inner_text()
 
     session.expire_all()
     saved = session.scalars(select(Interaction).where(Interaction.external_id == "WEB-0001")).one()

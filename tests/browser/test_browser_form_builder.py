@@ -106,6 +106,7 @@ def test_admin_builds_a_form_in_the_editor_and_saves_a_draft(tab, people, sessio
     assert (questions[1]["scale_min"], questions[1]["scale_max"]) == (1, 5)
 
     page.get_by_role("button", name="Publish draft").click()
+    page.get_by_role("button", name="Publish version 1").click()  # the confirmation
     page.wait_for_url(re.compile(rf"/forms/{form.id}\?number=1$"))
     assert "published" in page.locator("#version-label").inner_text()
     tab.assert_clean()

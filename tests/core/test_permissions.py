@@ -44,6 +44,7 @@ def world(session, people):
     evaluation = dispute.evaluation
     rule = sampling.save_rule(session, factories.SYSTEM, {"name": "Matrix rule",
                                                           "form_id": form_version.form_id})
+    sample_run = sampling.run_sampling(session, factories.SYSTEM, "2026-W47")
     # A calibration session of team A in which every role that may score takes part.
     calibration_session = cal.create_session(
         session, people["lead_a"], title="Matrix calibration", form_id=None,
@@ -106,6 +107,7 @@ def world(session, people):
         "evaluation_id": evaluation.id,
         "dispute_id": dispute.id,
         "rule_id": rule.id,
+        "run_id": sample_run.run_id,
         "session_id": calibration_session.id,
         "item_id": calibration_session.items[0].id,
         "framework_id": framework.id,

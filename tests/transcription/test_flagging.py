@@ -168,7 +168,7 @@ def test_the_flag_shows_to_evaluators_not_to_agents(client, auth, session, peopl
     auth.logout()
     auth.login("agent.a")
     page = client.get(f"/interactions/{chat.id}").get_data(as_text=True)
-    assert 'id="transcript"' in page and 'id="review-flag"' not in page
+    assert 'id="written-chat"' in page and 'id="review-flag"' not in page
 
 
 def test_score_below_setting(monkeypatch, tmp_path):

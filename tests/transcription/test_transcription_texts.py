@@ -354,7 +354,7 @@ def test_a_chat_never_shows_its_typed_text_even_before_it_is_backfilled(client, 
     for name, url in pages.items():
         page = client.get(url).get_data(as_text=True)
         assert "[CARD]" in page and "4111" not in page, name
-        assert 'id="transcript"' in page, name
+        assert 'id="written-chat"' in page, name  # shown as the chat it is
     auth.logout()
     auth.login("agent.a")
     page = client.get(f"/interactions/{chat.id}").get_data(as_text=True)
