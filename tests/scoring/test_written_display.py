@@ -82,3 +82,19 @@ def test_the_interaction_page_shows_an_email_and_a_chat(client, auth, session, p
            '<span class="text-muted">10:02</span> I have resent the link.' in html
     assert "<strong>Customer</strong> My payment failed this morning." in html
     assert "2 messages: agent 1 (5 words), customer 1 (5 words)" in html
+
+
+def test_each_line_keeps_its_segment_so_a_flags_words_can_be_marked():
+    # a flag's marks name a segment's index and its words' indexes in ``text.split()``
+    segments = [{"speaker": "customer", "text": "[10:02] I want to cancel"},
+                {"speaker": "agent", "text": ""},
+                {"speaker": "agent", "text": "Sorry to hear"}]
+    first, second = written.chat(segments)
+    assert (first.line.index, first.line.skip, first.line.text) == (0, 1, "I want to cancel")
+    # the flag's word 4 ("cancel") is the shown line's word 3
+    assert first.line.text.split()[4 - first.line.skip] == "cancel"
+    assert (second.line.index, second.line.skip) == (2, 0)
+    mail = written.email([{"start": 0, "text": "Subject: Cancel"}, {"start": 2, "text": "Hi,"},
+                          {"start": 3, "text": "cancel it"}])
+    assert [[(line.index, line.text) for line in b] for b in mail.blocks] == [
+        [(1, "Hi,"), (2, "cancel it")]]
