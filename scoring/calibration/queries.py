@@ -1,24 +1,24 @@
 """Read side of the calibration picker: the interactions a session manager may put in a
 session, searched and filtered, with what is known of each (flagged, evaluated).
 
-The interactions list (``scoring.interactions.queries``) sits above calibration in the layers,
-so it cannot be imported here; the definitions that must not differ between the two are the
-lower layers' and are used by both: who sees what (``scope_clause`` on ``interaction.view``),
-what counts as flagged (``transcription.flagging.queries.flagged_rows``) and what counts as
-evaluated (``FINISHED_STATUSES``)."""
+The interactions list (``scoring.interactions.queries``) sits above calibration in the layers;
+what the two share is the lower layers': who sees what and the common filters
+(``qm.interactions.queries``), what counts as flagged
+(``transcription.flagging.queries.flagged_rows``) and what counts as evaluated
+(``FINISHED_STATUSES``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import User
-from qm.auth.permissions import can, scope_clause
+from qm.auth.permissions import can
+from qm.interactions import queries as interaction_queries
 from qm.interactions.models import Interaction
 from scoring.evaluations.models import FINISHED_STATUSES, Evaluation
 from transcription.flagging import queries as flag_queries
@@ -64,10 +64,6 @@ class PickerPage:
     more: bool
 
 
-def _day_start(day: dt.date, zone: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, ZoneInfo(zone)).astimezone(dt.UTC)
-
-
 def _flagged_ids(among: list[int] | None = None) -> Select[Any]:
     rows = flag_queries.flagged_rows().subquery()
     stmt = select(rows.c.interaction_id)
@@ -91,23 +87,13 @@ def _text_clause(q: str) -> ColumnElement[bool]:
 
 def candidates_query(actor: Any, filters: PickerFilters) -> Select[tuple[Interaction]]:
     """Interactions ``actor`` may see (``interaction.view``) that match ``filters``."""
-    stmt = select(Interaction).where(
-        scope_clause(actor, "interaction.view", Interaction.agent_id, Interaction.team_id))
+    stmt = interaction_queries.narrowed(
+        interaction_queries.visible(actor), team_id=filters.team_id, channel=filters.channel,
+        queue=filters.queue, date_from=filters.date_from, date_to=filters.date_to,
+        timezone=filters.timezone)
     q = filters.q.strip()
     if q:
         stmt = stmt.where(_text_clause(q))
-    if filters.team_id:
-        stmt = stmt.where(Interaction.team_id == filters.team_id)
-    if filters.queue.strip():
-        stmt = stmt.where(Interaction.queue == filters.queue.strip())
-    if filters.channel:
-        stmt = stmt.where(Interaction.channel == filters.channel)
-    if filters.date_from:
-        stmt = stmt.where(Interaction.started_at >= _day_start(filters.date_from,
-                                                               filters.timezone))
-    if filters.date_to:
-        stmt = stmt.where(Interaction.started_at < _day_start(
-            filters.date_to + dt.timedelta(days=1), filters.timezone))
     if filters.flagged:
         stmt = stmt.where(Interaction.id.in_(_flagged_ids()))
     if filters.evaluated == "yes":

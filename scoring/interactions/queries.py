@@ -6,15 +6,14 @@ import base64
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from qm.auth.permissions import scope_clause
 from qm.db import UTCDateTime
 from qm.errors import InvalidInput
 from qm.inputs import MAX_ID
+from qm.interactions import queries as interaction_queries
 from qm.interactions.models import Interaction
 from qm.timestamps import to_utc
 from transcription.flagging import queries as flag_queries
@@ -67,32 +66,14 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
                            "the first page.", {"cursor": "Not a cursor of this list."}) from None
 
 
-def _day_start(day: dt.date, tz: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, ZoneInfo(tz)).astimezone(dt.UTC)
-
-
 def filtered(actor: Any, filters: InteractionFilters) -> Select[tuple[Interaction]]:
-    stmt = select(Interaction).where(
-        scope_clause(actor, "interaction.view", Interaction.agent_id, Interaction.team_id)
-    )
+    stmt = interaction_queries.narrowed(
+        interaction_queries.visible(actor), agent_id=filters.agent_id, team_id=filters.team_id,
+        channel=filters.channel, direction=filters.direction, queue=filters.queue,
+        date_from=filters.date_from, date_to=filters.date_to, timezone=filters.timezone)
     if filters.q:
         q = filters.q.strip()
         stmt = stmt.where((Interaction.external_id == q) | (Interaction.customer_ref == q))
-    if filters.agent_id:
-        stmt = stmt.where(Interaction.agent_id == filters.agent_id)
-    if filters.team_id:
-        stmt = stmt.where(Interaction.team_id == filters.team_id)
-    if filters.channel:
-        stmt = stmt.where(Interaction.channel == filters.channel)
-    if filters.direction:
-        stmt = stmt.where(Interaction.direction == filters.direction)
-    if filters.queue:
-        stmt = stmt.where(Interaction.queue == filters.queue.strip())
-    if filters.date_from:
-        stmt = stmt.where(Interaction.started_at >= _day_start(filters.date_from, filters.timezone))
-    if filters.date_to:
-        end = _day_start(filters.date_to + dt.timedelta(days=1), filters.timezone)
-        stmt = stmt.where(Interaction.started_at < end)
     if filters.flagged:
         flagged = flag_queries.flagged_rows().subquery()
         stmt = stmt.where(Interaction.id.in_(select(flagged.c.interaction_id)))
