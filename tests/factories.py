@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,8 +16,10 @@ from qm.auth.models import Team, User
 from qm.auth.permissions import SystemActor
 from qm.interactions import services as interactions
 from qm.interactions.models import Interaction
+from qm.storage import RecordingStore
 from scoring.evaluations import services as ev
 from scoring.forms import services as form_services
+from transcription.store import store_transcript
 
 PASSWORD = "correct-horse-battery"
 SYSTEM = SystemActor("test")
@@ -122,3 +125,50 @@ def flags_in_use(session: Session, *classifiers: str) -> None:
         flags.train_classifier(session, SYSTEM, name, texts=texts, labels=labels,
                                activate_it=True)
     session.commit()
+
+
+RECORDED_AUDIO = Path(__file__).resolve().parent / "data" / "audio" / "agent_customer_8k.wav"
+# what tests/data/audio/README.md says is spoken in agent_customer_8k.wav, and when
+RECORDED_SEGMENTS = [
+    {"start": 0.25, "end": 4.25, "speaker": "agent", "confidence": 0.9, "words": [],
+     "text": "Thank you for calling Acme billing, my name is Sam. How can I help you today?"},
+    {"start": 4.75, "end": 8.04, "speaker": "customer", "confidence": 0.9, "words": [],
+     "text": "Hello, I was charged twice for my broadband this month."},
+    {"start": 8.54, "end": 9.97, "speaker": "agent", "confidence": 0.9, "words": [],
+     "text": "Let me check that for you."},
+]
+
+
+def recorded_call(app: Any, session: Session, *, external_id: str = "CALL-1",
+                  segments: list[dict[str, Any]] | None = None) -> Interaction:
+    """agent.a's call with a real recording (``RECORDED_AUDIO``) stored as the app stores one,
+    and a transcript (``RECORDED_SEGMENTS``, or ``segments``)."""
+    segments = RECORDED_SEGMENTS if segments is None else segments
+    with RECORDED_AUDIO.open("rb") as recording:
+        call = interactions.create_interaction(
+            session, SYSTEM,
+            {"source": "test", "external_id": external_id, "agent": "agent.a",
+             "channel": "voice", "started_at": "2026-11-02T09:00:00+00:00", "duration_s": 10},
+            store=RecordingStore(app.extensions["qm"]["settings"].recordings_dir),
+            recording=recording, recording_name="call.wav")
+    store_transcript(session, call.id, {
+        "source": "audio", "model": "test", "duration_s": 10.22, "segments": segments,
+        "text": " ".join(s["text"] for s in segments), "metrics": {}, "redactions": {},
+        "warnings": []})
+    return call
+
+
+# Compliance has a critical question that zeroes its section; Courtesy is plain.
+SECTION_CRITICAL_FORM = {
+    "name": "Section critical form",
+    "sections": [
+        {"key": "comp", "title": "Compliance", "weight": 1, "questions": [
+            {"key": "ident", "text": "Verified identity?", "type": "yes_no", "points": 1,
+             "critical": "section"},
+            {"key": "disclose", "text": "Read the disclosure?", "type": "yes_no", "points": 1},
+        ]},
+        {"key": "court", "title": "Courtesy", "weight": 1, "questions": [
+            {"key": "greet", "text": "Greeted the customer?", "type": "yes_no", "points": 1},
+        ]},
+    ],
+}

@@ -24,19 +24,7 @@ browser = test_browser.browser
 live_server = test_browser.live_server
 tab = test_browser.tab
 
-SECTION_FORM = {
-    "name": "Section critical form",
-    "sections": [
-        {"key": "comp", "title": "Compliance", "weight": 1, "questions": [
-            {"key": "ident", "text": "Verified identity?", "type": "yes_no", "points": 1,
-             "critical": "section"},
-            {"key": "disclose", "text": "Read the disclosure?", "type": "yes_no", "points": 1},
-        ]},
-        {"key": "court", "title": "Courtesy", "weight": 1, "questions": [
-            {"key": "greet", "text": "Greeted the customer?", "type": "yes_no", "points": 1},
-        ]},
-    ],
-}
+SECTION_FORM = factories.SECTION_CRITICAL_FORM
 PASS = {"ident": "yes", "disclose": "yes", "greet": "yes"}
 MISSED = {"ident": "no", "disclose": "yes", "greet": "yes"}
 

@@ -8,7 +8,6 @@ tests/data/audio/agent_customer_8k.wav, with a transcript of what its README say
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import factories
 import pytest
@@ -16,10 +15,7 @@ import test_browser
 from playwright.sync_api import expect
 from test_browser import _assets_loaded
 
-from qm.interactions import services as interactions
-from qm.storage import RecordingStore
 from scoring.evaluations import services as ev
-from transcription.store import store_transcript
 
 pytestmark = [pytest.mark.browser]
 
@@ -27,31 +23,13 @@ browser = test_browser.browser
 live_server = test_browser.live_server
 tab = test_browser.tab
 
-AUDIO = Path(__file__).resolve().parents[1] / "data" / "audio" / "agent_customer_8k.wav"
-SEGMENTS = [
-    {"start": 0.25, "end": 4.25, "speaker": "agent", "confidence": 0.9, "words": [],
-     "text": "Thank you for calling Acme billing, my name is Sam. How can I help you today?"},
-    {"start": 4.75, "end": 8.04, "speaker": "customer", "confidence": 0.9, "words": [],
-     "text": "Hello, I was charged twice for my broadband this month."},
-    {"start": 8.54, "end": 9.97, "speaker": "agent", "confidence": 0.9, "words": [],
-     "text": "Let me check that for you."},
-]
+AUDIO = factories.RECORDED_AUDIO
 
 
 def disputed_call(app, session, people):
     """agent.a's recorded, transcribed call, scored by qa, released and disputed."""
     factories.create_form(session)
-    with AUDIO.open("rb") as recording:
-        call = interactions.create_interaction(
-            session, factories.SYSTEM,
-            {"source": "test", "external_id": "CALL-1", "agent": "agent.a", "channel": "voice",
-             "started_at": "2026-11-02T09:00:00+00:00", "duration_s": 10},
-            store=RecordingStore(app.extensions["qm"]["settings"].recordings_dir),
-            recording=recording, recording_name="call.wav")
-    store_transcript(session, call.id, {
-        "source": "audio", "model": "test", "duration_s": 10.22, "segments": SEGMENTS,
-        "text": " ".join(s["text"] for s in SEGMENTS), "metrics": {}, "redactions": {},
-        "warnings": []})
+    call = factories.recorded_call(app, session)
     item = ev.start_evaluation(session, people["qa"], call)
     ev.submit(session, people["qa"], item.id, {"greet": "yes", "verify": "no"},
               notes={"verify": "Disclosure was not read."})

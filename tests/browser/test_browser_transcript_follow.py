@@ -10,15 +10,11 @@ recording of test_browser_dispute.py."""
 
 from __future__ import annotations
 
+import factories
 import pytest
 import test_browser
 import test_browser_dispute
 from test_browser_a11y import FAILING_IMPACTS, _run_axe
-from test_browser_dispute import AUDIO
-
-from qm.interactions import services as interactions
-from qm.storage import RecordingStore
-from transcription.store import store_transcript
 
 pytestmark = [pytest.mark.browser]
 
@@ -84,21 +80,11 @@ def test_the_line_being_said_is_marked_on_every_page_with_a_transcript(tab, app,
 
 def test_the_box_scrolls_to_the_line_but_not_the_page_nor_while_the_reader_scrolls(
         tab, app, people, session):
-    with AUDIO.open("rb") as recording:
-        call = interactions.create_interaction(
-            session, test_browser_dispute.factories.SYSTEM,
-            {"source": "test", "external_id": "LONG-1", "agent": "agent.a",
-             "channel": "voice", "started_at": "2026-11-02T09:00:00+00:00", "duration_s": 10},
-            store=RecordingStore(app.extensions["qm"]["settings"].recordings_dir),
-            recording=recording, recording_name="call.wav")
     # forty short lines: more than the box shows at once
     segments = [{"start": round(i * 0.25, 2), "end": round(i * 0.25 + 0.2, 2),
                  "speaker": "agent" if i % 2 else "customer", "confidence": 0.9, "words": [],
                  "text": f"Line {i} of a long call"} for i in range(40)]
-    store_transcript(session, call.id, {
-        "source": "audio", "model": "test", "duration_s": 10.22, "segments": segments,
-        "text": " ".join(s["text"] for s in segments), "metrics": {}, "redactions": {},
-        "warnings": []})
+    call = factories.recorded_call(app, session, external_id="LONG-1", segments=segments)
     session.commit()
     page = tab.page
     tab.login("admin")

@@ -23,20 +23,7 @@ from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation
 from scoring.forms import rules
 
-# Compliance has a critical question that zeroes its section; Courtesy is plain.
-SECTION_FORM = {
-    "name": "Section critical form",
-    "sections": [
-        {"key": "comp", "title": "Compliance", "weight": 1, "questions": [
-            {"key": "ident", "text": "Verified identity?", "type": "yes_no", "points": 1,
-             "critical": "section"},
-            {"key": "disclose", "text": "Read the disclosure?", "type": "yes_no", "points": 1},
-        ]},
-        {"key": "court", "title": "Courtesy", "weight": 1, "questions": [
-            {"key": "greet", "text": "Greeted the customer?", "type": "yes_no", "points": 1},
-        ]},
-    ],
-}
+SECTION_FORM = factories.SECTION_CRITICAL_FORM
 
 
 def _options(html: str) -> list[str]:

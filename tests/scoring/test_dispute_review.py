@@ -8,31 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import html as htmlmod
 import re
-from pathlib import Path
 
 import factories
 import pytest
 
 from qm.auth.permissions import PERMISSIONS, Role, Scope
 from qm.db import utcnow
-from qm.interactions import services as interactions
-from qm.storage import RecordingStore
 from scoring.evaluations import disputes as dispute_rules
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Dispute, Evaluation, EvaluationRevision
-from transcription.store import store_transcript
 
-AUDIO = Path(__file__).resolve().parents[1] / "data" / "audio" / "agent_customer_8k.wav"
-
-# what tests/data/audio/README.md says is spoken in agent_customer_8k.wav, and when
-SEGMENTS = [
-    {"start": 0.25, "end": 4.25, "speaker": "agent", "confidence": 0.9, "words": [],
-     "text": "Thank you for calling Acme billing, my name is Sam. How can I help you today?"},
-    {"start": 4.75, "end": 8.04, "speaker": "customer", "confidence": 0.9, "words": [],
-     "text": "Hello, I was charged twice for my broadband this month."},
-    {"start": 8.54, "end": 9.97, "speaker": "agent", "confidence": 0.9, "words": [],
-     "text": "Let me check that for you."},
-]
+AUDIO = factories.RECORDED_AUDIO
 
 OVERALL = "Warm opening; the disclosure is missing."
 GREET_NOTE = "Greet the customer by name."
@@ -43,17 +29,7 @@ def disputed_call(app, session, people) -> Dispute:
     """agent.a's call, with its recording and transcript, scored by qa on the simple form with
     feedback (greet yes, verify no: a critical fail), released and disputed; committed."""
     factories.create_form(session)
-    with AUDIO.open("rb") as recording:
-        call = interactions.create_interaction(
-            session, factories.SYSTEM,
-            {"source": "test", "external_id": "CALL-1", "agent": "agent.a", "channel": "voice",
-             "started_at": "2026-11-02T09:00:00+00:00", "duration_s": 10},
-            store=RecordingStore(app.extensions["qm"]["settings"].recordings_dir),
-            recording=recording, recording_name="call.wav")
-    store_transcript(session, call.id, {
-        "source": "audio", "model": "test", "duration_s": 10.22, "segments": SEGMENTS,
-        "text": " ".join(s["text"] for s in SEGMENTS), "metrics": {}, "redactions": {},
-        "warnings": []})
+    call = factories.recorded_call(app, session)
     item = ev.start_evaluation(session, people["qa"], call)
     ev.submit(session, people["qa"], item.id, {"greet": "yes", "verify": "no"},
               notes={"greet": GREET_NOTE, "verify": VERIFY_NOTE}, comment=OVERALL)
