@@ -122,7 +122,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(auth_views.bp)
+    from qm.notifications import views as notification_views
+
+    app.register_blueprint(notification_views.bp)
+    app.context_processor(notification_views.bell)  # the bell's unread count, on every page
     auth_api.register(api)
+    from qm.notifications import api as notification_api
+
+    notification_api.register(api)
     domains.load()
     for name in DOMAINS:
         module = importlib.import_module(name)

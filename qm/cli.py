@@ -23,6 +23,7 @@ from qm.commands import CliContext, actor_option, pass_ctx, resolve_actor
 from qm.config import DOMAINS, debug_from_env
 from qm.errors import QMError, SchemaNotCurrent
 from qm.interactions.cli import interactions, retention
+from qm.notifications.cli import notifications
 
 
 class UnexpectedError(Exception):
@@ -408,6 +409,7 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
 
 main.add_command(interactions)
 main.add_command(retention)
+main.add_command(notifications)
 
 
 def _add_domain_commands() -> None:

@@ -137,6 +137,14 @@ class Settings:
     # else OMP_NUM_THREADS, else cores // processes).
     worker_cpu_threads: str = field(
         default_factory=lambda: os.environ.get("QM_WORKER_CPU_THREADS", ""))
+    # E-mail of notifications (`qm notifications send`): the SMTP server, as written
+    # (QM_SMTP_URL: smtp://user:pass@host:587?starttls=1, smtps://host, smtp://host:25; parsed
+    # by qm.notifications.mail, which names the variable of a bad value; empty: no e-mail), the
+    # sender's address (QM_MAIL_FROM), and the site's address that e-mailed links start with
+    # (QM_SITE_URL, e.g. https://qm.example.com).
+    smtp_url: str = field(default_factory=lambda: os.environ.get("QM_SMTP_URL", ""))
+    mail_from: str = field(default_factory=lambda: os.environ.get("QM_MAIL_FROM", ""))
+    site_url: str = field(default_factory=lambda: os.environ.get("QM_SITE_URL", ""))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -25,6 +25,7 @@ from qm.auth.models import User
 from qm.auth.permissions import can, require
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
+from qm.notifications.services import notify
 from scoring.evaluations.models import Evaluation
 
 MANAGE, VIEW = "coaching.manage", "coaching.view"
@@ -129,6 +130,9 @@ def open_session(session: Session, actor: Any, agent_id: int,
     session.add(item)
     session.flush()
     audit.record(session, actor, "coaching_session.opened", item, after=audit.snapshot(item))
+    notify(session, actor, [agent.id], "coaching.planned",
+           f"A coaching session with you is planned for {item.planned_on:%Y-%m-%d}.",
+           f"/coaching/{item.id}")
     return item
 
 

@@ -22,6 +22,7 @@ def load_models() -> None:
     """Import every model module so that ``Base.metadata`` knows every table."""
     importlib.import_module("qm.auth.models")
     importlib.import_module("qm.audit")
+    importlib.import_module("qm.notifications.models")
     for domain in DOMAINS:
         if importlib.util.find_spec(f"{domain}.models") is not None:
             importlib.import_module(f"{domain}.models")

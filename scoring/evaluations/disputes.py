@@ -14,6 +14,7 @@ from qm import audit
 from qm.auth.permissions import can, scope_clause
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, StaleEdit
+from qm.notifications.services import notify
 from scoring.evaluations.models import (
     Dispute,
     DisputeStatus,
@@ -128,6 +129,9 @@ def decide(session: Session, actor: Any, dispute_id: int, outcome: str, comment:
         evaluation.status = EvaluationStatus.RELEASED.value
         evaluation.released_at = now  # the agent's window restarts with the decision
         record_revision(session, evaluation, outcome, actor, now, item)
+    notify(session, actor, [evaluation.agent_id], "dispute.decided",
+           f"Your dispute of evaluation #{evaluation.id} was decided: {outcome}.",
+           f"/evaluations/{evaluation.id}")
     return item
 
 

@@ -18,6 +18,7 @@ from qm.auth.permissions import Scope, can, require, scope_clause, scope_for
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
 from qm.interactions.models import Interaction
+from qm.notifications.services import notify
 from qm.signals import Verdict
 from scoring.evaluations.models import (
     FINISHED_STATUSES,
@@ -390,6 +391,10 @@ def submit(session: Session, actor: Any, evaluation_id: int, answers: dict[str, 
             evaluation.released_at = now
             evaluation.released_by_id = getattr(actor, "id", None)
         record_revision(session, evaluation, "submitted", actor, now)
+    if evaluation.status == EvaluationStatus.RELEASED.value:
+        notify(session, actor, [evaluation.agent_id], "evaluation.released",
+               f"Evaluation #{evaluation.id} of your contact was released to you.",
+               f"/evaluations/{evaluation.id}")
     return evaluation
 
 
@@ -405,6 +410,9 @@ def release(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
         evaluation.status = EvaluationStatus.RELEASED.value
         evaluation.released_at = utcnow()
         evaluation.released_by_id = getattr(actor, "id", None)
+    notify(session, actor, [evaluation.agent_id], "evaluation.released",
+           f"Evaluation #{evaluation.id} of your contact was released to you.",
+           f"/evaluations/{evaluation.id}")
     return evaluation
 
 
@@ -458,6 +466,10 @@ def dispute(session: Session, actor: Any, evaluation_id: int, reason: str, *,
         session.add(item)
         session.flush()
         audit.record(session, actor, "dispute.raised", item, after=audit.snapshot(item))
+    notify(session, actor, [lead for lead in (evaluation.agent.team.leads if evaluation.agent.team
+                                              else []) if lead.id != evaluation.evaluator_id],
+           "dispute.raised", f"{actor.display_name} disputed evaluation #{evaluation.id}.",
+           f"/disputes/{item.id}")
     return item
 
 

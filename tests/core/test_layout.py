@@ -27,14 +27,14 @@ PAGE_AREAS = {
     "": "qm.views", "healthz": "qm.views", "audit": "qm.views", "favicon.ico": "qm.views",
     "static": "flask",
     "login": "qm.auth", "logout": "qm.auth", "account": "qm.auth", "users": "qm.auth",
-    "teams": "qm.auth", **SCORING_AREAS,
+    "teams": "qm.auth", "notifications": "qm.notifications", **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
     "training": "competencies.training", "notices": "competencies.notices",
     "coaching": "competencies.coaching",
 }
 API_AREAS = {
     "openapi.json": "flask_smorest", "me": "qm.auth", "users": "qm.auth", "teams": "qm.auth",
-    "audit": "qm.auth", "sampling-rules": "scoring.sampling",
+    "audit": "qm.auth", "notifications": "qm.notifications", "sampling-rules": "scoring.sampling",
     "calibration-sessions": "scoring.calibration", "calibration-items": "scoring.calibration",
     "review-queue": "scoring.review", **SCORING_AREAS,
     "competencies": "competencies.frameworks", "skills": "competencies.profiles",
