@@ -35,6 +35,9 @@ def init_app(app: Any, api: Any) -> None:
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
         [notice_cards.cards, coaching_cards.cards, training_cards.cards, profile_cards.cards])
+    # the reports home (/reports, scoring) lists these among the reports a user may open
+    app.extensions["qm"].setdefault("reports", []).extend(
+        [coaching_cards.reports, training_cards.reports, profile_cards.reports])
     # an agent's page elsewhere (the scorecard) shows their next goal and training due
     app.extensions["qm"].setdefault("person_panels", []).extend(
         [profile_cards.person_panels, training_cards.person_panels,

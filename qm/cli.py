@@ -351,6 +351,55 @@ def audit_head(ctx: CliContext) -> None:
     click.echo(f"{row[0]}:{row[1]}")
 
 
+# --- the evidence pack ---------------------------------------------------------------------
+
+_Day = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command("evidence")
+@click.option("--from", "start", type=_Day, required=True, metavar="YYYY-MM-DD",
+              help="The period's first day (UTC).")
+@click.option("--to", "end", type=_Day, required=True, metavar="YYYY-MM-DD",
+              help="The period's last day, included.")
+@click.option("--team", help="One team, by name (default: the whole site).")
+@click.option("--out", "out", type=cli_types.OutputFile(), required=True,
+              help="The zip to write (replaced if it exists).")
+@actor_option
+@pass_ctx
+def evidence_command(ctx: CliContext, start: Any, end: Any, team: str | None, out: Any,
+                     actor_name: str | None) -> None:
+    """Build the ISO 18295-1 clause-6 evidence pack for an audit: one zip with index.html and
+    manifest.json listing every file (framework and skills matrix, training and coaching,
+    sample sizes, forms, evaluations, calibration, complaints) with its SHA-256, and the audit
+    chain's verification and head. The audit log records the build."""
+    import os
+    import time
+    from pathlib import Path
+
+    from qm import evidence
+
+    partial = Path(out).with_name(Path(out).name + ".partial")
+    began = time.monotonic()
+    with ctx.session() as session:
+        actor = resolve_actor(session, actor_name)
+        scope = evidence.scope_of(session, start.date(), end.date(), team, ctx.settings)
+        try:
+            # Written beside the target, then moved over it: never half a pack at --out.
+            built = evidence.build(session, actor, scope, str(partial),
+                                   progress=lambda path: click.echo(f"  {path}", err=True))
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
+        evidence.record_built(session, actor, built)
+        session.commit()
+    m = built.manifest
+    chain = (f"audit log intact, head {m.audit['head_seq']}:{m.audit['head_hash']}"
+             if m.audit["ok"] else f"AUDIT LOG BROKEN: {m.audit['problem']}")
+    click.echo(f"Wrote {out}: {len(m.files)} files, {m.start} to {m.end}, {m.team}, in "
+               f"{time.monotonic() - began:.1f} s; {chain}; manifest SHA-256 "
+               f"{built.manifest_sha256}.")
+
+
 # --- serving -------------------------------------------------------------------------------
 
 def serve_app(app: Any, host: str, port: int, threads: int) -> None:
@@ -405,6 +454,48 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
 
     serve_app(create_app({"data_dir": ctx.settings.data_dir,
                           "database_url": ctx.settings.database_url}), host, port, 8)
+
+
+# --- reports ------------------------------------------------------------------------------
+
+@main.group()
+def report() -> None:
+    """Reports from the shell: a team lead's weekly digest."""
+
+
+@report.command("digest")
+@click.option("--lead", "lead_name", required=True, metavar="USERNAME",
+              help="The team lead (or any user) whose digest this is: their permissions and "
+                   "teams decide what it holds.")
+@click.option("--week", default=None, metavar="YYYY-Www",
+              help="The ISO week, such as 2026-W48 (default: this week in the lead's zone).")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_ctx
+def report_digest(ctx: CliContext, lead_name: str, week: str | None, as_json: bool) -> None:
+    """What needs a team lead's attention, for their teams: disputes to decide (overdue
+    marked), evaluations waiting for release, coaching actions overdue, refreshers overdue and
+    due, notices not acknowledged, complaints overdue... the home page's cards that ask for
+    something, plus what each domain adds for the week. Print it, or mail it from cron:
+    `qm report digest --lead anna | mail -s "QM digest" anna@example.com`."""
+    import json
+
+    from qm import digest
+    from qm.app import create_app
+
+    try:
+        wanted = digest.Week.parse(week) if week else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    app = create_app({"data_dir": ctx.settings.data_dir,
+                      "database_url": ctx.settings.database_url})
+    with ctx.session() as session:
+        lead = resolve_actor(session, lead_name)
+        result = digest.build(app, session, lead, wanted)
+    app.extensions["qm"]["engine"].dispose()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(result.as_text(), nl=False)
 
 
 main.add_command(interactions)

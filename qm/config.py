@@ -119,6 +119,10 @@ class Settings:
         default_factory=lambda: os.environ.get("QM_COMPLAINT_RESOLVE_WORKING_DAYS", ""))
     complaint_escalation_hours: str = field(
         default_factory=lambda: os.environ.get("QM_COMPLAINT_ESCALATION_HOURS", ""))
+    # Operational KPI targets (QM_KPI_TARGETS), JSON as written, parsed by scoring.kpis, which
+    # names the variable of a bad value; empty: FCR at least 70%, ASA at most 30 s on voice and
+    # under 60 s on chat, abandonment under 5%.
+    kpi_targets: str = field(default_factory=lambda: os.environ.get("QM_KPI_TARGETS", ""))
     # Redaction of spoken numbers in calls, as written (a number is taken too): the longest
     # pause inside one, in seconds (QM_REDACT_NUMBER_GAP_S; empty: 1.5), and how many digits
     # make a run redacted whatever it is (QM_REDACT_MIN_DIGITS, at least 5; empty: 6).

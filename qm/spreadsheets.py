@@ -6,13 +6,16 @@ formula injection). One guard for every export, so a fix reaches them all."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from flask import Response
+from flask import Response, stream_with_context
+
+from qm.inputs import BadInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP's list)."""
@@ -91,6 +94,83 @@ def xlsx_response(filename: str, title: str, header: Sequence[str],
     response = Response(out.getvalue(), mimetype=XLSX_MIMETYPE)
     response.headers.set("Content-Disposition", "attachment", filename=filename)
     return response
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+"""What ``?format=`` may ask of a table; anything else is a 400 naming these."""
+
+PAGING_ARGS = frozenset({"before", "after", "cursor", "page", "format"})
+"""Query arguments that choose a page of a list (or the export itself), not which rows: an
+export keeps every other argument of the page it was asked from, and drops these."""
+
+CSV_BATCH = 500
+"""Rows written to the CSV stream at a time: small enough to start the download at once."""
+
+
+def export_format(args: Mapping[str, str]) -> str | None:
+    """The table format a request asks for with ``?format=``: None for the page itself (no
+    ``format``, or an empty one), "csv" or "xlsx"; anything else is a 400 that names the two,
+    before any row is read."""
+    fmt = (args.get("format") or "").strip().lower()
+    if not fmt:
+        return None
+    if fmt not in EXPORT_FORMATS:
+        raise BadInput(f"The parameter 'format' is 'csv' or 'xlsx', not {fmt[:20]!r}.")
+    return fmt
+
+
+def table_response(fmt: str, filename: str, title: str, header: Sequence[str],
+                   rows: Iterable[Sequence[Any]],
+                   widths: Sequence[float] | None = None) -> Response:
+    """One table as a download, ``fmt`` "csv" or "xlsx" (anything else: ``BadInput``, a 400);
+    ``filename`` without its extension. ``rows`` may be a generator that reads the database a
+    batch at a time: the CSV is streamed as it is read, the XLSX is written row by row (openpyxl's
+    write-only mode) and sent when complete.
+
+    The CSV is UTF-8 *without* a byte order mark, like every other CSV qm writes (the audit log,
+    the calibration and complaint exports): a CSV is for programs, and a mark becomes part of the
+    first column's name for a reader that does not expect it (``"\ufeffid"``); people who open
+    the table in Excel take the XLSX, which has no encoding to guess and keeps dates as dates.
+    Every text cell goes through ``safe_csv_cell``; dates and times are ISO 8601 (a time with a
+    zone keeps its offset); None is an empty cell."""
+    if fmt == "xlsx":
+        return xlsx_response(f"{filename}.xlsx", title, header, rows, widths)
+    if fmt != "csv":
+        raise BadInput(f"The parameter 'format' is 'csv' or 'xlsx', not {str(fmt)[:20]!r}.")
+    response = Response(stream_with_context(_csv_lines(header, rows)),
+                        mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=f"{filename}.csv")
+    return response
+
+
+def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow([safe_csv_cell(name) for name in header])
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_value(item) for item in row])
+        count += 1
+        if count % CSV_BATCH == 0:
+            yield flush()
+    yield flush()
+
+
+def _csv_value(item: Any) -> Any:
+    if isinstance(item, dt.datetime | dt.date | dt.time):
+        return item.isoformat()
+    if isinstance(item, bool):
+        return "yes" if item else "no"
+    if isinstance(item, int | float):
+        return item
+    return safe_csv_cell(item)
 
 
 def _sheet_title(title: str) -> str:

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,7 +29,7 @@ from qm.auth.access import login_required, permission_required, public
 from qm.auth.models import Team, User
 from qm.auth.permissions import ALL, can, scope_for
 from qm.inputs import MAX_ID, BadInput, id_arg
-from qm.spreadsheets import safe_csv_cell
+from qm.spreadsheets import export_format, safe_csv_cell, table_response
 from qm.web import db
 
 bp = Blueprint("core", __name__)
@@ -184,7 +185,13 @@ def _audit_page(*, verified: audit.VerifyResult | None = None, anchor: str = "",
 @permission_required("audit.view")
 def audit_log() -> Any:
     """The audit log, newest first, filtered by the query string (``qm.auditview.FILTER_PARAMS``)
-    and paged by ``before`` (the last seq seen)."""
+    and paged by ``before`` (the last seq seen); ``?format=csv|xlsx`` is the export of those
+    entries, as every table answers it."""
+    fmt = export_format(request.args)
+    if fmt == "csv":
+        return audit_export()
+    if fmt == "xlsx":
+        return audit_export_xlsx()
     return _audit_page()
 
 
@@ -244,6 +251,45 @@ def _csv_lines(wanted: auditview.AuditFilter) -> Iterator[str]:
         last = batch[-1].seq
 
 
+@bp.get("/audit/export.xlsx")
+@permission_required("audit.view")
+def audit_export_xlsx() -> Any:
+    """The filtered log as a spreadsheet: the CSV's columns, oldest first, but times in the
+    viewer's zone (named in the header, as the page shows them) and typed as dates, so that
+    the sheet sorts and filters them. Read a batch at a time and written row by row."""
+    zone = _zone()
+    try:
+        wanted = auditview.parse_filter(request.args, zone)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    local = ZoneInfo(zone)
+
+    def as_json(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def rows() -> Iterator[list[Any]]:
+        columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_name,
+                   AuditEntry.action, AuditEntry.entity_type, AuditEntry.entity_id,
+                   AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
+        last = 0
+        while True:
+            batch = db.session.execute(
+                audit.filtered(select(*columns), wanted).where(AuditEntry.seq > last)
+                .order_by(AuditEntry.seq).limit(AUDIT_EXPORT_BATCH)).all()
+            if not batch:
+                return
+            for row in batch:
+                yield [row.seq, row.at.astimezone(local).replace(tzinfo=None), row.actor_id,
+                       row.actor_name, row.action, row.entity_type, row.entity_id,
+                       as_json(row.before), as_json(row.after), row.prev_hash, row.hash]
+            last = batch[-1].seq
+
+    return table_response(
+        "xlsx", "audit-log", "Audit log",
+        ["seq", f"at ({zone})", *AUDIT_CSV_HEADER[2:]], rows(),
+        widths=[8, 19, 9, 16, 24, 16, 10, 40, 40, 20, 20])
+
+
 @bp.get("/audit/export.csv")
 @permission_required("audit.view")
 def audit_export() -> Any:
@@ -255,3 +301,66 @@ def audit_export() -> Any:
         raise BadInput(str(exc)) from None
     return Response(stream_with_context(_csv_lines(wanted)), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="audit-log.csv"'})
+
+
+# --- the evidence pack (qm.evidence) -----------------------------------------------------------
+
+def _evidence_page(values: dict[str, str], problem: str = "",
+                   errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    from qm import evidence
+
+    built = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "evidence.built")
+                               .order_by(AuditEntry.seq.desc()).limit(10)).all()
+    return render_template(
+        "evidence/pack.html", values=values, problem=problem, errors=errors or {},
+        teams=db.session.scalars(select(Team).order_by(Team.name)).all(), built=built,
+        sections=evidence.load()), status
+
+
+@bp.get("/evidence")
+@permission_required("evidence.build")
+def evidence_form() -> Any:
+    """The pack's period (this year so far by default) and team."""
+    today = dt.datetime.now(dt.UTC).date()
+    return _evidence_page({"start": today.replace(month=1, day=1).isoformat(),
+                           "end": today.isoformat(), "team": ""})
+
+
+@bp.post("/evidence")
+@permission_required("evidence.build")
+def evidence_build() -> Any:
+    """Build the pack into an anonymous temporary file (gone once sent) and send it; the audit
+    log records who took which pack (the manifest's SHA-256). A POST: it reads a year of
+    records, so a link or another site must not start it (CSRF)."""
+    import tempfile
+
+    from flask import send_file
+
+    from qm import evidence
+    from qm.errors import InvalidInput
+    from qm.web import commit_write
+
+    values = {k: (request.form.get(k) or "").strip() for k in ("start", "end", "team")}
+    days: dict[str, dt.date | None] = {}
+    for key, label in (("start", "first"), ("end", "last")):
+        try:
+            days[key] = dt.date.fromisoformat(values[key]) if values[key] else None
+        except ValueError:
+            return _evidence_page(values, f"The {label} day {values[key]!r} is not a date "
+                                  "(YYYY-MM-DD).", {key: "a date, YYYY-MM-DD"}, 400)
+    settings = current_app.extensions["qm"]["settings"]
+    try:
+        scope = evidence.scope_of(db.session, days["start"], days["end"], values["team"],
+                                  settings)
+    except InvalidInput as exc:
+        return _evidence_page(values, str(exc), exc.errors, 400)
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it
+    built = evidence.build(db.session, current_user, scope, out)
+    commit_write(lambda: evidence.record_built(db.session, current_user, built))
+    out.seek(0)
+    team = f"-{scope.team_id}" if scope.team_id else ""
+    response = send_file(out, mimetype="application/zip", as_attachment=True,
+                         download_name=f"evidence-{scope.start}-{scope.end}{team}.zip")
+    response.headers["X-QM-Build-Seconds"] = str(built.manifest.seconds)
+    response.headers["X-QM-Manifest-SHA256"] = built.manifest_sha256
+    return response

@@ -22,6 +22,7 @@ from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation, EvaluationStatus
 from scoring.forms import services as form_services
 from scoring.forms.models import ScoringForm
+from scoring.kpis import services as kpi_services
 from scoring.sampling import draw
 from scoring.sampling import services as sampling
 from scoring.sampling.models import SamplingRule
@@ -124,7 +125,47 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
                f"({form.status}).")
     return "\n".join([message, seed_evaluations(session, actor, settings),
                       seed_calibration(session, settings), seed_call_queue(session),
-                      seed_flagging(session, actor, settings)])
+                      seed_flagging(session, actor, settings), seed_kpis(session, actor)])
+
+
+# channel, contacts a month, typical seconds waited and handled
+KPI_CHANNELS = (("voice", 4200, 26, 330), ("chat", 1500, 45, 520))
+
+
+def seed_kpis(session: Session, actor: Any, months: int = 12, seed: int = 18) -> str:
+    """A year of monthly KPI figures per demo team, voice and chat, through the import the
+    telephony and survey exports use: one row per month (on its first day), kept cheap."""
+    today = dt.datetime.now(dt.UTC).date()
+    rng = random.Random(seed)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["date", "team", "queue", "channel", "offered", "answered", "abandoned",
+                     "wait_seconds", "handled", "handle_seconds", "contacts", "resolved_first",
+                     "csat_responses", "csat_satisfied", "csat_score_sum", "nps_promoters",
+                     "nps_passives", "nps_detractors"])
+    year, month = today.year, today.month
+    for _ in range(months):
+        for team in QUEUES:
+            for channel, volume, wait, handle in KPI_CHANNELS:
+                offered = int(volume * rng.uniform(0.85, 1.15))
+                abandoned = int(offered * rng.uniform(0.02, 0.07))
+                answered = offered - abandoned
+                responses = int(answered * rng.uniform(0.04, 0.09))
+                satisfied = int(responses * rng.uniform(0.72, 0.9))
+                promoters = int(responses * rng.uniform(0.35, 0.55))
+                detractors = int((responses - promoters) * rng.uniform(0.2, 0.5))
+                writer.writerow([
+                    dt.date(year, month, 1).isoformat(), team, "", channel, offered, answered,
+                    abandoned, int(answered * wait * rng.uniform(0.7, 1.4)), answered,
+                    int(answered * handle * rng.uniform(0.9, 1.1)), answered,
+                    int(answered * rng.uniform(0.66, 0.84)), responses, satisfied,
+                    int(responses * rng.uniform(3.9, 4.5)), promoters,
+                    responses - promoters - detractors, detractors])
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    report = kpi_services.import_kpis(session, actor, io.BytesIO(buffer.getvalue().encode()),
+                                      today=today)
+    return (f"KPIs: {report.created} months of figures added, {report.already_there} were "
+            f"there already, {len(report.errors)} refused.")
 
 
 # Who scores each of the demo calls that transcription.demo transcribed (by external id).

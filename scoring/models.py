@@ -7,7 +7,8 @@ from scoring.calibration import models as calibration_models
 from scoring.complaints import models as complaint_models
 from scoring.evaluations import models as evaluation_models
 from scoring.forms import models as form_models
+from scoring.kpis import models as kpi_models
 from scoring.sampling import models as sampling_models
 
 __all__ = ["calibration_models", "complaint_models", "evaluation_models", "form_models",
-           "sampling_models"]
+           "kpi_models", "sampling_models"]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from competencies.coaching import queries, services
 from competencies.coaching.models import CoachingStatus
-from qm.auth.permissions import can
+from qm.auth.permissions import OWN, can, scope_for
 from qm.timestamps import today_in
 from scoring.evaluations.models import RELEASED_STATUSES
 
@@ -101,3 +101,13 @@ def question_links(session: Session, viewer: Any, found: dict[str, Any]) -> list
         return []
     return [{"text": "Coach on this",
              "href": url_for("coaching.new_session", agent_id=agent.id, question=found["key"])}]
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """Coaching effectiveness on the reports home, for whoever follows others' coaching."""
+    if not can(actor, "coaching.view") or scope_for(actor, "coaching.view") is OWN:
+        return []
+    return [{"group": "Competencies", "title": "Coaching effectiveness",
+             "id": "report-coaching-effectiveness",
+             "text": "Scores on the coached questions before and after each coaching session.",
+             "link": url_for("coaching.effectiveness_page")}]

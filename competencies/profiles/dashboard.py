@@ -90,3 +90,12 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
     lines = [f"{name}: {code} short by {short}" for short, name, code in found[:SHOWN]]
     return [{"title": "Competency gaps", "value": len(found), "detail": lines,
              "link": url_for("skills.matrix"), "link_text": "Skills matrix"}]
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """The skills matrix and its gaps on the reports home, for whoever follows others' skills."""
+    if not can(actor, "skills.view") or scope_for(actor, "skills.view") is OWN:
+        return []
+    return [{"group": "Competencies", "title": "Skills matrix and gaps", "id": "report-skills",
+             "text": "Each person's level against their role profile, with the gaps to close.",
+             "link": url_for("skills.matrix")}]

@@ -59,3 +59,13 @@ def gap_notes(session: Session, viewer: Any, person_ids: list[int],
         return {}
     return {person: [("T", text, codes) for text, codes in found] for person, found in
             queries.training_on_competencies(session, person_ids, as_of).items()}
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """Refresher compliance on the reports home, for whoever follows others' training."""
+    if not can(actor, "skills.view") or scope_for(actor, "skills.view") is OWN:
+        return []
+    return [{"group": "Competencies", "title": "Training due and refresher compliance",
+             "id": "report-training",
+             "text": "Who is due or overdue for a refresher or required course.",
+             "link": url_for("training.due_page")}]

@@ -66,6 +66,8 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "team.manage": {A: ALL},
     # the audit log as a whole (a record's own history follows the record's view permission)
     "audit.view": {A: ALL, U: ALL},
+    # the clause-6 evidence pack: every record of a period in one zip, for an audit
+    "evidence.build": {A: ALL, U: ALL},
     # one's own API tokens
     "token.manage": {A: OWN, Q: OWN, L: OWN, G: OWN, H: OWN, U: OWN},
     # scoring forms: QA leads get form.manage as a grant
@@ -120,6 +122,10 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     "flag.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     "flag.review": {A: ALL, Q: ALL, L: TEAM},
     "flag.manage": {A: ALL},
+    # operational KPIs (FCR, ASA, abandonment, AHT, CSAT, NPS) beside QA results: leads for
+    # their teams; admins import the telephony and survey exports
+    "kpi.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
+    "kpi.import": {A: ALL},
 }
 
 # Permissions that come with another: whoever may change sampling rules may read them, also

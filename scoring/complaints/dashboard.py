@@ -49,3 +49,15 @@ def interaction_links(session: Session, viewer: Any, interaction: Any) -> list[d
         out.append({"text": "Open a complaint",
                     "href": url_for("complaints.new_complaint", interaction_id=interaction.id)})
     return out
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """The complaint register's reports on the reports home: how fast complaints are handled."""
+    if not can(actor, "complaint.view"):
+        return []
+    return [{"group": "Complaints", "title": "Complaint trends", "id": "report-complaint-trends",
+             "text": "Complaints per month and category, and how many were answered in time.",
+             "link": url_for("complaints.trends")},
+            {"group": "Complaints", "title": "Overdue complaints", "id": "report-complaint-overdue",
+             "text": "Complaints past their acknowledgement or response deadline.",
+             "link": url_for("complaints.overdue")}]

@@ -72,3 +72,26 @@ def evaluation_cards(session: Session, actor: Any) -> list[dict[str, Any]]:
         out.append({"title": "My scorecard", "value": "",
                     "link": url_for("reports.my_scorecard"), "link_text": "Open"})
     return out
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """The scoring reports on the reports home (``/reports``), those ``actor`` may open."""
+    out = []
+    if can(actor, "evaluation.respond"):
+        out.append({"group": "Scores", "title": "My scorecard", "id": "report-my-scorecard",
+                    "text": "Your average with its 95% interval, trend and what to work on.",
+                    "link": url_for("reports.my_scorecard")})
+    if can(actor, "report.view"):
+        out += [
+            {"group": "Scores", "title": "QA dashboard", "id": "report-dashboard",
+             "text": "Score trend with confidence bands per team, agent or queue; critical-fail "
+                     "rate; most failed questions; calibration agreement.",
+             "link": url_for("reports.dashboard_page")},
+            {"group": "Scores", "title": "Evaluator consistency", "id": "report-evaluators",
+             "text": "Each evaluator's score distribution against their peers'; team reports.",
+             "link": url_for("reports.evaluator_report")},
+            {"group": "Scores", "title": "Evaluator drift", "id": "report-drift",
+             "text": "Each evaluator's deviation from peers per month and from the reference "
+                     "in calibration.",
+             "link": url_for("reports.drift")}]
+    return out

@@ -1,4 +1,5 @@
-"""Read-side reports on evaluations: the agent's scorecard, team and evaluator views.
+"""Read-side reports on evaluations: the agent's scorecard, team and evaluator views, and the
+QA dashboards' aggregates (computed in SQL: see the section at the end).
 
 Reports count evaluations released to the agent (released, acknowledged, disputed), each with
 its latest revision's score: a dispute outcome replaces the score it revised. Means, trends,
@@ -18,11 +19,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Float, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from qm.auth.models import User
+from qm.auth.models import Team, User
 from qm.db import utcnow
+from qm.interactions.models import Interaction
+from scoring.calibration.models import CalibrationSession
 from scoring.evaluations.models import COUNTED, RELEASED_STATUSES, Evaluation, EvaluationAnswer
 from scoring.evaluations.queries import LIST_OPTIONS
 from scoring.forms.models import FormVersion
@@ -275,3 +278,216 @@ def agent_summaries(session: Session, where: list[Any]) -> list[tuple[User, Summ
 def summary_of(session: Session, where: list[Any]) -> Summary:
     return summarise([float(s) for s in session.scalars(
         select(Evaluation.score).where(*where, *COUNTED, Evaluation.score.is_not(None)))])
+
+
+# --- The QA dashboards (/reports/dashboard) ----------------------------------------------
+# Score trend with confidence bands, critical-fail rate, the most failed
+# questions and calibration agreement, over 12 months ending a chosen month.
+#
+# Every figure is aggregated in the database: per month (and per team, agent or queue) the count,
+# sum and sum of squares of the scores, from which ``summarise_aggregate`` gives the same mean,
+# sd and 95% t interval as ``summarise`` does from the scores themselves. A month is the
+# site's calendar month: its bounds are computed here as UTC instants and the database sorts each
+# evaluation into one with a CASE, which reads the same on SQLite and PostgreSQL and keeps the
+# index on ``submitted_at`` usable. The same evaluations count as in the other reports
+# (``COUNTED``: released, not targeted).
+
+DASHBOARD_MONTHS = 12
+BREAKDOWNS = {"team": "Team", "agent": "Agent", "queue": "Queue"}
+SERIES_SHOWN = 20  # a breakdown lists the groups with the most evaluations first
+
+
+def summarise_aggregate(n: int, total: float, squares: float) -> Summary:
+    """``summarise`` from (count, sum, sum of squares): what SQL returns cheaply. The
+    variance is clamped at 0, since rounding can leave a tiny negative for equal scores."""
+    if n == 0:
+        return Summary(0, None, None, None, None)
+    mean = total / n
+    if n == 1:
+        return Summary(1, mean, None, None, None)
+    variance = max(0.0, (squares - total * total / n) / (n - 1))
+    sd = math.sqrt(variance)
+    half = t95(n - 1) * sd / math.sqrt(n)
+    return Summary(n, mean, sd, max(0.0, mean - half), min(100.0, mean + half))
+
+
+def month_bounds(end: tuple[int, int], tz: ZoneInfo,
+                 count: int = DASHBOARD_MONTHS) -> tuple[list[str], list[dt.datetime]]:
+    """Labels of the ``count`` months ending with ``end`` (oldest first) and their ``count + 1``
+    bounds as UTC instants (each month's first moment, then the first after the last)."""
+    year, month = end
+    starts = []
+    for _ in range(count):
+        starts.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    starts.reverse()
+    after = (end[0] + (end[1] == 12), end[1] % 12 + 1)
+    labels = [f"{y}-{m:02d}" for y, m in starts]
+    bounds = [dt.datetime(y, m, 1, tzinfo=tz).astimezone(dt.UTC) for y, m in [*starts, after]]
+    return labels, bounds
+
+
+def parse_month(value: str | None) -> tuple[int, int] | None:
+    """``YYYY-MM`` or None when it is not one (the caller says so and falls back)."""
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+    except ValueError:
+        return None
+    return (year, month) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
+
+
+@dataclass
+class Filters:
+    """What the dashboard's form asks for; ``where`` turns it into WHERE clauses."""
+
+    end: tuple[int, int]
+    team_id: int | None = None
+    queue: str = ""
+    channel: str = ""
+    form_id: int | None = None
+    by: str = ""
+
+    def where(self, scope: Any, bounds: list[dt.datetime]) -> list[Any]:
+        out = [*COUNTED, Evaluation.score.is_not(None), scope,
+               Evaluation.submitted_at >= bounds[0], Evaluation.submitted_at < bounds[-1]]
+        if self.team_id:
+            out.append(Evaluation.team_id == self.team_id)
+        if self.queue or self.channel:
+            contact = select(Interaction.id)
+            if self.queue:
+                contact = contact.where(Interaction.queue == self.queue)
+            if self.channel:
+                contact = contact.where(Interaction.channel == self.channel)
+            out.append(Evaluation.interaction_id.in_(contact))
+        if self.form_id:
+            out.append(Evaluation.form_version_id.in_(
+                select(FormVersion.id).where(FormVersion.form_id == self.form_id)))
+        return out
+
+    def args(self) -> dict[str, Any]:
+        """The filters as URL arguments (for links and exports), empty ones left out."""
+        return {k: v for k, v in {"month": f"{self.end[0]}-{self.end[1]:02d}",
+                                  "team_id": self.team_id, "queue": self.queue,
+                                  "channel": self.channel, "form_id": self.form_id,
+                                  "by": self.by}.items() if v}
+
+
+def _month_of(bounds: list[dt.datetime]) -> Any:
+    """The month index (0 = oldest) of ``submitted_at``, as a SQL CASE over the bounds."""
+    return case(*[(Evaluation.submitted_at < b, i) for i, b in enumerate(bounds[1:])],
+                else_=len(bounds) - 1)
+
+
+@dataclass
+class Series:
+    label: str
+    months: list[dict[str, Any]] = field(default_factory=list)  # month, summary
+    total: Summary = field(default_factory=lambda: Summary(0, None, None, None, None))
+
+
+def score_trend(session: Session, where: list[Any], labels: list[str],
+                bounds: list[dt.datetime], by: str = "") -> list[Series]:
+    """One series for everything ``where`` keeps, or one per team / agent / queue (``by``),
+    each with one entry per month (empty months included, so columns line up)."""
+    month = _month_of(bounds).label("month")
+    score = cast(Evaluation.score, Float)
+    group: Any = {"team": Evaluation.team_id, "agent": Evaluation.agent_id,
+                  "queue": Interaction.queue}.get(by, literal(""))
+    group = group.label("grp")
+    stmt = (select(group, month, func.count(), func.sum(score), func.sum(score * score))
+            .select_from(Evaluation))
+    if by == "queue":
+        stmt = stmt.join(Interaction, Interaction.id == Evaluation.interaction_id)
+    stmt = stmt.where(*where).group_by(group, month)
+    cells: dict[Any, dict[int, tuple[int, float, float]]] = {}
+    for key, index, n, total, squares in session.execute(stmt):
+        cells.setdefault(key, {})[int(index)] = (int(n), float(total or 0), float(squares or 0))
+    names = _names(session, by, [k for k in cells if k is not None])
+    out = []
+    for key, per_month in cells.items():
+        series = Series(names.get(key, str(key) if key not in (None, "") else "(none)"))
+        for i, label in enumerate(labels):
+            series.months.append({"month": label,
+                                  "summary": summarise_aggregate(*per_month.get(i, (0, 0, 0)))})
+        n = sum(c[0] for c in per_month.values())
+        series.total = summarise_aggregate(n, sum(c[1] for c in per_month.values()),
+                                           sum(c[2] for c in per_month.values()))
+        out.append(series)
+    if not by and not out:
+        out = [Series("All", [{"month": label, "summary": summarise_aggregate(0, 0, 0)}
+                              for label in labels])]
+    out.sort(key=lambda s: (-s.total.n, s.label))
+    return out[:SERIES_SHOWN] if by else out
+
+
+def _names(session: Session, by: str, keys: list[Any]) -> dict[Any, str]:
+    if by == "team" and keys:
+        return dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(keys))).all())
+    if by == "agent" and keys:
+        return dict(session.execute(
+            select(User.id, User.display_name).where(User.id.in_(keys))).all())
+    return {}
+
+
+def critical_fail_rate(session: Session, where: list[Any], labels: list[str],
+                       bounds: list[dt.datetime]) -> list[dict[str, Any]]:
+    """Per month: evaluations, how many had a critical fail, and the share (None when none).
+    A rate, like a mean, leaves out targeted evaluations (``COUNTED`` in ``where``)."""
+    month = _month_of(bounds).label("month")
+    rows = session.execute(
+        select(month, func.count(), func.sum(case((Evaluation.critical_fail, 1), else_=0)))
+        .where(*where).group_by(month)).all()
+    per = {int(i): (int(n), int(f or 0)) for i, n, f in rows}
+    out = []
+    for i, label in enumerate(labels):
+        n, fails = per.get(i, (0, 0))
+        out.append({"month": label, "n": n, "fails": fails,
+                    "rate": fails * 100 / n if n else None})
+    return out
+
+
+def most_failed_questions(session: Session, where: list[Any],
+                          limit: int = 10) -> list[dict[str, Any]]:
+    """Questions answered with a fail most often (ties: the larger share first), with the
+    share of their answers that failed."""
+    failed = func.sum(case((EvaluationAnswer.failed, 1), else_=0))
+    rows = session.execute(
+        select(EvaluationAnswer.question_key, func.count(), failed,
+               func.max(Evaluation.form_version_id))
+        .join(Evaluation, Evaluation.id == EvaluationAnswer.evaluation_id)
+        .where(*where, EvaluationAnswer.possible > 0)
+        .group_by(EvaluationAnswer.question_key)
+        .having(failed > 0)
+        .order_by(failed.desc(), (failed * 1.0 / func.count()).desc(),
+                  EvaluationAnswer.question_key)
+        .limit(limit)).all()
+    texts = _question_texts(session, {r[3] for r in rows})
+    return [{"key": key, "text": texts.get(key, key), "n": int(n), "failed": int(f),
+             "percent": int(f) * 100 / int(n)} for key, n, f, _v in rows]
+
+
+AGREEMENT = {"alpha": "Krippendorff's alpha, answers (nominal)",
+             "agreement": "Percent agreement, answers"}
+
+
+def calibration_agreement(session: Session, visible: Any, bounds: list[dt.datetime],
+                          team_id: int | None = None) -> list[dict[str, Any]]:
+    """Each calibration session closed in the period (of ``team_id`` when given), oldest first,
+    with the agreement statistics frozen at its closing (``CalibrationSession.statistics``):
+    nothing recomputed. Queue, channel and form filters do not apply: a session is a team's."""
+    if team_id:
+        visible = and_(visible, CalibrationSession.team_id == team_id)
+    sessions = session.execute(
+        select(CalibrationSession.id, CalibrationSession.title, CalibrationSession.closed_at,
+               CalibrationSession.statistics)
+        .where(CalibrationSession.status == "closed", visible,
+               CalibrationSession.closed_at >= bounds[0],
+               CalibrationSession.closed_at < bounds[-1])
+        .order_by(CalibrationSession.closed_at, CalibrationSession.id)).all()
+    out = []
+    for session_id, title, closed_at, stored in sessions:
+        values = {s.get("name"): s.get("value") for s in stored or []}
+        out.append({"session_id": session_id, "title": title, "closed_at": closed_at,
+                    "alpha": values.get(AGREEMENT["alpha"]),
+                    "agreement": values.get(AGREEMENT["agreement"])})
+    return out

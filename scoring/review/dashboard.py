@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
+
 from qm.auth.permissions import can
 from scoring.review.forms import MissedForm, VerdictForm
 from transcription.flagging import queries as flag_queries
@@ -20,3 +22,12 @@ def interaction_panel(session: Any, viewer: Any, interaction: Any) -> dict[str, 
     form.flag_id.choices = [(f.id, f.name) for f in missed]
     return {"shown": shown, "marks": flag_queries.marks_of(shown), "missed": form,
             "form": VerdictForm(), "may_review": can(viewer, "flag.review", interaction)}
+
+
+def reports(actor: Any) -> list[dict[str, Any]]:
+    """The flags' measured precision on the reports home."""
+    if not can(actor, "flag.view"):
+        return []
+    return [{"group": "Flags", "title": "Flags and their precision", "id": "report-flags",
+             "text": "Each named flag with the share of its reviewed hits that were confirmed.",
+             "link": url_for("review.flag_list")}]
