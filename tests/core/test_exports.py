@@ -10,12 +10,14 @@ import html
 import io
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import factories
 import pytest
 from openpyxl import load_workbook
 
 from qm.inputs import BadInput
+from qm.interactions.models import Interaction
 from qm.spreadsheets import table_response
 from scoring.evaluations import services as ev
 from scoring.evaluations import views as evaluation_views
@@ -208,7 +210,11 @@ def test_times_are_in_the_viewers_zone_named_in_the_header(client, auth, session
     shown = re.findall(r'interactions/\d+">([0-9: -]+)</a>', page)
     assert len(shown) == 2  # page_size 2: the first page
     assert [t.strftime("%Y-%m-%d %H:%M") for t in frame.column(column)][:2] == shown
-    assert all(" 10:" in t for t in shown)  # started 09:0x UTC: 10:0x in Berlin (CET)
+    # and they are the stored UTC times as Berlin reads them, not UTC relabelled
+    berlin = ZoneInfo("Europe/Berlin")
+    expected = [session.get(Interaction, int(i)).started_at.astimezone(berlin)
+                .strftime("%Y-%m-%d %H:%M") for i in list(frame.column("interaction id"))[:2]]
+    assert shown == expected
 
 
 # --- the audit log ----------------------------------------------------------------------------
