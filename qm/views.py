@@ -212,9 +212,34 @@ def audit_verify() -> Any:
     return _audit_page(verified=audit.verify(db.session, anchor), anchor=raw)
 
 
+AUDIT_EXPORT_COLUMNS = (
+    AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_name, AuditEntry.action,
+    AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.before, AuditEntry.after,
+    AuditEntry.prev_hash, AuditEntry.hash)
+
+
+def _as_json(value: Any) -> str:
+    """An entry's before or after in the form its hash is computed over: a reader can
+    recompute it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _export_batches(wanted: auditview.AuditFilter) -> Iterator[list[Any]]:
+    """The filtered entries, oldest first (the chain's order), a batch at a time, so that a
+    log of millions of entries never sits in memory whole: both exports walk it."""
+    last = 0
+    while True:
+        batch = db.session.execute(
+            audit.filtered(select(*AUDIT_EXPORT_COLUMNS), wanted).where(AuditEntry.seq > last)
+            .order_by(AuditEntry.seq).limit(AUDIT_EXPORT_BATCH)).all()
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].seq
+
+
 def _csv_lines(wanted: auditview.AuditFilter) -> Iterator[str]:
-    """The export, a batch of entries at a time (oldest first, the chain's order), so that a
-    log of millions of entries never sits in memory whole."""
+    """The CSV export, a batch of entries at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -224,31 +249,17 @@ def _csv_lines(wanted: auditview.AuditFilter) -> Iterator[str]:
         buffer.truncate()
         return text_
 
-    def as_json(value: Any) -> str:
-        # The form the entry's hash is computed over: a reader can recompute it.
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
     writer.writerow(AUDIT_CSV_HEADER)
     yield flush()
-    columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_name,
-               AuditEntry.action, AuditEntry.entity_type, AuditEntry.entity_id,
-               AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
-    last = 0
-    while True:
-        batch = db.session.execute(
-            audit.filtered(select(*columns), wanted).where(AuditEntry.seq > last)
-            .order_by(AuditEntry.seq).limit(AUDIT_EXPORT_BATCH)).all()
-        if not batch:
-            return
+    for batch in _export_batches(wanted):
         for row in batch:
             writer.writerow([
                 row.seq, row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
                 "" if row.actor_id is None else row.actor_id, safe_csv_cell(row.actor_name),
                 safe_csv_cell(row.action), safe_csv_cell(row.entity_type),
-                safe_csv_cell(row.entity_id), safe_csv_cell(as_json(row.before)),
-                safe_csv_cell(as_json(row.after)), row.prev_hash, row.hash])
+                safe_csv_cell(row.entity_id), safe_csv_cell(_as_json(row.before)),
+                safe_csv_cell(_as_json(row.after)), row.prev_hash, row.hash])
         yield flush()
-        last = batch[-1].seq
 
 
 @bp.get("/audit/export.xlsx")
@@ -264,25 +275,12 @@ def audit_export_xlsx() -> Any:
         raise BadInput(str(exc)) from None
     local = ZoneInfo(zone)
 
-    def as_json(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
     def rows() -> Iterator[list[Any]]:
-        columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor_name,
-                   AuditEntry.action, AuditEntry.entity_type, AuditEntry.entity_id,
-                   AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
-        last = 0
-        while True:
-            batch = db.session.execute(
-                audit.filtered(select(*columns), wanted).where(AuditEntry.seq > last)
-                .order_by(AuditEntry.seq).limit(AUDIT_EXPORT_BATCH)).all()
-            if not batch:
-                return
+        for batch in _export_batches(wanted):
             for row in batch:
                 yield [row.seq, row.at.astimezone(local).replace(tzinfo=None), row.actor_id,
                        row.actor_name, row.action, row.entity_type, row.entity_id,
-                       as_json(row.before), as_json(row.after), row.prev_hash, row.hash]
-            last = batch[-1].seq
+                       _as_json(row.before), _as_json(row.after), row.prev_hash, row.hash]
 
     return table_response(
         "xlsx", "audit-log", "Audit log",
