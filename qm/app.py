@@ -291,8 +291,19 @@ def _default_message(status: int) -> str:
 def _register_template_helpers(app: Flask) -> None:
     from qm.auth.permissions import ROLE_LABELS, Role
 
+    def has_reports() -> bool:
+        """Whether the reports home (``/reports``) lists anything for this user: the navbar's
+        "Reports" shows then. The domains' providers only check permissions, no query."""
+        from flask_login import current_user
+
+        if not current_user.is_authenticated:
+            return False
+        return any(provider(current_user)
+                   for provider in app.extensions["qm"].get("reports", []))
+
     app.jinja_env.globals.update(
         can=user_can,
+        has_reports=has_reports,
         qm_version=qm.__version__,
         role_labels={r.value: ROLE_LABELS[r] for r in Role},
     )

@@ -34,7 +34,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qm import audit
+from qm import audit, pdf
 from qm.auth.models import Team, User, UserRole, team_leads
 from qm.auth.permissions import require, scope_clause
 from qm.config import DOMAINS, Settings
@@ -44,6 +44,7 @@ from qm.spreadsheets import safe_csv_cell
 
 PERMISSION = "evidence.build"
 INDEX = "index.html"
+INDEX_PDF = "index.pdf"
 MANIFEST = "manifest.json"
 
 
@@ -260,7 +261,7 @@ def build(session: Session, actor: Any, scope: Scope, target: IO[bytes] | str,
                          allowZip64=True) as zf:
         for _order, name, fn in list(_SECTIONS):
             for item in fn(session, actor, scope):
-                if item.path in seen or item.path in (INDEX, MANIFEST):
+                if item.path in seen or item.path in (INDEX, INDEX_PDF, MANIFEST):
                     raise ValueError(f"two evidence files named {item.path!r} ({name})")
                 seen.add(item.path)
                 if progress is not None:
@@ -277,7 +278,9 @@ def build(session: Session, actor: Any, scope: Scope, target: IO[bytes] | str,
                             round(time.monotonic() - began, 2), state, entries)
         body = manifest.to_json()
         zf.writestr(MANIFEST, body)
-        zf.writestr(INDEX, index_html(manifest, hashlib.sha256(body).hexdigest()))
+        digest = hashlib.sha256(body).hexdigest()
+        zf.writestr(INDEX, index_html(manifest, digest))
+        zf.writestr(INDEX_PDF, index_pdf(manifest, digest))
     return Built(manifest, hashlib.sha256(body).hexdigest())
 
 
@@ -294,17 +297,44 @@ def record_built(session: Session, actor: Any, built: Built) -> audit.AuditEntry
     return entry
 
 
+def _chain_text(state: dict[str, Any]) -> str:
+    if state["ok"]:
+        return (f"Audit log intact: {state['checked']} entries verified; head "
+                f"{state['head_seq']}:{state['head_hash'] or ''}.")
+    return (f"AUDIT LOG BROKEN: {state['problem']} ({state['checked']} entries before it "
+            "verified).")
+
+
+def index_pdf(manifest: Manifest, manifest_sha256: str) -> bytes:
+    """The front page as a PDF to print and file (``qm.pdf``: no browser): the same facts as
+    ``index.html``, each file with its title, what it holds, its rows, bytes and SHA-256."""
+    blocks = [
+        pdf.Block("title", "Evidence pack (ISO 18295-1 clause 6)"),
+        pdf.Block("text", f"Period: {manifest.start} to {manifest.end} (both included, UTC "
+                          "days)."),
+        pdf.Block("text", f"Team: {manifest.team}."),
+        pdf.Block("text", f"Built by {manifest.built_by}, {manifest.built_at} UTC, in "
+                          f"{manifest.seconds} s."),
+        pdf.Block("text", f"Manifest: {MANIFEST}, SHA-256 (the audit log's evidence.built "
+                          "entry names it):"),
+        pdf.Block("mono", manifest_sha256),
+        pdf.Block("heading", "Audit chain"),
+        pdf.Block("text", _chain_text(manifest.audit)),
+        pdf.Block("heading", f"Files ({len(manifest.files)})"),
+    ]
+    for f in manifest.files:
+        size = f"{f.bytes:,} bytes" + ("" if f.rows is None else f", {f.rows:,} rows")
+        blocks += [pdf.Block("heading", f.path), pdf.Block("text", f"{f.title} ({size})."),
+                   pdf.Block("small", f.description), pdf.Block("mono", f"SHA-256 {f.sha256}")]
+    return pdf.document(f"Evidence pack {manifest.start} to {manifest.end}", blocks)
+
+
 def index_html(manifest: Manifest, manifest_sha256: str) -> str:
     """The pack's front page: self-contained (one inline style, no script, no external
     asset), so it opens from the unzipped folder on any machine."""
     e = html.escape
-    state = manifest.audit
-    if state["ok"]:
-        chain = (f"<p class=ok>Audit log intact: {state['checked']} entries verified; head "
-                 f"<code>{state['head_seq']}:{e(state['head_hash'] or '')}</code>.</p>")
-    else:
-        chain = (f"<p class=bad>AUDIT LOG BROKEN: {e(state['problem'])} "
-                 f"({state['checked']} entries before it verified).</p>")
+    chain = (f"<p class={'ok' if manifest.audit['ok'] else 'bad'}>"
+             f"{e(_chain_text(manifest.audit))}</p>")
     rows = "\n".join(
         f"<tr><td><a href=\"{e(f.path)}\">{e(f.path)}</a></td><td>{e(f.title)}</td>"
         f"<td>{e(f.description)}</td><td class=n>{'' if f.rows is None else f.rows}</td>"
@@ -327,6 +357,7 @@ code{{font-size:11px;word-break:break-all}}.ok{{color:#0a6b2d}}.bad{{color:#a00;
 in {manifest.seconds} s</dd>
 <dt>Manifest</dt><dd><a href="{MANIFEST}">{MANIFEST}</a>, SHA-256
 <code>{manifest_sha256}</code> (the audit log's <code>evidence.built</code> entry names it)</dd>
+<dt>To print</dt><dd><a href="{INDEX_PDF}">{INDEX_PDF}</a>: this page as a PDF</dd>
 </dl>
 <h2>Audit chain</h2>
 {chain}

@@ -25,6 +25,7 @@ def init_app(app: Any, api: Any) -> None:
     from scoring.interactions import api as interaction_api
     from scoring.interactions import views as interaction_views
     from scoring.kpis import api as kpi_api
+    from scoring.kpis import dashboard as kpi_cards
     from scoring.kpis import queries as kpi_queries
     from scoring.kpis import views as kpi_views
     from scoring.reports import api as report_api
@@ -50,9 +51,11 @@ def init_app(app: Any, api: Any) -> None:
         api.register_blueprint(routes.blp)
     app.extensions["qm"].setdefault("dashboard", []).extend(
         [dashboard.cards, dashboard.evaluation_cards, complaint_cards.cards])
+    # a team lead's weekly digest (qm report digest) adds what belongs to the week
+    app.extensions["qm"].setdefault("digest", []).extend([dashboard.digest, review_cards.digest])
     # the reports home (/reports) lists each domain's reports the user may open
     app.extensions["qm"].setdefault("reports", []).extend(
-        [dashboard.reports, complaint_cards.reports, review_cards.reports])
+        [dashboard.reports, complaint_cards.reports, review_cards.reports, kpi_cards.reports])
     # the interaction page offers "Open a complaint" and lists the complaints about it
     links = app.extensions["qm"].setdefault("record_links", {})
     links.setdefault("interaction", []).append(complaint_cards.interaction_links)

@@ -247,3 +247,68 @@ def span(delta: dt.timedelta) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min"
 
+
+
+# --- many complaints at once: the timeliness report -------------------------------------------
+
+@dataclass
+class Tally:
+    """How one step's deadlines stand over a group of complaints: how many were met, done
+    late, are overdue (not done, past due) and still open (not done, not yet due)."""
+
+    met: int = 0
+    late: int = 0
+    overdue: int = 0
+    open: int = 0
+
+    def add(self, state: str) -> None:
+        if state not in (MET, LATE, OVERDUE, OPEN):
+            raise ValueError(f"no deadline state {state!r}")
+        setattr(self, state, getattr(self, state) + 1)
+
+    @property
+    def due(self) -> int:
+        """The deadlines that have a verdict: done (in time or late), or past due."""
+        return self.met + self.late + self.overdue
+
+    @property
+    def rate(self) -> float | None:
+        return on_time_rate(self.met, self.late, self.overdue)
+
+
+def on_time_rate(met: int, late: int, overdue: int) -> float | None:
+    """The share of deadlines met, in percent, of those with a verdict: met / (met + late +
+    overdue). A step not done and not yet due has none, so it is left out; None when no
+    deadline has one (nothing to judge, which is not 0%)."""
+    due = met + late + overdue
+    return None if due == 0 else 100.0 * met / due
+
+
+def working_days_taken(received_at: dt.datetime, done_at: dt.datetime,
+                       calendar: Calendar) -> int:
+    """On which working day after the day of receipt a step was done, counted as the
+    deadlines count (``add_working_days``): 0 on the day of receipt, 1 on the next working day,
+    and so on; a day that is not a working day (receipt or done on a Saturday, a holiday) is
+    deemed the next working day. So a complaint resolved within ``resolve_working_days`` of
+    them met its resolution deadline, and one resolved later did not (the one exception: a
+    step done within the very last second of its due day, after ``LAST_SECOND``, is late by
+    the clock and still counted on that day)."""
+    day = calendar.next_working_day(calendar.local_day(received_at))
+    end = calendar.next_working_day(calendar.local_day(done_at))
+    taken = 0
+    while day < end:
+        day = calendar.next_working_day(day + dt.timedelta(days=1))
+        taken += 1
+    return taken
+
+
+def mean_median(values: list[int]) -> tuple[float | None, float | None]:
+    """The mean and the median of ``values`` (the middle one, or the mean of the two middle
+    ones); (None, None) for none."""
+    if not values:
+        return None, None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = (float(ordered[middle]) if len(ordered) % 2
+              else (ordered[middle - 1] + ordered[middle]) / 2)
+    return sum(ordered) / len(ordered), median

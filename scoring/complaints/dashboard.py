@@ -60,4 +60,10 @@ def reports(actor: Any) -> list[dict[str, Any]]:
              "link": url_for("complaints.trends")},
             {"group": "Complaints", "title": "Overdue complaints", "id": "report-complaint-overdue",
              "text": "Complaints past their acknowledgement or response deadline.",
-             "link": url_for("complaints.overdue")}]
+             "link": url_for("complaints.overdue")},
+            {"group": "Complaints", "title": "Complaint handling timeliness",
+             "id": "report-complaint-timeliness",
+             "text": "Per month received and per severity: complaints acknowledged, responded "
+                     "to, escalated and resolved within their deadlines, and the working days "
+                     "taken to resolve them.",
+             "link": url_for("complaints.timeliness")}]

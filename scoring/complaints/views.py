@@ -21,7 +21,7 @@ from qm.db import utcnow
 from qm.errors import InvalidInput
 from qm.inputs import BadInput, id_arg
 from qm.interactions.models import Interaction
-from qm.spreadsheets import safe_csv_cell, xlsx_response
+from qm.spreadsheets import export_format, safe_csv_cell, table_response, xlsx_response
 from qm.timestamps import today_in
 from qm.web import db, save_form, settings
 from scoring.complaints import queries, services
@@ -35,6 +35,7 @@ from scoring.complaints.forms import (
     ResolveForm,
 )
 from scoring.complaints.models import CATEGORIES, ROOT_CAUSES, Complaint
+from scoring.reports.queries import parse_month
 
 bp = Blueprint("complaints", __name__)
 MANAGE, VIEW = services.MANAGE, services.VIEW
@@ -415,6 +416,91 @@ def trends() -> Any:
     return render_template("scoring/complaints/trends.html", zone=zone, causes=ROOT_CAUSES,
                            found=queries.trend(db.session, current_user,
                                                as_of=today_in(zone), zone=zone))
+
+
+# --- timeliness -------------------------------------------------------------------------------
+
+STEP_TITLES = {"acknowledge": "Acknowledged", "respond": "Responded", "resolve": "Resolved",
+               "escalation": "Escalation answered"}
+SEVERITY_TITLES = {s: s.capitalize() for s in services.SEVERITIES}
+
+
+def _r(value: float | None, digits: int = 1) -> float | None:
+    """A figure rounded as the page shows it, so that an export matches the screen."""
+    return None if value is None else round(value, digits)
+
+
+def _rate_rows(rows: list[queries.TimelinessRow], step: str) -> list[dict[str, Any]]:
+    """One step's on-time rate per month, as ``rate_chart`` draws it (on time of due)."""
+    return [{"month": r.key, "rate": r.steps[step].rate, "fails": r.steps[step].met,
+             "n": r.steps[step].due} for r in rows]
+
+
+@bp.get("/complaints/timeliness")
+@permission_required(VIEW)
+def timeliness() -> Any:
+    """Were complaints acknowledged, responded to, escalated and resolved in time? Per month
+    of receipt (12 site months ending ``?month=YYYY-MM``, this month by default) and per
+    severity, each step's deadlines met, late, overdue and not yet due, as of now."""
+    zone = settings().timezone or "UTC"
+    raw_month = request.args.get("month", "")
+    end = parse_month(raw_month)
+    problems = []
+    if end is None:
+        today = today_in(zone)
+        end = (today.year, today.month)
+        if raw_month:
+            problems.append(f"The month {raw_month[:20]!r} is not a month written YYYY-MM; "
+                            f"showing the 12 months to {end[0]}-{end[1]:02d}.")
+    fmt = export_format(request.args)
+    table = _timeliness_table() if fmt else ""  # a bad choice is a 400 before any reading
+    site = _site()
+    found = queries.timeliness(db.session, current_user, site, end)
+    if fmt:
+        return _timeliness_export(fmt, table, found)
+    return render_template(
+        "scoring/complaints/timeliness.html", found=found, problems=problems, zone=zone,
+        rules=site.policy, now=site.now, steps=STEP_TITLES, severities=SEVERITY_TITLES,
+        resolved_chart=_rate_rows(found.months, "resolve"),
+        acknowledged_chart=_rate_rows(found.months, "acknowledge"),
+        severity_bars=[{"text": SEVERITY_TITLES.get(r.key, r.key),
+                        "value": r.steps["resolve"].rate} for r in found.severities
+                       if r.steps["resolve"].rate is not None])
+
+
+def _timeliness_table() -> str:
+    table = request.args.get("table") or "months"
+    if table not in ("months", "severity"):
+        raise BadInput(f"The parameter 'table' is one of months, severity, not {table[:20]!r}.")
+    return table
+
+
+TIMELINESS_HEADER = ["received", *(f"{step} {what}" for step in queries.STEPS for what in (
+    "on time", "late", "overdue", "not yet due", "on-time rate %")),
+    "resolved", "mean working days to resolve", "median working days to resolve"]
+
+
+def _timeliness_line(row: queries.TimelinessRow) -> list[Any]:
+    out: list[Any] = [row.received]
+    for step in queries.STEPS:
+        t = row.steps[step]
+        out += [t.met, t.late, t.overdue, t.open, _r(t.rate)]
+    return [*out, len(row.days), _r(row.days_mean), _r(row.days_median)]
+
+
+def _timeliness_export(fmt: str, table: str, found: queries.Timeliness) -> Any:
+    """The months table (with the window's total last) or the severity table, as the page
+    shows them: the same counts, rates rounded to one decimal."""
+    if table == "severity":
+        return table_response(
+            fmt, f"complaint-timeliness-by-severity-to-{found.end}",
+            "Complaint timeliness by severity", ["severity", *TIMELINESS_HEADER],
+            ([r.key, *_timeliness_line(r)] for r in found.severities))
+    return table_response(
+        fmt, f"complaint-timeliness-to-{found.end}", "Complaint timeliness per month",
+        ["month received", *TIMELINESS_HEADER],
+        [*([r.key, *_timeliness_line(r)] for r in found.months),
+         ["total", *_timeliness_line(found.total)]])
 
 
 def _holidays_page(form: HolidayForm, status: int = 200) -> Any:

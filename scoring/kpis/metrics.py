@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-Z95 = 1.959964  # two-sided 95% quantile of the standard normal
+from qm.stats import Z95, wilson
 
 # The raw counts a row carries: what is summed across days, queues and channels.
 SUMS = ("offered", "answered", "abandoned", "wait_seconds", "handled", "handle_seconds",
@@ -110,19 +110,6 @@ class Estimate:
     low: float | None
     high: float | None
     method: str
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
-    """Wilson score interval of a proportion, as fractions (0-1). Unlike the normal
-    approximation it stays inside 0-1 and holds up for small samples and shares near 0 or 1,
-    which survey months often are. 80 of 100: (0.711, 0.867)."""
-    if n <= 0:
-        return None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def csat(totals: Totals) -> Estimate:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team
@@ -19,7 +19,13 @@ from scoring.evaluations.models import COUNTED, Evaluation
 from scoring.kpis import metrics
 from scoring.kpis.metrics import SUMS, Estimate, Targets, Totals
 from scoring.kpis.models import KpiRecord
-from scoring.reports.queries import Summary, summarise
+from scoring.reports.queries import (
+    Summary,
+    month_bounds,
+    month_index,
+    summarise,
+    summarise_aggregate,
+)
 
 Month = tuple[int, int]  # (year, month)
 SMALL_SURVEY = 30  # fewer answers than this: the interval is wide; the page says so
@@ -84,20 +90,25 @@ def totals(session: Session, team_ids: list[int], first: Month, last: Month,
 def qa_means(session: Session, team_ids: list[int], first: Month, last: Month,
              timezone: str) -> dict[tuple[int, Month], Summary]:
     """The QA score of each team and month (site time zone): the released evaluations' mean
-    with its interval, as the reports count them (``COUNTED``: targeted ones left out)."""
+    with its interval, as the reports count them (``COUNTED``: targeted ones left out).
+    Aggregated in the database (count, sum, sum of squares per team and month), as the QA
+    dashboard's trend is: a year of every team is a few hundred rows, not every score."""
     if not team_ids:
         return {}
-    tz = ZoneInfo(timezone or "UTC")
-    start = dt.datetime(*first, 1, tzinfo=tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(_end(last), dt.time(), tzinfo=tz).astimezone(dt.UTC)
-    scores: dict[tuple[int, Month], list[float]] = defaultdict(list)
-    for team_id, at, score in session.execute(
-            select(Evaluation.team_id, Evaluation.submitted_at, Evaluation.score).where(
-                Evaluation.team_id.in_(team_ids), *COUNTED, Evaluation.score.is_not(None),
-                Evaluation.submitted_at >= start, Evaluation.submitted_at < end)):
-        local = at.astimezone(tz)
-        scores[(team_id, (local.year, local.month))].append(float(score))
-    return {key: summarise(values) for key, values in scores.items()}
+    months = months_between(first, last)
+    _labels, bounds = month_bounds(last, ZoneInfo(timezone or "UTC"), len(months))
+    month = month_index(bounds).label("month")
+    score = cast(Evaluation.score, Float)
+    out = {}
+    for team_id, index, n, total, squares in session.execute(
+            select(Evaluation.team_id, month, func.count(), func.sum(score),
+                   func.sum(score * score))
+            .where(Evaluation.team_id.in_(team_ids), *COUNTED, Evaluation.score.is_not(None),
+                   Evaluation.submitted_at >= bounds[0], Evaluation.submitted_at < bounds[-1])
+            .group_by(Evaluation.team_id, month)):
+        out[(team_id, months[int(index)])] = summarise_aggregate(
+            int(n), float(total or 0), float(squares or 0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -215,3 +226,30 @@ def latest_month(session: Session, team_ids: list[int]) -> Month | None:
     day = session.scalar(select(KpiRecord.day).where(KpiRecord.team_id.in_(team_ids))
                          .order_by(KpiRecord.day.desc()).limit(1))
     return None if day is None else (day.year, day.month)
+
+
+# --- the tables as files (the page's exports and the evidence pack) -----------------------
+
+def table_header() -> list[str]:
+    """The columns of a KPI table as a file: each KPI with its target and verdict, the surveys'
+    samples and intervals, and the QA score beside them."""
+    out = ["team", "month", "channel"]
+    for kpi, (label, unit) in metrics.KPIS.items():
+        out += [f"{label} ({unit})" if unit else label, f"{kpi} target", f"{kpi} verdict"]
+    return [*out, "CSAT mean score", "CSAT responses", "CSAT 95% low", "CSAT 95% high",
+            "NPS answers", "NPS 95% low", "NPS 95% high", "QA evaluations", "QA mean",
+            "QA 95% low", "QA 95% high"]
+
+
+def table_row(item: Line) -> list[Any]:
+    """One line of ``table_header``'s table (figures rounded as the page shows them)."""
+    def r(value: float | None, places: int = 2) -> float | None:
+        return None if value is None else round(value, places)
+
+    out: list[Any] = [item.team.name, item.label, item.channel]
+    for kpi in metrics.KPIS:
+        cell = item.cells[kpi]
+        out += [r(cell.value), cell.target or "", cell.verdict]
+    return [*out, r(item.csat_mean), item.csat.n, r(item.csat.low), r(item.csat.high),
+            item.nps.n, r(item.nps.low), r(item.nps.high), item.qa.n, r(item.qa.mean, 1),
+            r(item.qa.low, 1), r(item.qa.high, 1)]

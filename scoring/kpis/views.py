@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from qm.auth.access import permission_required
 from qm.inputs import BadInput, id_arg
+from qm.spreadsheets import export_format, table_response
 from qm.timestamps import today_in
 from qm.web import db, import_page, settings
 from scoring.kpis import metrics, queries, services
@@ -54,6 +55,19 @@ def kpis() -> Any:
     trend_channel = channel or ("voice" if "voice" in known else (known[0] if known else None))
     trend = (queries.trend(db.session, trend_team, trend_channel, month, site_targets,
                            site.timezone) if trend_team and trend_channel else [])
+    fmt = export_format(request.args)
+    if fmt:
+        table = request.args.get("table") or "month"
+        if table not in ("month", "trend"):
+            raise BadInput(f"The parameter 'table' is 'month' or 'trend', not {table[:20]!r}.")
+        label = queries.month_label(month)
+        if table == "trend":
+            name = (f"kpis-{trend_team.name if trend_team else 'none'}-{trend_channel or ''}"
+                    f"-12-months-to-{label}")
+            return table_response(fmt, name, "KPIs, 12 months", queries.table_header(),
+                                  map(queries.table_row, trend))
+        return table_response(fmt, f"kpis-{label}", f"KPIs {label}", queries.table_header(),
+                              map(queries.table_row, rows))
     return render_template(
         "scoring/kpis/kpis.html", rows=rows, teams=teams, team_id=team_id, channel=channel,
         channels=CHANNELS, month=queries.month_label(month), trend=trend, trend_team=trend_team,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qm.auth.models import User
 from qm.auth.permissions import can, scope_clause
 from qm.db import utcnow
 from qm.interactions.models import Interaction
 from qm.web import settings
 from scoring.evaluations import queries as evaluation_queries
-from scoring.evaluations.models import Evaluation, EvaluationStatus
+from scoring.evaluations.models import OPEN_STATUSES, Evaluation, EvaluationStatus
 from scoring.evaluations.services import Policy
+from scoring.forms.models import FormVersion, ScoringForm
 
 
 def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
@@ -94,4 +97,48 @@ def reports(actor: Any) -> list[dict[str, Any]]:
              "text": "Each evaluator's deviation from peers per month and from the reference "
                      "in calibration.",
              "link": url_for("reports.drift")}]
+    return out
+
+
+DIGEST_DETAIL = 5  # lines named under a digest item; the link opens the rest
+
+
+def digest(session: Session, lead: Any, week: Any) -> list[dict[str, Any]]:
+    """A team lead's week (``qm report digest``): the critical failures of the week in their
+    teams, each named, and their teams' evaluations past their due day and not scored. Scoped
+    by the lead's own permissions; ``week`` is a ``qm.digest.Week``, read in the lead's zone."""
+    out: list[dict[str, Any]] = []
+    if not can(lead, "evaluation.view"):
+        return out
+    zone = ZoneInfo(getattr(lead, "timezone", None) or settings().timezone or "UTC")
+    start = dt.datetime.combine(week.start, dt.time.min, tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(week.end + dt.timedelta(days=1), dt.time.min,
+                              tzinfo=zone).astimezone(dt.UTC)
+    scope = scope_clause(lead, "evaluation.view", Evaluation.agent_id, Evaluation.team_id)
+    fails = (select(Evaluation.id, Evaluation.agent_id, Evaluation.submitted_at,
+                    ScoringForm.name)
+             .join(FormVersion, FormVersion.id == Evaluation.form_version_id)
+             .join(ScoringForm, ScoringForm.id == FormVersion.form_id)
+             .where(scope, Evaluation.critical_fail.is_(True),
+                    Evaluation.status.not_in(OPEN_STATUSES),
+                    Evaluation.submitted_at >= start, Evaluation.submitted_at < end)
+             .order_by(Evaluation.submitted_at))
+    found = session.execute(fails).all()
+    names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_({agent for _id, agent, _at, _form in found}))).all()) if found else {}
+    out.append({
+        "title": "Critical failures this week", "value": len(found), "id": "digest-critical",
+        "detail": [f"{names.get(agent, agent)}: {form}, {at.astimezone(zone):%a %d %b} "
+                   f"(evaluation {eid})"
+                   for eid, agent, at, form in found[:DIGEST_DETAIL]]
+        + ([f"and {len(found) - DIGEST_DETAIL} more"] if len(found) > DIGEST_DETAIL else []),
+        "link": url_for("reports.dashboard_page", month=f"{week.end:%Y-%m}")})
+    today = evaluation_queries.site_today(Policy.from_settings(settings()), utcnow())
+    late = session.scalar(select(func.count(Evaluation.id)).where(
+        scope, evaluation_queries.evaluation_overdue_clause(today)))
+    out.append({"title": "Your teams' evaluations past their due day", "value": late or 0,
+                "overdue": bool(late), "id": "digest-late-evaluations",
+                "detail": ["Assigned, not submitted by the day they were due"] if late else [],
+                "link": url_for("evaluations.evaluations", tab="all",
+                                status=EvaluationStatus.ASSIGNED.value)})
     return out

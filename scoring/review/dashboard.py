@@ -1,4 +1,5 @@
-"""What other pages show of the review: the interaction page's flags panel."""
+"""What other pages show of the review: the interaction page's flags panel, and the flag
+report's entry on the reports home."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from flask import url_for
 
 from qm.auth.permissions import can
+from scoring.review import queries
 from scoring.review.forms import MissedForm, VerdictForm
 from transcription.flagging import queries as flag_queries
 
@@ -25,9 +27,22 @@ def interaction_panel(session: Any, viewer: Any, interaction: Any) -> dict[str, 
 
 
 def reports(actor: Any) -> list[dict[str, Any]]:
-    """The flags' measured precision on the reports home."""
+    """The flag report (fire rates and measured precision) on the reports home."""
     if not can(actor, "flag.view"):
         return []
-    return [{"group": "Flags", "title": "Flags and their precision", "id": "report-flags",
-             "text": "Each named flag with the share of its reviewed hits that were confirmed.",
-             "link": url_for("review.flag_list")}]
+    return [{"group": "Flags", "title": "Flag rates and precision", "id": "report-flags",
+             "text": "How often each flag fires, month by month, and the share of its "
+                     "reviewed hits evaluators confirmed, against its target.",
+             "link": url_for("review.flag_report")}]
+
+
+def digest(session: Any, lead: Any, week: Any) -> list[dict[str, Any]]:
+    """A team lead's digest: the flagged contacts of their teams waiting for a verdict (the
+    queue's count: a contact with two flags once), and how many per flag."""
+    if not can(lead, "flag.review"):
+        return []
+    waiting = [(name, n) for _id, name, n in queries.counts(session, lead) if n]
+    return [{"title": "Flagged contacts waiting for review", "id": "digest-flags",
+             "value": queries.waiting(session, lead) if waiting else 0,
+             "detail": [f"{name}: {n}" for name, n in waiting],
+             "link": url_for("review.review_queue")}]

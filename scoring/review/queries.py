@@ -5,6 +5,8 @@ or the "found a problem" model in use), no evaluator has given that flag a verdi
 it has no evaluation yet (taking it starts one). Its risk is the highest score among its open
 flags: a classifier's probability, a rule's strength (0.5 at its threshold, 1.0 at twice it),
 the evaluation model's probability. The viewer sees the interactions ``flag.review`` lets them.
+
+The flag report's counts (fire rate per flag and month, measured precision) are at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, distinct, func, select, union_all
 from sqlalchemy.orm import Session
 
 from qm.auth.models import User
@@ -20,10 +22,21 @@ from qm.auth.permissions import scope_clause
 from qm.db import utcnow
 from qm.interactions.models import Interaction
 from scoring.evaluations.models import Evaluation
+from scoring.reports.queries import month_index
+from scoring.review import metrics
 from transcription import flagging
 from transcription.flagging import queries as flag_queries
 from transcription.flagging import services as flag_services
-from transcription.models import Flag, FlagResult, FlagVersion, ReviewFlag
+from transcription.models import (
+    Flag,
+    FlagKind,
+    FlagResult,
+    FlagVerdict,
+    FlagVerdictKind,
+    FlagVersion,
+    ReviewFlag,
+    Transcript,
+)
 
 PAGE = 50
 
@@ -60,6 +73,12 @@ def _open(viewer: Any, flag_id: int | None) -> Any:
                                 Interaction.team_id))).subquery()
 
 
+def waiting(session: Session, viewer: Any, flag_id: int | None = None) -> int:
+    """How many interactions the viewer's queue holds (one with two flags counts once)."""
+    open_ = _open(viewer, flag_id)
+    return session.scalar(select(func.count(func.distinct(open_.c.interaction_id)))) or 0
+
+
 def queue(session: Session, viewer: Any, *, flag_id: int | None = None, page: int = 1,
           per_page: int = PAGE) -> tuple[list[QueueItem], int]:
     """One page of the queue, riskiest first (then the newest), and how many interactions it
@@ -67,7 +86,7 @@ def queue(session: Session, viewer: Any, *, flag_id: int | None = None, page: in
     open_ = _open(viewer, flag_id)
     per_interaction = (select(open_.c.interaction_id, func.max(open_.c.score).label("risk"))
                        .group_by(open_.c.interaction_id).subquery())
-    total = session.scalar(select(func.count()).select_from(per_interaction)) or 0
+    total = waiting(session, viewer, flag_id)
     rows = session.execute(
         select(Interaction, User.display_name, per_interaction.c.risk)
         .join(per_interaction, per_interaction.c.interaction_id == Interaction.id)
@@ -126,3 +145,167 @@ def _in_use_names(session: Session) -> set[str]:
     if session.scalar(flagging.in_use()) is not None:
         names.add(flag_services.PROBLEM)
     return names
+
+
+# --- The flag report (/review/report) -----------------------------------------------------
+# Per flag and month of a 12-month window: interactions checked, interactions the flag fired
+# on, the fire rate; per flag over the window: what evaluators confirmed, dismissed and
+# added as missed, and the measured precision against the flag's target. Counted in SQL,
+# grouped by flag and month.
+#
+# "Checked" is an interaction with a transcript (a call's or a text's): flags run on
+# transcripts as they are stored (``flag_services.check_stored``), so that is what every flag
+# in use had the chance to fire on. "Fired" is what the queue reads (``flagged_rows``) before
+# any verdict is left out: the results of a named flag's active version, and the "found a
+# problem" model in use. A month is the site's calendar month, by when the contact took place
+# (``Interaction.started_at``), as on the QA dashboard.
+
+@dataclass
+class ReportFilters:
+    """What the flag report's form asks for; ``where`` turns it into WHERE clauses on
+    ``Interaction``."""
+
+    end: tuple[int, int]
+    team_id: int | None = None
+    queue: str = ""
+    channel: str = ""
+    flag_id: int | None = None
+
+    def where(self, scope: Any, bounds: list[Any]) -> list[Any]:
+        out = [scope, Interaction.started_at >= bounds[0], Interaction.started_at < bounds[-1]]
+        if self.team_id:
+            out.append(Interaction.team_id == self.team_id)
+        if self.queue:
+            out.append(Interaction.queue == self.queue)
+        if self.channel:
+            out.append(Interaction.channel == self.channel)
+        return out
+
+    def args(self) -> dict[str, Any]:
+        """The filters as URL arguments, empty ones left out."""
+        return {k: v for k, v in {"month": f"{self.end[0]}-{self.end[1]:02d}",
+                                  "team_id": self.team_id, "queue": self.queue,
+                                  "channel": self.channel, "flag_id": self.flag_id}.items()
+                if v}
+
+
+@dataclass
+class FlagReportRow:
+    """One flag over the window: its months (``month``, ``n`` checked, ``fails`` fired,
+    ``rate`` % or None: the shape ``rate_chart`` draws) and its verdicts."""
+
+    flag_id: int
+    name: str
+    kind: str
+    in_use: bool
+    months: list[dict[str, Any]]
+    fired: int
+    checked: int
+    missed: int
+    measured: metrics.Precision
+    target: str
+    """"precision", "recall" or "" (rules and the evaluation model have none)."""
+    target_value: float | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.fired * 100 / self.checked if self.checked else None
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the measured precision reaches a precision target (None: no such target,
+        or nothing reviewed yet; a recall target is not measured here)."""
+        if self.target != "precision":
+            return None
+        return metrics.target_met(self.measured, self.target_value)
+
+    @property
+    def sure(self) -> bool:
+        return self.target == "precision" and metrics.target_sure(self.measured,
+                                                                  self.target_value)
+
+
+def fired_rows() -> Any:
+    """Every interaction a flag in use fired on, one row per interaction and flag
+    (``interaction_id``, ``flag_id``): ``flag_queries.flagged_rows`` with no verdict left out
+    (a dismissed hit still fired: precision counts it)."""
+    named = (select(FlagResult.interaction_id.label("interaction_id"),
+                    Flag.id.label("flag_id"))
+             .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
+             .join(Flag, and_(Flag.id == FlagVersion.flag_id,
+                              Flag.active_number == FlagVersion.number)))
+    problem = select(Flag.id).where(Flag.name == flag_services.PROBLEM).scalar_subquery()
+    model = (select(ReviewFlag.interaction_id.label("interaction_id"),
+                    problem.label("flag_id"))
+             .where(ReviewFlag.flagged,
+                    ReviewFlag.model_version == flagging.in_use().scalar_subquery()))
+    return union_all(named, model)
+
+
+def flag_report(session: Session, where: list[Any], labels: list[str], bounds: list[Any],
+                flag_id: int | None = None) -> list[FlagReportRow]:
+    """One row per flag (``flag_id``'s only, when given): flags in use, and any other that
+    fired or was judged on the interactions ``where`` keeps; by name. Five grouped queries,
+    however many flags and interactions."""
+    month = month_index(bounds, Interaction.started_at).label("month")
+    checked = {int(i): int(n) for i, n in session.execute(
+        select(month, func.count(Transcript.id))
+        .join(Interaction, Interaction.id == Transcript.interaction_id)
+        .where(*where).group_by(month))}
+    rows = fired_rows().subquery()
+    hits = distinct(rows.c.interaction_id)
+    mine = [rows.c.flag_id.is_not(None)]
+    if flag_id is not None:
+        mine.append(rows.c.flag_id == flag_id)
+    fired: dict[int, dict[int, int]] = {}
+    for flag, index, n in session.execute(
+            select(rows.c.flag_id, month, func.count(hits))
+            .join(Interaction, Interaction.id == rows.c.interaction_id)
+            .where(*where, *mine).group_by(rows.c.flag_id, month)):
+        fired.setdefault(int(flag), {})[int(index)] = int(n)
+    judged: dict[int, dict[str, int]] = {}
+    for flag, verdict, n in session.execute(
+            select(rows.c.flag_id, FlagVerdict.verdict, func.count(hits))
+            .join(Interaction, Interaction.id == rows.c.interaction_id)
+            .join(FlagVerdict, and_(FlagVerdict.flag_id == rows.c.flag_id,
+                                    FlagVerdict.interaction_id == rows.c.interaction_id))
+            .where(*where, *mine, FlagVerdict.verdict.in_([FlagVerdictKind.CONFIRMED.value,
+                                                           FlagVerdictKind.REJECTED.value]))
+            .group_by(rows.c.flag_id, FlagVerdict.verdict)):
+        judged.setdefault(int(flag), {})[verdict] = int(n)
+    missed_where = [FlagVerdict.verdict == FlagVerdictKind.MISSED.value]
+    if flag_id is not None:
+        missed_where.append(FlagVerdict.flag_id == flag_id)
+    missed = {int(f): int(n) for f, n in session.execute(
+        select(FlagVerdict.flag_id, func.count(FlagVerdict.id))
+        .join(Interaction, Interaction.id == FlagVerdict.interaction_id)
+        .where(*where, *missed_where).group_by(FlagVerdict.flag_id))}
+    flags = select(Flag).order_by(Flag.name)
+    if flag_id is not None:
+        flags = flags.where(Flag.id == flag_id)
+    in_use_model = session.scalar(flagging.in_use()) is not None
+    out = []
+    for flag in session.scalars(flags):
+        in_use = flag.active_number is not None or (
+            flag.name == flag_services.PROBLEM and in_use_model)
+        per_month = fired.get(flag.id, {})
+        said = judged.get(flag.id, {})
+        if not (in_use or per_month or said or missed.get(flag.id) or flag_id is not None):
+            continue
+        months = []
+        for i, label in enumerate(labels):
+            n, hit = checked.get(i, 0), per_month.get(i, 0)
+            months.append({"month": label, "n": n, "fails": hit,
+                           "rate": hit * 100 / n if n else None})
+        target, value = "", None
+        if flag.kind == FlagKind.CLASSIFIER.value:  # only a classifier has a target
+            target = "recall" if flag.target == "recall" else "precision"
+            value = flag.target_value if flag.target_value is not None \
+                else flag_services.TARGET_PRECISION
+        out.append(FlagReportRow(
+            flag.id, flag.name, flag.kind, in_use, months, sum(per_month.values()),
+            sum(checked.values()), missed.get(flag.id, 0),
+            metrics.precision(said.get(FlagVerdictKind.CONFIRMED.value, 0),
+                              said.get(FlagVerdictKind.REJECTED.value, 0)),
+            target, value))
+    return out

@@ -1,25 +1,33 @@
 """The review queue (riskiest first, filtered by flag; take an item or dismiss it with a
 reason), verdicts on an interaction's flags, and the flags' pages: what each looks for, how it
-measures, its versions, editing a phrase rule and activating a version."""
+measures, its versions, editing a phrase rule and activating a version; the flag report (fire
+rates and measured precision per flag)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from qm.auth.access import permission_required
-from qm.auth.permissions import can
+from qm.auth.models import Team
+from qm.auth.permissions import can, scope_clause
 from qm.errors import Conflict, InvalidInput
-from qm.inputs import id_arg
-from qm.web import db
+from qm.inputs import BadInput, id_arg
+from qm.interactions.models import Channel, Interaction
+from qm.spreadsheets import export_format, table_response
+from qm.web import db, settings
+from scoring.reports import queries as report_queries
 from scoring.review import queries
 from scoring.review.forms import ButtonForm, PhrasesForm, VerdictForm
 from transcription.flagging import queries as flag_queries
 from transcription.flagging import services as flags
-from transcription.models import FlagKind
+from transcription.models import Flag, FlagKind
 
 bp = Blueprint("review", __name__)
 
@@ -224,3 +232,94 @@ def deactivate(flag_id: int) -> Any:
     db.session.commit()
     flash("The flag is off; what it found stays.", "success")
     return redirect(url_for("review.flag_page", flag_id=flag_id))
+
+
+# --- the flag report --------------------------------------------------------------------------
+
+def _report_filters(teams: list[Team], flag_ids: set[int]
+                    ) -> tuple[queries.ReportFilters, list[str]]:
+    """The report's filters from the query string, and a message for each value that could
+    not be used (the page says so and shows the default instead), as the QA dashboard does.
+    A team id or flag id that is not a number is a 400 (``id_arg``)."""
+    now = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(settings().timezone))
+    problems = []
+    raw_month = request.args.get("month", "")
+    end = report_queries.parse_month(raw_month)
+    if end is None:
+        end = (now.year, now.month)
+        if raw_month:
+            problems.append(f"The month {raw_month!r} is not a month written YYYY-MM; showing "
+                            f"the 12 months to {end[0]}-{end[1]:02d}.")
+    channel = request.args.get("channel", "")
+    if channel and channel not in {c.value for c in Channel}:
+        problems.append(f"There is no channel {channel!r}; showing every channel.")
+        channel = ""
+    team_id = id_arg(request.args, "team_id")
+    if team_id and team_id not in {t.id for t in teams}:
+        problems.append(f"There is no team {team_id} among those you may see; showing every "
+                        "team you may see.")
+        team_id = None
+    flag_id = id_arg(request.args, "flag_id")
+    if flag_id and flag_id not in flag_ids:
+        problems.append(f"There is no flag {flag_id}; showing every flag.")
+        flag_id = None
+    return queries.ReportFilters(end, team_id=team_id,
+                                 queue=request.args.get("queue", "").strip()[:100],
+                                 channel=channel, flag_id=flag_id), problems
+
+
+def _pct(value: float | None, digits: int = 1) -> float | None:
+    """A fraction as the page shows it, in %, so that an export matches the screen."""
+    return None if value is None else round(value * 100, digits)
+
+
+def _met_words(row: queries.FlagReportRow) -> str:
+    if row.met is None:
+        return ""
+    return "yes" if row.met else "no"
+
+
+@bp.get("/review/report")
+@permission_required("flag.view")
+def flag_report() -> Any:
+    """Fire rate per flag and month, and each flag's precision measured from evaluators'
+    verdicts, over 12 months ending a chosen month; CSV/XLSX of either table."""
+    teams = [t for t in db.session.scalars(select(Team).order_by(Team.name))
+             if can(current_user, "flag.view", t)]
+    flag_choices = db.session.execute(select(Flag.id, Flag.name).order_by(Flag.name)).all()
+    filters, problems = _report_filters(teams, {f.id for f in flag_choices})
+    labels, bounds = report_queries.month_bounds(filters.end, ZoneInfo(settings().timezone))
+    scope = scope_clause(current_user, "flag.view", Interaction.agent_id, Interaction.team_id)
+    fmt = export_format(request.args)
+    table = request.args.get("table") or "rates"
+    if fmt and table not in ("rates", "precision"):
+        raise BadInput(f"The parameter 'table' is one of rates, precision, not {table[:20]!r}.")
+    rows = queries.flag_report(db.session, filters.where(scope, bounds), labels, bounds,
+                               filters.flag_id)
+    if fmt:
+        name = f"flags-{table}-to-{labels[-1]}"
+        if table == "precision":
+            return table_response(
+                fmt, name, "Flag precision",
+                ["flag id", "flag", "fired", "reviewed", "confirmed", "dismissed", "missed",
+                 "precision %", "95% CI low %", "95% CI high %", "target", "target %",
+                 "target met"],
+                ([r.flag_id, r.name, r.fired, r.measured.reviewed, r.measured.confirmed,
+                  r.measured.dismissed, r.missed, _pct(r.measured.value),
+                  _pct(r.measured.low), _pct(r.measured.high), r.target or None,
+                  _pct(r.target_value, 0), _met_words(r) or None] for r in rows),
+                widths=[8, 30, 8, 9, 10, 10, 8, 11, 12, 12, 10, 9, 10])
+        return table_response(
+            fmt, name, "Flag fire rate",
+            ["flag id", "flag", "month", "checked", "fired", "fire rate %"],
+            ([r.flag_id, r.name, m["month"], m["n"], m["fails"],
+              None if m["rate"] is None else round(m["rate"], 1)]
+             for r in rows for m in r.months), widths=[8, 30, 9, 9, 8, 11])
+    return render_template(
+        "scoring/review/report.html", filters=filters, problems=problems, labels=labels,
+        rows=rows, teams=teams, flags=flag_choices,
+        bars=[{"text": r.name, "value": r.measured.value * 100} for r in rows
+              if r.measured.value is not None],
+        queues=[q for q in db.session.scalars(
+            select(Interaction.queue).distinct().order_by(Interaction.queue).where(scope)) if q],
+        channels=[c.value for c in Channel])

@@ -58,3 +58,33 @@ def test_weeks_are_iso_weeks():
     assert str(Week.parse("2026-W53")) == "2026-W53"
     with pytest.raises(ValueError, match="2026-W48"):
         Week.parse("2025-W53")  # 2025 has 52 ISO weeks
+
+
+def test_the_week_adds_its_critical_failures_and_late_evaluations_of_the_leads_teams(
+        runner, session, people, disputes):
+    """The fixture's three evaluations failed a critical question (verify: no) this week, two
+    in team A; one more of team A's is assigned and three days past its due day."""
+    import datetime as dt
+
+    from scoring.evaluations import services as ev
+
+    late = ev.start_evaluation(session, people["qa"],
+                               factories.create_interaction(session, people["agent_a"]))
+    late.due_on = dt.date.today() - dt.timedelta(days=3)
+    session.commit()
+    body = json.loads(runner.invoke("report", "digest", "--lead", "lead.a", "--json").output)
+    items = {i["title"]: i for i in body["items"]}
+    fails = items["Critical failures this week"]
+    assert fails["value"] == 2
+    named = " ".join(fails["detail"])
+    assert people["agent_a"].display_name in named and people["agent_b"].display_name not in named
+    assert "Test form" in named
+    assert items["Your teams' evaluations past their due day"]["value"] == 1
+    assert items["Your teams' evaluations past their due day"]["overdue"]
+    other = {i["title"]: i["value"] for i in json.loads(runner.invoke(
+        "report", "digest", "--lead", "lead.b", "--json").output)["items"]}
+    assert other["Critical failures this week"] == 1
+    assert "Your teams' evaluations past their due day" not in other  # none late: left out
+    # a week without any: nothing said about critical failures
+    quiet = runner.invoke("report", "digest", "--lead", "lead.a", "--week", "2026-W01").output
+    assert "Critical failures" not in quiet

@@ -27,6 +27,7 @@ from qm.errors import InvalidInput, PermissionDenied
 from scoring.calibration import services as calibration
 from scoring.complaints import services as complaints
 from scoring.evaluations import services as evaluations
+from scoring.kpis import services as kpi_services
 
 TODAY = dt.datetime.now(dt.UTC).date()
 START, END = TODAY - dt.timedelta(days=60), TODAY
@@ -84,6 +85,12 @@ def world(session, people):
                            ("agent_a2", TODAY - dt.timedelta(days=400))):
         training.record_completion(session, factories.SYSTEM, user_id=people[key].id,
                                    course_id=course.id, completed_on=completed)
+    # a day of each team's telephony figures: FCR 76 of 95 (A) and 40 of 50 (B)
+    kpi_services.import_kpis(session, factories.SYSTEM, io.BytesIO((
+        "date,team,queue,channel,offered,answered,abandoned,wait_seconds,contacts,"
+        "resolved_first\n"
+        f"{TODAY.isoformat()},Team A,billing,voice,100,95,5,2375,95,76\n"
+        f"{TODAY.isoformat()},Team B,,chat,50,50,0,1500,50,40\n").encode()), today=TODAY)
     session.commit()
     return {"calls": calls, "framework": framework}
 
@@ -109,7 +116,8 @@ def test_the_pack_lists_links_and_hashes_every_file(session, people, world):
     pack, built = _build(session, people["auditor"])
     manifest = json.loads(pack.read("manifest.json"))
     listed = [f["path"] for f in manifest["files"]]
-    assert sorted(pack.namelist()) == sorted([*listed, "index.html", "manifest.json"])
+    assert sorted(pack.namelist()) == sorted([*listed, "index.html", "index.pdf",
+                                              "manifest.json"])
     assert built.manifest_sha256 == hashlib.sha256(pack.read("manifest.json")).hexdigest()
     for entry in manifest["files"]:
         assert hashlib.sha256(pack.read(entry["path"])).hexdigest() == entry["sha256"]
@@ -119,13 +127,13 @@ def test_the_pack_lists_links_and_hashes_every_file(session, people, world):
                    "scoring/calibration_agreement.csv", "scoring/complaints.csv",
                    "competencies/frameworks.csv", "competencies/training_records.csv",
                    "competencies/refreshers_due.csv", "competencies/coaching_log.csv",
-                   "competencies/notice_acknowledgements.csv"):
+                   "competencies/notice_acknowledgements.csv", "scoring/kpi_trends.csv"):
         assert wanted in listed
     assert any(p.startswith("scoring/forms/") and p.endswith("-v1.json") for p in listed)
     assert any(p.startswith("competencies/skills-matrix-") for p in listed)
     index = pack.read("index.html").decode()
     links = re.findall(r'<a href="([^"]+)"', index)
-    assert set(listed) | {"manifest.json"} == set(links)
+    assert set(listed) | {"manifest.json", "index.pdf"} == set(links)
     assert "<script" not in index and "http" not in index.replace(
         "http-equiv", "")  # self-contained: nothing fetched from elsewhere
     # the audit chain as it stood: intact, with the head an auditor can anchor to
@@ -133,6 +141,15 @@ def test_the_pack_lists_links_and_hashes_every_file(session, people, world):
     assert manifest["audit"]["ok"] is True
     assert (manifest["audit"]["head_seq"], manifest["audit"]["head_hash"]) == head
     assert f"{head[0]}:{head[1]}" in index and "Audit log intact" in index
+    # the same front page as a PDF to print: every file with its SHA-256, the chain's head
+    from pypdf import PdfReader
+
+    printed = "".join(page.extract_text() for page in PdfReader(
+        io.BytesIO(pack.read("index.pdf")), strict=True).pages).replace("\n", " ")
+    assert f"Audit log intact: {manifest['audit']['checked']} entries verified" in printed
+    assert head[1] in printed.replace(" ", "") and built.manifest_sha256 in printed
+    for entry in manifest["files"]:
+        assert entry["path"] in printed and entry["sha256"] in printed.replace(" ", "")
     assert manifest["start"] == START.isoformat() and manifest["team"] == "all teams"
     assert manifest["built_by"] == "auditor"
     # row counts in the manifest are the CSVs' rows
@@ -171,6 +188,18 @@ def test_the_csvs_hold_the_periods_records(session, people, world):
         ("6.3.2", "3", "", "3"), ("6.3.3", "2", "", "2")}  # nobody assessed yet
     assert sorted(_col(pack, "competencies/coaching_log.csv", "agent")) == [
         "agent.a", "agent.b"]
+    kpis = {(r["team"], r["channel"]): r for r in _csv(pack, "scoring/kpi_trends.csv")}
+    month = f"{TODAY:%Y-%m}"
+    assert set(kpis) == {("Team A", "voice"), ("Team B", "chat")}
+    team_a = kpis[("Team A", "voice")]
+    assert team_a["month"] == month
+    assert float(team_a["First-contact resolution (%)"]) == pytest.approx(80.0)  # 76 / 95
+    assert (team_a["fcr target"], team_a["fcr verdict"]) == ("at least 70%", "met")
+    assert float(team_a["Average speed of answer (s)"]) == pytest.approx(25.0)  # 2375 / 95
+    assert team_a["abandonment verdict"] == "not met"  # 5 of 100: the target is under 5%
+    assert team_a["aht verdict"] == "no data"  # the export had no handle times
+    assert (kpis[("Team B", "chat")]["asa target"], kpis[("Team B", "chat")]["asa verdict"]) \
+        == ("under 60 s", "met")
 
 
 def test_a_cell_a_spreadsheet_would_run_is_quoted(session, people, world):
@@ -195,6 +224,7 @@ def test_a_team_pack_holds_only_the_teams_rows(session, people, world):
     assert set(_col(pack, "people/users.csv", "username")) == {"agent.a", "agent.a2", "lead.a"}
     matrix_path = next(p for p in pack.namelist() if "skills-matrix-" in p)
     assert set(_col(pack, matrix_path, "team")) == {"Team A"}
+    assert _col(pack, "scoring/kpi_trends.csv", "team") == ["Team A"]
     pack_b, _ = _build(session, people["admin"], team="Team B")
     assert _csv(pack_b, "scoring/calibration_sessions.csv") == []
 

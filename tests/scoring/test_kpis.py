@@ -268,3 +268,31 @@ def test_the_demo_year_goes_in_through_the_import_and_only_once(session, people)
     assert first == "KPIs: 48 months of figures added, 0 were there already, 0 refused."
     again = demo.seed_kpis(session, factories.SYSTEM)
     assert again == "KPIs: 0 months of figures added, 48 were there already, 0 refused."
+
+
+def test_both_tables_export_as_csv_and_xlsx_with_the_pages_figures(client, auth, session,
+                                                                    people):
+    import pandas as pd
+
+    _import(session, people["admin"], GOOD)
+    session.commit()
+    auth.login("lead.a")
+    page = client.get("/kpis?month=2026-02").get_data(as_text=True)
+    assert "format=csv" in page and "table=trend" in page
+    month = pd.read_csv(io.BytesIO(client.get("/kpis?month=2026-02&format=csv").data))
+    assert list(month["team"]) == ["Team A"]  # the lead's team only, as on the page
+    row = month.iloc[0]
+    assert row["First-contact resolution (%)"] == pytest.approx(100 * 272 / 375, abs=0.01)
+    assert row["fcr verdict"] == "met" and row["channel"] == "voice"
+    assert row["Average speed of answer (s)"] == pytest.approx(13575 / 375, abs=0.01)
+    trend = pd.read_excel(io.BytesIO(client.get(
+        "/kpis?month=2026-02&table=trend&format=xlsx").data))
+    assert list(trend["month"]) == [f"{y}-{m:02d}" for y, m in (
+        [(2025, m) for m in range(3, 13)] + [(2026, 1), (2026, 2)])]
+    assert trend["First-contact resolution (%)"].notna().sum() == 1  # the one month with figures
+    assert trend.iloc[-1]["First-contact resolution (%)"] == pytest.approx(
+        row["First-contact resolution (%)"])
+    assert client.get("/kpis?format=csv&table=nope").status_code == 400
+    auth.logout()
+    auth.login("agent.a")
+    assert client.get("/kpis?format=csv").status_code == 403

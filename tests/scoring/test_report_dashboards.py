@@ -260,3 +260,43 @@ def test_the_older_reports_export_what_they_show(client, auth, session, people):
     drift = _csv(client, "/reports/drift?format=csv")
     assert {r["evaluator"] for r in drift} == {people["qa"].display_name}
     assert len(drift) == 6 and drift[-1]["evaluations"] == "3"  # one row per month
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 10])
+def test_quartile_positions_give_statistics_inclusive_quartiles(n):
+    values = sorted((i * 37) % 101 + 0.5 * i for i in range(n))
+    five = [values[k] + (values[k + 1] - values[k]) * share if share else values[k]
+            for k, share in reports.quartile_positions(n)]
+    want = ([values[0]] * 3 if n == 1 else statistics.quantiles(values, n=4, method="inclusive"))
+    assert five[0] == values[0] and five[-1] == values[-1]
+    assert five[1:4] == pytest.approx(want)
+
+
+def test_the_evaluator_distribution_from_sql_equals_the_scores_own(session, people):
+    """Constructed scores with known five numbers: an evaluator with 6, one with a single
+    evaluation (all five numbers that score), and ties; peers' mean from the others' sum."""
+    from decimal import Decimal
+
+    factories.create_form(session)
+    qa2 = factories.create_user(session, "qa2", roles=["qa_evaluator"])
+    want = {people["qa"].id: [90.0, 10.0, 55.5, 70.0, 70.0, 33.25], qa2.id: [42.0]}
+    for evaluator in (people["qa"], qa2):
+        for value in want[evaluator.id]:
+            item = _evaluate(session, evaluator, people["agent_a"], YES, NOW)
+            item.score = Decimal(str(value))  # the constructed score, as a revision would set
+    session.commit()
+    rows = {d.evaluator_id: d for d in reports.evaluator_distributions(session, [])}
+    assert set(rows) == set(want)
+    six, one = rows[people["qa"].id], rows[qa2.id]
+    ordered = sorted(want[people["qa"].id])
+    assert list(six.quartiles) == pytest.approx(
+        [ordered[0], *statistics.quantiles(ordered, n=4, method="inclusive"), ordered[-1]])
+    assert six.summary.n == 6 and six.summary.mean == pytest.approx(statistics.fmean(ordered))
+    assert six.summary.sd == pytest.approx(statistics.stdev(ordered))
+    assert six.peer_mean == pytest.approx(42.0)
+    assert one.quartiles == (42.0,) * 5 and one.summary.n == 1
+    assert one.peer_mean == pytest.approx(statistics.fmean(ordered))
+    # nothing in the period: no rows
+    from scoring.evaluations.models import Evaluation
+
+    assert reports.evaluator_distributions(session, [Evaluation.id < 0]) == []

@@ -257,3 +257,17 @@ def test_the_interactions_list_flagged_filter_reads_the_named_flags(client, auth
     session.commit()
     page = client.get("/interactions?flagged=1").get_data(as_text=True)
     assert f'/interactions/{flagged["cancel"].id}"' not in page
+
+
+def test_the_leads_digest_counts_their_teams_flagged_contacts_per_flag(runner, session, people,
+                                                                       flagged):
+    import json
+
+    body = json.loads(runner.invoke("report", "digest", "--lead", "lead.a", "--json").output)
+    item = {i["title"]: i for i in body["items"]}["Flagged contacts waiting for review"]
+    lead_items, total = queries.queue(session, people["lead_a"])
+    assert item["value"] == total == 2  # team A's two that cancel; not team B's
+    assert "cancellation (phrases): 2" in item["detail"]
+    assert "complaint: 1" in item["detail"]
+    hr = json.loads(runner.invoke("report", "digest", "--lead", "hr", "--json").output)
+    assert "Flagged contacts waiting for review" not in {i["title"] for i in hr["items"]}
