@@ -29,8 +29,8 @@ from qm.auth.permissions import Role, can, scope_clause
 from qm.auth.queries import visible_teams
 from qm.db import utcnow
 from qm.errors import InvalidInput
-from qm.inputs import id_arg
-from qm.spreadsheets import safe_csv_cell, xlsx_response
+from qm.inputs import BadInput, id_arg
+from qm.spreadsheets import export_format, safe_csv_cell, table_response, xlsx_response
 from qm.timestamps import today_in
 from qm.web import db, save_form
 
@@ -83,19 +83,66 @@ def log_page() -> Any:
         agent=agent, may_open=can(current_user, "coaching.manage"))
 
 
+def _r(value: float | None, digits: int = 1) -> float | None:
+    """A figure rounded as the page shows it, so that an export matches the screen."""
+    return None if value is None else round(value, digits)
+
+
+def _share_chart(shares: dict[str, effect.Share]) -> list[dict[str, Any]]:
+    """The rows of a share chart: only those with a share (enough judged sessions)."""
+    return [{"text": name, "value": 100 * s.share} for name, s in shares.items()
+            if s.share is not None]
+
+
+def _effectiveness_export(fmt: str, found: queries.Effectiveness, days: int) -> Any:
+    """One of the page's tables (``?table=sessions|coaches|teams``), as the page shows it."""
+    table = request.args.get("table") or "sessions"
+    if table not in ("sessions", "coaches", "teams"):
+        raise BadInput(f"The parameter 'table' is sessions, coaches or teams, not "
+                       f"{table[:20]!r}.")
+    name = f"coaching-effectiveness-{days}-days"
+    if table in ("coaches", "teams"):
+        shares, per = ((found.by_coach, "coach") if table == "coaches"
+                       else (found.by_team, "team"))
+        return table_response(
+            fmt, f"{name}-{table}", f"Coaching effect per {per}",
+            [per, "judged sessions", "improved",
+             "share improved %", "not judged", "note"],
+            ([label, s.n, s.improved, _r(100 * s.share, 0) if s.share is not None else None,
+              s.left_out, s.reason] for label, s in shares.items()),
+            widths=[24, 10, 10, 12, 10, 60])
+    return table_response(
+        fmt, name, "Coaching sessions and their effect",
+        ["session", "held on", "agent", "agent name", "team", "coach", "n before",
+         "mean before", "n after", "mean after", "change", "95% CI low", "95% CI high",
+         "verdict"],
+        ([item.id, item.held_on, item.agent.username, item.agent.display_name,
+          item.agent.team.name if item.agent.team else "",
+          item.coach.display_name if item.coach else "", e.n_before, _r(e.mean_before),
+          e.n_after, _r(e.mean_after), _r(e.difference), _r(e.ci_low), _r(e.ci_high),
+          e.verdict] for item, e in found.sessions),
+        widths=[9, 12, 16, 22, 16, 22, 9, 11, 9, 11, 9, 11, 11, 16])
+
+
 @bp.get("/coaching/effectiveness")
 @permission_required("coaching.view")
 def effectiveness_page() -> Any:
     """Each held session's verdict (scores on its focus ``?days=`` before and after, 30 by
-    default), and the share of sessions followed by improvement per coach and per team."""
+    default), and the share of sessions followed by improvement per coach and per team, each
+    drawn as bars beside its table; ``?format=csv|xlsx`` with ``?table=sessions|coaches|
+    teams`` downloads a table."""
     team_id = id_arg(request.args, "team_id")
     days = id_arg(request.args, "days", maximum=queries.MAX_WINDOW_DAYS) or effect.WINDOW_DAYS
+    fmt = export_format(request.args)
+    found = queries.effectiveness(db.session, current_user, team_id=team_id, days=days)
+    if fmt:
+        return _effectiveness_export(fmt, found, days)
     teams = visible_teams(db.session, current_user)
     return render_template("competencies/coaching/effectiveness.html", team_id=team_id,
                            teams=teams, days=days, max_days=queries.MAX_WINDOW_DAYS,
-                           default_days=effect.WINDOW_DAYS,
-                           found=queries.effectiveness(db.session, current_user,
-                                                       team_id=team_id, days=days))
+                           default_days=effect.WINDOW_DAYS, found=found,
+                           charts={"by-coach": _share_chart(found.by_coach),
+                                   "by-team": _share_chart(found.by_team)})
 
 
 @bp.get("/coaching/suggestions")

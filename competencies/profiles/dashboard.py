@@ -93,9 +93,14 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
 
 
 def reports(actor: Any) -> list[dict[str, Any]]:
-    """The skills matrix and its gaps on the reports home, for whoever follows others' skills."""
+    """The skills matrix and the gap report on the reports home, for whoever follows others'
+    skills."""
     if not can(actor, "skills.view") or scope_for(actor, "skills.view") is OWN:
         return []
-    return [{"group": "Competencies", "title": "Skills matrix and gaps", "id": "report-skills",
+    return [{"group": "Competencies", "title": "Skills matrix", "id": "report-skills",
              "text": "Each person's level against their role profile, with the gaps to close.",
-             "link": url_for("skills.matrix")}]
+             "link": url_for("skills.matrix")},
+            {"group": "Competencies", "title": "Competency gaps", "id": "report-gaps",
+             "text": "Per competency, the share of agents below the level their profiles "
+                     "require, and per team the share with any gap.",
+             "link": url_for("skills.gaps_page")}]

@@ -200,3 +200,104 @@ def suggestions(session: Session, user_id: int, **options: int) -> dict[str, gap
     """Per competency with QA evidence, the level it suggests (``gaps.suggest_level``)."""
     return {code: gaps.suggest_level(answers, **options)
             for code, answers in qa_evidence(session, user_id).items()}
+
+
+# --- The gap report: per competency and per team, how many agents fall short ----------------
+
+GAP_BLOCK = 500
+"""Agents whose levels are read at a time by ``gap_report``: two queries a block."""
+
+
+@dataclass
+class CompetencyGaps:
+    """One competency of the gap report. ``required``: agents whose profiles require it (at
+    any level); ``gaps``: those below the required level (never assessed counts as level 0,
+    as on the matrix); ``short_by``: the levels those gaps add up to; ``not_assessed``: the
+    agents required to hold it who were never assessed on it."""
+
+    code: str
+    name: str
+    required: int = 0
+    gaps: int = 0
+    short_by: int = 0
+    not_assessed: int = 0
+
+    @property
+    def share(self) -> float | None:
+        """Agents with a gap, in % of those required to hold it (None when nobody is)."""
+        return 100 * self.gaps / self.required if self.required else None
+
+    @property
+    def mean_gap(self) -> float | None:
+        """How many levels an agent with a gap lacks, on average (None without a gap)."""
+        return self.short_by / self.gaps if self.gaps else None
+
+
+@dataclass
+class TeamGaps:
+    """One team of the gap report: agents with at least one requirement, and of them those
+    with at least one gap."""
+
+    team: str
+    agents: int = 0
+    with_gap: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return 100 * self.with_gap / self.agents if self.agents else None
+
+
+@dataclass
+class GapReport:
+    competencies: list[CompetencyGaps]  # the framework's order
+    teams: list[TeamGaps]  # by name, "(no team)" last
+    agents: int  # agents the viewer sees under the filters, required to hold something or not
+
+    def by_share(self) -> list[CompetencyGaps]:
+        """The competencies somebody is required to hold, the largest share with a gap first
+        (then the larger mean gap, then by code)."""
+        return sorted((c for c in self.competencies if c.required),
+                      key=lambda c: (-(c.share or 0), -(c.mean_gap or 0), c.code))
+
+
+NO_TEAM = "(no team)"
+
+
+def gap_report(session: Session, actor: Any, framework_id: int,
+               competencies: Iterable[tuple[str, str]],
+               filters: MatrixFilters = MatrixFilters(), *,
+               block: int = GAP_BLOCK) -> GapReport:
+    """The matrix's gaps summed up: per competency (``(code, name)`` pairs, the framework's),
+    and per team, over the agents the matrix shows ``actor`` under ``filters`` (``gaps_only``
+    aside). Levels are read ``block`` agents at a time (``required_levels`` and
+    ``current_levels``), so the number of queries grows with the agents by two a block, never
+    one an agent, and no more than a block's levels are held at once."""
+    rows = {code: CompetencyGaps(code, name) for code, name in competencies}
+    teams: dict[str, TeamGaps] = {}
+    agents = matrix_agents(session, actor, framework_id, filters)
+    for start in range(0, len(agents), block):
+        chunk = agents[start:start + block]
+        ids = [a.id for a in chunk]
+        required = required_levels(session, framework_id, ids)
+        current = current_levels(session, framework_id, ids)
+        for agent in chunk:
+            need, have = required[agent.id], current[agent.id]
+            held = [code for code in need if code in rows]
+            if not held:
+                continue
+            team = teams.setdefault(agent.team or NO_TEAM, TeamGaps(agent.team or NO_TEAM))
+            team.agents += 1
+            any_gap = False
+            for code in held:
+                row, level = rows[code], have.get(code)
+                row.required += 1
+                if level is None:
+                    row.not_assessed += 1
+                if (level or 0) < need[code]:
+                    row.gaps += 1
+                    row.short_by += need[code] - (level or 0)
+                    any_gap = True
+            team.with_gap += any_gap
+    return GapReport(list(rows.values()),
+                     sorted(teams.values(), key=lambda t: (t.team == NO_TEAM, t.team)),
+                     len(agents))

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from competencies.frameworks import queries as framework_queries
-from competencies.frameworks.models import CompetencyFramework
+from competencies.frameworks.models import CompetencyFramework, FrameworkStatus
 from competencies.profiles import queries, services
 from competencies.profiles.forms import AssessmentForm, ButtonForm, MembersForm, ProfileForm
 from competencies.profiles.models import CompetencyProfile
@@ -35,7 +35,8 @@ from qm.auth.permissions import can
 from qm.auth.queries import visible_teams
 from qm.db import utcnow
 from qm.errors import InvalidInput
-from qm.inputs import id_arg, version_of
+from qm.inputs import BadInput, id_arg, version_of
+from qm.spreadsheets import export_format, table_response
 from qm.timestamps import today_in
 from qm.web import db, person_panels, save_form
 
@@ -261,6 +262,68 @@ def matrix_xlsx() -> Any:
     book.save(out)
     return Response(out.getvalue(), headers=headers, mimetype=(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+
+
+# --- The gap report: per competency and per team, the share of agents short of their level --
+
+
+def _r(value: float | None, digits: int = 1) -> float | None:
+    """A figure rounded as the page shows it, so that an export matches the screen."""
+    return None if value is None else round(value, digits)
+
+
+@bp.get("/skills/gaps")
+@permission_required("skills.view")
+def gaps_page() -> Any:
+    """Per competency of the framework (``?framework_id=``, else the matrix's default): how
+    many agents its profiles require to hold it, how many fall short, the share, the mean gap
+    in levels and who was never assessed; per team, the share of agents with any gap. The
+    agents are the matrix's (``?team_id=``, scoped to the viewer); ``?format=csv|xlsx`` with
+    ``?table=competencies|teams`` downloads a table."""
+    framework_id = id_arg(request.args, "framework_id")
+    if framework_id is None:
+        framework_id = id_arg(request.args, "framework")
+    framework = queries.framework_for(db.session, framework_id)
+    if framework is None and framework_id is not None:
+        abort(404)
+    fmt = export_format(request.args)
+    table = request.args.get("table") or "competencies"
+    if fmt and table not in ("competencies", "teams"):
+        raise BadInput(f"The parameter 'table' is competencies or teams, not {table[:20]!r}.")
+    if framework is None:
+        if fmt:
+            abort(404)
+        return render_template("competencies/profiles/gaps.html", framework=None)
+    team_id = id_arg(request.args, "team_id")
+    parsed = framework_queries.parsed(framework_queries.version_of(framework))
+    report = queries.gap_report(db.session, current_user, framework.id,
+                                [(c.code, c.name) for c in parsed.competencies],
+                                queries.MatrixFilters(team_id=team_id))
+    if fmt:
+        name = f"competency-gaps-{framework.id}"
+        if table == "teams":
+            return table_response(
+                fmt, f"{name}-teams", "Competency gaps per team",
+                ["team", "agents with a requirement", "agents with a gap", "share with a gap %"],
+                ([t.team, t.agents, t.with_gap, _r(t.share)] for t in report.teams),
+                widths=[24, 14, 14, 14])
+        return table_response(
+            fmt, name, "Competency gaps",
+            ["code", "competency", "agents required", "agents with a gap", "share with a gap %",
+             "mean gap (levels)", "not assessed"],
+            ([c.code, c.name, c.required, c.gaps, _r(c.share), _r(c.mean_gap, 2),
+              c.not_assessed] for c in report.by_share()),
+            widths=[10, 36, 10, 10, 12, 12, 10])
+    ranked = report.by_share()
+    return render_template(
+        "competencies/profiles/gaps.html", framework=framework,
+        frameworks=[f for f in framework_queries.frameworks(db.session)
+                    if f.id == framework.id
+                    or any(v.status == FrameworkStatus.PUBLISHED.value for v in f.versions)],
+        teams=visible_teams(db.session, current_user), team_id=team_id, report=report,
+        ranked=ranked, chart=[{"text": f"{c.code} {c.name}", "value": c.share} for c in ranked],
+        untouched=[c for c in report.competencies if not c.required],
+        team_chart=[{"text": t.team, "value": t.share} for t in report.teams])
 
 
 def _person_page(user: User, framework: CompetencyFramework, form: AssessmentForm | None = None,

@@ -62,10 +62,16 @@ def gap_notes(session: Session, viewer: Any, person_ids: list[int],
 
 
 def reports(actor: Any) -> list[dict[str, Any]]:
-    """Refresher compliance on the reports home, for whoever follows others' training."""
+    """The due list and refresher compliance on the reports home, for whoever follows others'
+    training."""
     if not can(actor, "skills.view") or scope_for(actor, "skills.view") is OWN:
         return []
-    return [{"group": "Competencies", "title": "Training due and refresher compliance",
+    return [{"group": "Competencies", "title": "Training due and overdue",
              "id": "report-training",
              "text": "Who is due or overdue for a refresher or required course.",
-             "link": url_for("training.due_page")}]
+             "link": url_for("training.due_page")},
+            {"group": "Competencies", "title": "Refresher compliance",
+             "id": "report-refreshers",
+             "text": "Per course, the share of holders whose refresher is in date, and the "
+                     "same at the end of each of the last 12 months.",
+             "link": url_for("training.compliance_page")}]

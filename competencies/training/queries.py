@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from competencies.profiles.models import Assessment
@@ -93,6 +93,165 @@ def due_list(session: Session, *, as_of: date, team_id: int | None = None,
                                due_on, state))
     rows.sort(key=lambda r: (r.status != "overdue", r.due_on, r.username, r.course))
     return rows
+
+
+# --- Refresher compliance: per course, who is in date on a day, and the same month by month --
+
+
+def earliest_in_date(on: date, refresh_months: int) -> date:
+    """The earliest completion day whose refresher interval (``due.add_months``) ends on or
+    after ``on``: a completion of that day or later is not overdue on ``on`` by its interval.
+
+    ``add_months`` never decreases as the completion day grows, so a short walk from a few
+    days before ``on - refresh_months`` finds the first such day, clamped month ends
+    included (31 March, 1 month: a completion on 1 March is due 1 April, one on 28 February
+    is due 28 March)."""
+    day = due.add_months(on, -refresh_months) - timedelta(days=4)
+    while due.add_months(day, refresh_months) < on:
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True)
+class CourseCompliance:
+    """A course with a refresher interval on one day: the people who hold it (an active
+    user's latest completion on or before the day), those in date (not overdue: ``due``'s
+    "ok" and "due"), of them those due within the due-soon window, and those overdue.
+    Nothing says who *must* hold a course, so those who never did it are not counted."""
+
+    course_id: int
+    course: str
+    refresh_months: int
+    holders: int
+    current: int
+    due_soon: int
+    overdue: int
+
+    @property
+    def rate(self) -> float | None:
+        """Compliance: in date, in % of the holders (None without holders)."""
+        return 100 * self.current / self.holders if self.holders else None
+
+
+def refresher_compliance(session: Session, *, as_of: date, team_id: int | None = None,
+                         soon_days: int = due.DUE_SOON_DAYS, visible_to: Any = None,
+                         intervals: list[int] | None = None) -> list[CourseCompliance]:
+    """Per active course with a refresher interval, by name: ``CourseCompliance`` on
+    ``as_of``, counted by the database in one query (no row per person comes back).
+
+    The rules are ``due_list``'s (``due.next_due`` and ``due.status``), written as SQL: a
+    holder is overdue when their latest completion on or before ``as_of`` is older than
+    ``earliest_in_date(as_of, months)`` or carries an expiry before ``as_of``; due soon when,
+    not overdue, its interval or expiry ends within ``soon_days``. ``team_id`` and
+    ``visible_to`` narrow the people as ``due_list`` does; ``intervals``: the courses'
+    distinct refresher intervals, when the caller has them already (``refresh_intervals``)."""
+    if intervals is None:
+        intervals = refresh_intervals(session)
+    soon = as_of + timedelta(days=soon_days)
+
+    def older_than(on: date) -> Any:
+        """The latest completion's interval ends before ``on``."""
+        return or_(false(), *(and_(Course.refresh_months == months,
+                                   TrainingRecord.completed_on < earliest_in_date(on, months))
+                              for months in intervals))
+
+    expires = TrainingRecord.expires_on
+    overdue = or_(older_than(as_of), and_(expires.is_not(None), expires < as_of))
+    due_soon = or_(older_than(soon + timedelta(days=1)), and_(expires.is_not(None),
+                                                              expires <= soon))
+    latest = (select(TrainingRecord.user_id, TrainingRecord.course_id,
+                     func.max(TrainingRecord.completed_on).label("completed_on"))
+              .where(TrainingRecord.completed_on <= as_of)
+              .group_by(TrainingRecord.user_id, TrainingRecord.course_id).subquery())
+    stmt = (
+        select(Course.id, Course.name, Course.refresh_months, func.count(),
+               func.sum(case((overdue, 1), else_=0)),
+               func.sum(case((overdue, 0), (due_soon, 1), else_=0)))
+        .select_from(TrainingRecord)
+        .join(latest, (TrainingRecord.user_id == latest.c.user_id)
+              & (TrainingRecord.course_id == latest.c.course_id)
+              & (TrainingRecord.completed_on == latest.c.completed_on))
+        .join(User, User.id == TrainingRecord.user_id)
+        .join(Course, Course.id == TrainingRecord.course_id)
+        .where(User.active.is_(True), Course.active.is_(True),
+               Course.refresh_months.is_not(None))
+        .group_by(Course.id, Course.name, Course.refresh_months)
+    )
+    if team_id is not None:
+        stmt = stmt.where(User.team_id == team_id)
+    if visible_to is not None:
+        stmt = stmt.where(scope_clause(visible_to, "skills.view", User.id, User.team_id))
+    counted = {row[0]: row for row in session.execute(stmt)}
+    out = []
+    for course_id, name, months in session.execute(
+            select(Course.id, Course.name, Course.refresh_months)
+            .where(Course.active.is_(True), Course.refresh_months.is_not(None))
+            .order_by(Course.name)):
+        _id, _name, _months, holders, late, soon_n = counted.get(
+            course_id, (course_id, name, months, 0, 0, 0))
+        late, soon_n = int(late or 0), int(soon_n or 0)
+        out.append(CourseCompliance(course_id, name, months, holders, holders - late, soon_n,
+                                    late))
+    return out
+
+
+def refresh_intervals(session: Session) -> list[int]:
+    """The distinct refresher intervals (months) of the active courses."""
+    return list(session.scalars(
+        select(Course.refresh_months).distinct()
+        .where(Course.active.is_(True), Course.refresh_months.is_not(None))
+        .order_by(Course.refresh_months)))
+
+
+TREND_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class CompliancePoint:
+    """All courses with a refresher together, at the end of a month (the last point: on the
+    day asked for). ``rate``: in date, in % of the holdings (a person holding two courses
+    counts twice); ``overdue``: holdings overdue; ``n``: holdings. As a row of
+    ``rate_chart`` (``month``, ``rate``, ``fails`` of ``n``), ``fails`` is the numerator of the
+    rate: the holdings in date."""
+
+    month: str
+    on: date
+    n: int
+    current: int
+    due_soon: int
+    overdue: int
+
+    @property
+    def fails(self) -> int:
+        return self.current
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.current / self.n if self.n else None
+
+
+def compliance_trend(session: Session, *, as_of: date, team_id: int | None = None,
+                     soon_days: int = due.DUE_SOON_DAYS, visible_to: Any = None,
+                     months: int = TREND_MONTHS) -> list[CompliancePoint]:
+    """Compliance at the end of each of the ``months`` calendar months ending with the month
+    of ``as_of`` (oldest first); the current month's point is taken on ``as_of`` itself, not
+    on a day still to come. One aggregate query a month."""
+    intervals = refresh_intervals(session)
+    days = []
+    for back in range(months - 1, 0, -1):
+        first = due.add_months(date(as_of.year, as_of.month, 1), -back + 1)
+        days.append(first - timedelta(days=1))
+    days.append(as_of)
+    out = []
+    for day in days:
+        rows = refresher_compliance(session, as_of=day, team_id=team_id, soon_days=soon_days,
+                                    visible_to=visible_to, intervals=intervals)
+        label = f"{day.year}-{day.month:02d}"
+        out.append(CompliancePoint(label, day, sum(r.holders for r in rows),
+                                   sum(r.current for r in rows),
+                                   sum(r.due_soon for r in rows),
+                                   sum(r.overdue for r in rows)))
+    return out
 
 
 def sessions(session: Session, *, course_id: int | None = None, upcoming_from: date | None = None,

@@ -3,6 +3,7 @@ attendance, a completion entered by hand, the CSV import, and one person's train
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -25,7 +26,8 @@ from qm.auth.models import Team, User
 from qm.auth.permissions import ALL, can, scope_clause, scope_for
 from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput
-from qm.inputs import id_arg, version_of
+from qm.inputs import BadInput, id_arg, version_of
+from qm.spreadsheets import export_format, table_response
 from qm.timestamps import today_in
 from qm.web import db, import_page, save_form
 
@@ -65,6 +67,70 @@ def due_page() -> Any:
                            teams=_teams(), team_id=team_id, soon_days=due.DUE_SOON_DAYS,
                            upcoming=queries.sessions(db.session, upcoming_from=as_of,
                                                      visible_to=current_user))
+
+
+def _as_of() -> tuple[dt.date, list[str]]:
+    """``?as_of=YYYY-MM-DD`` (default: today), and a message when it could not be used (the
+    page says so and shows today instead)."""
+    raw = (request.args.get("as_of") or "").strip()
+    today = _today()
+    if not raw:
+        return today, []
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
+        return today, [f"The day {raw[:20]!r} is not a date written YYYY-MM-DD; showing "
+                       f"{today}."]
+    return day, []
+
+
+def _r(value: float | None, digits: int = 1) -> float | None:
+    """A figure rounded as the page shows it, so that an export matches the screen."""
+    return None if value is None else round(value, digits)
+
+
+@bp.get("/training/compliance")
+@permission_required("skills.view")
+def compliance_page() -> Any:
+    """Refresher compliance on a day (``?as_of=``, today by default): per course with a
+    refresher interval, its holders in date, due soon and overdue; and the same for all
+    courses together at the end of each of the last 12 months. ``?team_id=`` narrows the
+    people; ``?format=csv|xlsx`` with ``?table=courses|trend`` downloads a table."""
+    as_of, problems = _as_of()
+    team_id = id_arg(request.args, "team_id")
+    fmt = export_format(request.args)
+    table = request.args.get("table") or "courses"
+    if fmt and table not in ("courses", "trend"):
+        raise BadInput(f"The parameter 'table' is courses or trend, not {table[:20]!r}.")
+    if fmt:
+        if table == "trend":
+            return table_response(
+                fmt, f"refresher-compliance-trend-to-{as_of}", "Refresher compliance trend",
+                ["month", "on", "holdings", "in date", "due soon", "overdue", "compliance %"],
+                ([p.month, p.on, p.n, p.current, p.due_soon, p.overdue, _r(p.rate)]
+                 for p in queries.compliance_trend(db.session, as_of=as_of, team_id=team_id,
+                                                   visible_to=current_user)))
+        return table_response(
+            fmt, f"refresher-compliance-{as_of}", "Refresher compliance",
+            ["course", "refresh months", "holders", "in date", "due soon", "overdue",
+             "compliance %"],
+            ([c.course, c.refresh_months, c.holders, c.current, c.due_soon, c.overdue,
+              _r(c.rate)]
+             for c in queries.refresher_compliance(db.session, as_of=as_of, team_id=team_id,
+                                                   visible_to=current_user)),
+            widths=[32, 10, 10, 10, 10, 10, 12])
+    courses = queries.refresher_compliance(db.session, as_of=as_of, team_id=team_id,
+                                           visible_to=current_user)
+    trend = queries.compliance_trend(db.session, as_of=as_of, team_id=team_id,
+                                     visible_to=current_user)
+    held = [c for c in courses if c.holders]
+    return render_template(
+        "competencies/training/compliance.html", as_of=as_of, problems=problems,
+        teams=_teams(), team_id=team_id, soon_days=due.DUE_SOON_DAYS, courses=courses,
+        chart=[{"text": c.course, "value": c.rate} for c in held], trend=trend,
+        total=trend[-1])
 
 
 # --- courses ----------------------------------------------------------------------------------

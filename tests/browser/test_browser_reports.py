@@ -92,8 +92,8 @@ def test_a_wrong_month_is_named_and_kept(tab, people, session):
 
 
 def test_the_reports_pages_have_no_serious_accessibility_violations(tab, people, session):
-    """axe-core (test_browser_a11y.py's run) on the home, the dashboard with a breakdown, and
-    the older reports that gained export buttons."""
+    """axe-core (test_browser_a11y.py's run) on the home, the dashboard with a breakdown, the
+    older reports that gained export buttons, and each dashboard of the reports home."""
     from test_browser_a11y import FAILING_IMPACTS, _describe, _run_axe
 
     now = scored_today(session, people)
@@ -101,7 +101,9 @@ def test_the_reports_pages_have_no_serious_accessibility_violations(tab, people,
     found = []
     for path in ("/reports", f"/reports/dashboard?month={now.year}-{now.month:02d}&by=team",
                  "/reports/evaluators", f"/reports/teams/{people['team_a'].id}",
-                 "/reports/drift", f"/scorecards/{people['agent_a'].id}"):
+                 "/reports/drift", f"/scorecards/{people['agent_a'].id}",
+                 "/review/report", "/complaints/timeliness", "/skills/gaps",
+                 "/training/compliance", "/coaching/effectiveness", "/kpis", "/evidence"):
         tab.page.goto(path)
         found += [_describe(path, path, v) for v in _run_axe(tab.page)
                   if v["impact"] in FAILING_IMPACTS]
