@@ -290,17 +290,18 @@ def gaps_page() -> Any:
     table = request.args.get("table") or "competencies"
     if fmt and table not in ("competencies", "teams"):
         raise BadInput(f"The parameter 'table' is competencies or teams, not {table[:20]!r}.")
-    if framework is None:
-        if fmt:
-            abort(404)
+    if framework is None and not fmt:
         return render_template("competencies/profiles/gaps.html", framework=None)
     team_id = id_arg(request.args, "team_id")
-    parsed = framework_queries.parsed(framework_queries.version_of(framework))
-    report = queries.gap_report(db.session, current_user, framework.id,
-                                [(c.code, c.name) for c in parsed.competencies],
-                                queries.MatrixFilters(team_id=team_id))
+    if framework is None:  # no framework yet: the tables' headers, no rows
+        report = queries.GapReport([], [], 0)
+    else:
+        parsed = framework_queries.parsed(framework_queries.version_of(framework))
+        report = queries.gap_report(db.session, current_user, framework.id,
+                                    [(c.code, c.name) for c in parsed.competencies],
+                                    queries.MatrixFilters(team_id=team_id))
     if fmt:
-        name = f"competency-gaps-{framework.id}"
+        name = f"competency-gaps-{framework.id}" if framework else "competency-gaps"
         if table == "teams":
             return table_response(
                 fmt, f"{name}-teams", "Competency gaps per team",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
 from qm.db import utcnow
-from qm.interactions.models import Interaction
+from qm.interactions.models import Channel, Interaction
 from scoring.calibration.models import CalibrationSession
 from scoring.evaluations.models import COUNTED, RELEASED_STATUSES, Evaluation, EvaluationAnswer
 from scoring.evaluations.queries import LIST_OPTIONS
@@ -360,6 +360,26 @@ def parse_month(value: str | None) -> tuple[int, int] | None:
     except ValueError:
         return None
     return (year, month) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
+
+
+def window_args(args: Any, timezone: str, problems: list[str]) -> tuple[tuple[int, int], str]:
+    """A dashboard's window and channel from its query string (``args``, a mapping): the
+    last month (``month=YYYY-MM``, default this month in ``timezone``) and the channel (empty:
+    every channel). A value that cannot be used gets a message in ``problems`` (the page says
+    so, keeps what was typed, and shows the default instead)."""
+    now = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(timezone or "UTC"))
+    raw_month = args.get("month", "")
+    end = parse_month(raw_month)
+    if end is None:
+        end = (now.year, now.month)
+        if raw_month:
+            problems.append(f"The month {raw_month[:20]!r} is not a month written YYYY-MM; "
+                            f"showing the 12 months to {end[0]}-{end[1]:02d}.")
+    channel = args.get("channel", "")
+    if channel and channel not in {c.value for c in Channel}:
+        problems.append(f"There is no channel {channel[:20]!r}; showing every channel.")
+        channel = ""
+    return end, channel
 
 
 @dataclass

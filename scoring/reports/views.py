@@ -202,20 +202,8 @@ def reports_home() -> Any:
 def _dashboard_filters() -> tuple[reports.Filters, list[str]]:
     """The dashboard's filters from the query string, and a message for each value that could
     not be used (the page says so, keeps what was typed, and shows the default instead)."""
-    tz = ZoneInfo(settings().timezone)
-    now = dt.datetime.now(dt.UTC).astimezone(tz)
-    problems = []
-    raw_month = request.args.get("month", "")
-    end = reports.parse_month(raw_month)
-    if end is None:
-        end = (now.year, now.month)
-        if raw_month:
-            problems.append(f"The month {raw_month!r} is not a month written YYYY-MM; showing "
-                            f"the 12 months to {end[0]}-{end[1]:02d}.")
-    channel = request.args.get("channel", "")
-    if channel and channel not in {c.value for c in Channel}:
-        problems.append(f"There is no channel {channel!r}; showing every channel.")
-        channel = ""
+    problems: list[str] = []
+    end, channel = reports.window_args(request.args, settings().timezone, problems)
     by = request.args.get("by", "")
     if by and by not in reports.BREAKDOWNS:
         problems.append(f"Scores cannot be broken down by {by!r}; showing one series.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, select, union_all
+from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from qm.auth.models import User
@@ -227,19 +227,9 @@ class FlagReportRow:
 
 def fired_rows() -> Any:
     """Every interaction a flag in use fired on, one row per interaction and flag
-    (``interaction_id``, ``flag_id``): ``flag_queries.flagged_rows`` with no verdict left out
-    (a dismissed hit still fired: precision counts it)."""
-    named = (select(FlagResult.interaction_id.label("interaction_id"),
-                    Flag.id.label("flag_id"))
-             .join(FlagVersion, FlagVersion.id == FlagResult.version_id)
-             .join(Flag, and_(Flag.id == FlagVersion.flag_id,
-                              Flag.active_number == FlagVersion.number)))
-    problem = select(Flag.id).where(Flag.name == flag_services.PROBLEM).scalar_subquery()
-    model = (select(ReviewFlag.interaction_id.label("interaction_id"),
-                    problem.label("flag_id"))
-             .where(ReviewFlag.flagged,
-                    ReviewFlag.model_version == flagging.in_use().scalar_subquery()))
-    return union_all(named, model)
+    (``interaction_id``, ``flag_id``, ``score``): ``flag_queries.flagged_rows`` with no verdict
+    left out (a dismissed hit still fired: precision counts it)."""
+    return flag_queries.flagged_rows(leave_out="nothing")
 
 
 def flag_report(session: Session, where: list[Any], labels: list[str], bounds: list[Any],

@@ -5,7 +5,6 @@ rates and measured precision per flag)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -241,19 +240,8 @@ def _report_filters(teams: list[Team], flag_ids: set[int]
     """The report's filters from the query string, and a message for each value that could
     not be used (the page says so and shows the default instead), as the QA dashboard does.
     A team id or flag id that is not a number is a 400 (``id_arg``)."""
-    now = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(settings().timezone))
-    problems = []
-    raw_month = request.args.get("month", "")
-    end = report_queries.parse_month(raw_month)
-    if end is None:
-        end = (now.year, now.month)
-        if raw_month:
-            problems.append(f"The month {raw_month!r} is not a month written YYYY-MM; showing "
-                            f"the 12 months to {end[0]}-{end[1]:02d}.")
-    channel = request.args.get("channel", "")
-    if channel and channel not in {c.value for c in Channel}:
-        problems.append(f"There is no channel {channel!r}; showing every channel.")
-        channel = ""
+    problems: list[str] = []
+    end, channel = report_queries.window_args(request.args, settings().timezone, problems)
     team_id = id_arg(request.args, "team_id")
     if team_id and team_id not in {t.id for t in teams}:
         problems.append(f"There is no team {team_id} among those you may see; showing every "

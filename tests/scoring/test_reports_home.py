@@ -56,6 +56,18 @@ def _report_urls(people):
         exports[f"{url}?format=xlsx"] = permission
     for table in ("breakdown", "fails", "questions", "calibration"):
         exports[f"/reports/dashboard?table={table}&format=csv"] = "report.view"
+    # the other dashboards of the reports home, each table of each in both formats
+    for url, permission, tables in (
+            ("/review/report", "flag.view", ("rates", "precision")),
+            ("/complaints/timeliness", "complaint.view", ("months", "severity")),
+            ("/kpis", "kpi.view", ("month", "trend")),
+            ("/skills/gaps", "skills.view", ("competencies", "teams")),
+            ("/training/compliance", "skills.view", ("courses", "trend")),
+            ("/coaching/effectiveness", "coaching.view", ("sessions", "coaches", "teams"))):
+        exports[url] = permission
+        for table in tables:
+            for fmt in ("csv", "xlsx"):
+                exports[f"{url}?table={table}&format={fmt}"] = permission
     return exports
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import and_, false, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from qm.interactions.models import Interaction
@@ -28,13 +28,17 @@ def flagged_rows(*, flag_id: int | None = None, leave_out: str = "rejected") -> 
     ``flag_id`` and ``score`` (a classifier's probability, a rule's strength, the "found a
     problem" model's probability; its ``flag_id`` is NULL until that flag is installed). The
     named flags' active versions and the model in use (``verdicts.in_use``), less where an
-    evaluator rejected the flag (``leave_out="rejected"``: what still counts as flagged) or
-    gave it any verdict (``"judged"``: what still waits for a verdict). What the review queue,
-    targeted sampling and the interactions list's "Flagged for review" read, defined once."""
-    if leave_out not in ("rejected", "judged"):
-        raise ValueError(f"leave_out is 'rejected' or 'judged', not {leave_out!r}")
+    evaluator rejected the flag (``leave_out="rejected"``: what still counts as flagged),
+    gave it any verdict (``"judged"``: what still waits for a verdict), or nothing
+    (``"nothing"``: everything it fired on, what the flag report measures precision on). What
+    the review queue, targeted sampling, the interactions list's "Flagged for review" and the
+    flag report read, defined once."""
+    if leave_out not in ("rejected", "judged", "nothing"):
+        raise ValueError(f"leave_out is 'rejected', 'judged' or 'nothing', not {leave_out!r}")
 
     def judged(flag: Any, interaction: Any) -> Any:
+        if leave_out == "nothing":
+            return false()
         found = select(FlagVerdict.id).where(FlagVerdict.flag_id == flag,
                                              FlagVerdict.interaction_id == interaction)
         if leave_out == "rejected":
