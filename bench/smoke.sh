@@ -9,8 +9,8 @@
 # Its name must contain "bench" (seed.py's rule) and start with "qm_bench" (scale.py's), and it
 # must be on this machine. It must exist. PostgreSQL, Redis on 127.0.0.1:6379 (the Celery
 # broker of scale.py, or QM_BROKER_URL) and the real recordings in ../shared/speech/fsdd-dev
-# are needed. Stops at the first failure, with that step's exit status. About 2 minutes on
-# 2 cores.
+# are needed. Stops at the first failure, with that step's exit status. About 2 to 4 minutes
+# on 2 cores, depending on what else runs there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,6 +96,9 @@ run "seed_evaluations.py again (clears the first run's)" \
   "$PY" bench/seed_evaluations.py --smoke --database-url "$URL"
 run "list_latency.py" "$PY" bench/list_latency.py --smoke --database-url "$URL"
 run "evaluation_latency.py" "$PY" bench/evaluation_latency.py --smoke --database-url "$URL"
+run "report_latency.py" "$PY" bench/report_latency.py --smoke --database-url "$URL"
+run "evidence_pack.py (the last 365 days)" \
+  "$PY" bench/evidence_pack.py --smoke --database-url "$URL"
 run "seed_competencies.py (wipes the seed above)" \
   "$PY" bench/seed_competencies.py --smoke --database-url "$URL"
 run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"

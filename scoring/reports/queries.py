@@ -244,19 +244,51 @@ def quartile_positions(n: int) -> list[tuple[int, float]]:
 
 def evaluator_distributions(session: Session, where: list[Any]) -> list[Distribution]:
     """Each evaluator's scores (count, mean, 95% interval, five numbers) and their peers'
-    mean, computed in the database: one GROUP BY for the sums, and one window query that
-    returns only the few ranked scores the quartiles sit between (at most 8 per evaluator),
-    the same on SQLite and PostgreSQL. The interpolation is ``statistics.quantiles``'
-    inclusive method (``quartile_positions``)."""
+    mean, computed in the database. On PostgreSQL one aggregate query: count, sum, sum of
+    squares, min, max and ``percentile_cont`` (whose interpolation is ``statistics.quantiles``'
+    inclusive method) per evaluator. On SQLite, which has no ordered-set aggregate, a GROUP BY
+    for the sums and a window query that returns only the few ranked scores each quartile lies
+    between (at most 8 per evaluator), interpolated by ``quartile_positions``."""
     kept = [*where, *COUNTED, Evaluation.score.is_not(None)]
     score = cast(Evaluation.score, Float)
-    sums = {evaluator: (int(n), float(total or 0), float(squares or 0))
-            for evaluator, n, total, squares in session.execute(
+    sums: dict[int, tuple[int, float, float]] = {}
+    fives: dict[int, tuple[float, ...]] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        for evaluator, n, total, squares, *five in session.execute(
                 select(Evaluation.evaluator_id, func.count(), func.sum(score),
-                       func.sum(score * score)).where(*kept)
-                .group_by(Evaluation.evaluator_id))}
+                       func.sum(score * score), func.min(score),
+                       *[func.percentile_cont(q).within_group(score) for q in (0.25, 0.5, 0.75)],
+                       func.max(score)).where(*kept).group_by(Evaluation.evaluator_id)):
+            sums[evaluator] = (int(n), float(total or 0), float(squares or 0))
+            fives[evaluator] = tuple(float(v) for v in five)
+    else:
+        sums = {evaluator: (int(n), float(total or 0), float(squares or 0))
+                for evaluator, n, total, squares in session.execute(
+                    select(Evaluation.evaluator_id, func.count(), func.sum(score),
+                           func.sum(score * score)).where(*kept)
+                    .group_by(Evaluation.evaluator_id))}
+        fives = _ranked_five_numbers(session, kept, score, sums) if sums else {}
     if not sums:
         return []
+    names = dict(session.execute(select(User.id, User.display_name)
+                                 .where(User.id.in_(list(sums)))).all())
+    total = sum(t for _n, t, _sq in sums.values())
+    count = sum(n for n, _t, _sq in sums.values())
+    out = []
+    for evaluator, (n, own, squares) in sums.items():
+        others = count - n
+        out.append(Distribution(names.get(evaluator, str(evaluator)), evaluator,
+                                summarise_aggregate(n, own, squares),
+                                fives[evaluator],  # type: ignore[arg-type]
+                                (total - own) / others if others else None))
+    return sorted(out, key=lambda d: d.evaluator)
+
+
+def _ranked_five_numbers(session: Session, kept: list[Any], score: Any,
+                         sums: dict[int, tuple[int, float, float]]
+                         ) -> dict[int, tuple[float, ...]]:
+    """The five numbers per evaluator from the ranked scores around each quartile, for a
+    database without ``percentile_cont`` (SQLite)."""
     ranked = (select(Evaluation.evaluator_id.label("evaluator"), score.label("score"),
                      func.row_number().over(partition_by=Evaluation.evaluator_id,
                                             order_by=(score, Evaluation.id)).label("rank"),
@@ -271,21 +303,11 @@ def evaluator_distributions(session: Session, where: list[Any]) -> list[Distribu
     for evaluator, value, rank in session.execute(
             select(ranked.c.evaluator, ranked.c.score, ranked.c.rank).where(or_(*wanted))):
         values[evaluator][int(rank) - 1] = float(value)
-    names = dict(session.execute(select(User.id, User.display_name)
-                                 .where(User.id.in_(list(sums)))).all())
-    total = sum(t for _n, t, _sq in sums.values())
-    count = sum(n for n, _t, _sq in sums.values())
-    out = []
-    for evaluator, (n, own, squares) in sums.items():
-        at = values[evaluator]
-        five = tuple(at[k] + (at[k + 1] - at[k]) * share if share else at[k]
-                     for k, share in quartile_positions(n))
-        others = count - n
-        out.append(Distribution(names.get(evaluator, str(evaluator)), evaluator,
-                                summarise_aggregate(n, own, squares),
-                                five,  # type: ignore[arg-type]
-                                (total - own) / others if others else None))
-    return sorted(out, key=lambda d: d.evaluator)
+    return {evaluator: tuple(values[evaluator][k] + (values[evaluator][k + 1]
+                                                      - values[evaluator][k]) * share
+                             if share else values[evaluator][k]
+                             for k, share in quartile_positions(n))
+            for evaluator, (n, _total, _squares) in sums.items()}
 
 
 def agent_summaries(session: Session, where: list[Any]) -> list[tuple[User, Summary]]:
