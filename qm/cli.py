@@ -402,33 +402,48 @@ def evidence_command(ctx: CliContext, start: Any, end: Any, team: str | None, ou
 
 # --- serving -------------------------------------------------------------------------------
 
-def serve_app(app: Any, host: str, port: int, threads: int) -> None:
-    import gc
+def serve_app(app: Any, host: str, port: int, workers: int | None = None,
+              threads: int | None = None, server: str | None = None) -> None:
+    """Serve ``app`` with ``qm.server`` (gunicorn, one process per core; waitress where gunicorn
+    cannot run); None: the defaults."""
+    from qm import server as servers
 
-    from waitress import serve
+    server = server or servers.available()[0]
+    if server not in servers.available():
+        raise click.BadParameter(f"{server} cannot run here; use "
+                                 f"{' or '.join(servers.available())}.", param_hint="--server")
+    servers.serve(app, host=host, port=port, workers=workers or servers.cores(),
+                  threads=threads or (8 if server == "waitress" else 4), server=server,
+                  echo=click.echo)
 
-    # What start-up allocated lives as long as the server: freezing it keeps the collector's
-    # full passes (tens of ms, measured in bench/) off the requests.
-    gc.collect()
-    gc.freeze()
-    click.echo(f"qm is serving on http://{host}:{port}/  (Ctrl+C stops it)")
-    # waitress reads a whole body before it calls the app: it must refuse one declared too
-    # large itself, from the headers (the app's own check, refuse_large_bodies, comes too late).
-    serve(app, host=host, port=port, threads=threads, ident="qm",
-          max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
+
+def _serve_options(fn: Any) -> Any:
+    """``--workers``, ``--threads`` and ``--server``: how ``qm serve`` and ``qm demo`` serve."""
+    fn = click.option("--server", type=click.Choice(["gunicorn", "waitress"]), default=None,
+                      help="gunicorn (worker processes; the default where it runs: Linux, "
+                           "macOS) or waitress (one process of threads; the default elsewhere)."
+                      )(fn)
+    fn = click.option("--threads", default=None, type=cli_types.Threads,
+                      help="Threads in each process [default: 4 with gunicorn, 8 with "
+                           "waitress].")(fn)
+    return click.option("--workers", default=None, type=cli_types.Threads,
+                        help="Worker processes (gunicorn) [default: one per core this "
+                             "process may use].")(fn)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=cli_types.Port,
               help="0: any free port.")
-@click.option("--threads", default=8, show_default=True, type=cli_types.Threads,
-              help="Worker threads.")
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the web app and API with waitress (a production WSGI server)."""
+@_serve_options
+def serve(host: str, port: int, workers: int | None, threads: int | None,
+          server: str | None) -> None:
+    """Serve the web app and API: gunicorn with one worker process per core (threads in
+    each; `kill -HUP` on the master restarts them gracefully, `kill -TERM` stops it after
+    the requests in hand), or waitress where gunicorn cannot run."""
     from qm.app import create_app
 
-    serve_app(create_app(), host, port, threads)
+    serve_app(create_app(), host, port, workers, threads, server)
 
 
 @main.command()
@@ -436,8 +451,10 @@ def serve(host: str, port: int, threads: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=cli_types.Port,
               help="0: any free port.")
 @click.option("--no-serve", is_flag=True, help="Only build the demo data, do not serve.")
+@_serve_options
 @pass_ctx
-def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
+def demo(ctx: CliContext, host: str, port: int, no_serve: bool, workers: int | None,
+         threads: int | None, server: str | None) -> None:
     """Build a demo site (schema, users, teams, interactions) and serve it.
 
     Safe to run again: what exists already is left as it is.
@@ -453,7 +470,8 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool) -> None:
     from qm.app import create_app
 
     serve_app(create_app({"data_dir": ctx.settings.data_dir,
-                          "database_url": ctx.settings.database_url}), host, port, 8)
+                          "database_url": ctx.settings.database_url}), host, port, workers,
+              threads, server)
 
 
 # --- reports ------------------------------------------------------------------------------
