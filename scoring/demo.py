@@ -18,6 +18,9 @@ from qm.interactions import importing
 from qm.interactions.models import Interaction
 from scoring.calibration import services as cal
 from scoring.calibration.models import CalibrationSession
+from scoring.complaints import queries as complaint_queries
+from scoring.complaints import services as complaint_services
+from scoring.complaints.models import Complaint, ComplaintSource
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation, EvaluationStatus
 from scoring.forms import services as form_services
@@ -125,7 +128,8 @@ def seed(session: Session, actor: Any, settings: Any) -> str:
                f"({form.status}).")
     return "\n".join([message, seed_evaluations(session, actor, settings),
                       seed_calibration(session, settings), seed_call_queue(session),
-                      seed_flagging(session, actor, settings), seed_kpis(session, actor)])
+                      seed_flagging(session, actor, settings), seed_kpis(session, actor),
+                      seed_complaints(session, actor, settings)])
 
 
 # channel, contacts a month, typical seconds waited and handled
@@ -167,6 +171,263 @@ def seed_kpis(session: Session, actor: Any, months: int = 12, seed: int = 18) ->
     return (f"KPIs: {report.created} months of figures added, {report.already_there} were "
             f"there already, {len(report.errors)} refused.")
 
+
+
+# --- complaints -------------------------------------------------------------------------------
+
+# What each demo team's customers complain about: the category, how often (a weight), what
+# they say, and the root causes the lead finds when resolving it (with weights).
+COMPLAINT_KINDS: dict[str, list[tuple[str, int, tuple[str, ...], dict[str, int]]]] = {
+    "Billing": [
+        ("billing", 6, ("Charged twice for the same month.",
+                        "The invoice shows a fee nobody mentioned when I signed up.",
+                        "The refund promised three weeks ago has not arrived."),
+         {"process": 3, "system": 3, "policy": 2, "communication": 2}),
+        ("agent_conduct", 2, ("The agent was dismissive and ended the chat.",
+                              "I was told it is not their department and given no number."),
+         {"people": 5, "communication": 1}),
+        ("delay", 2, ("Two weeks waiting for the call back about my payment plan.",),
+         {"process": 3, "third_party": 1, "system": 1}),
+        ("data_privacy", 1, ("My invoice went to my old address after I had changed it.",),
+         {"process": 2, "people": 1, "system": 1}),
+        ("service", 1, ("Nobody could tell me why my direct debit failed.",),
+         {"people": 2, "communication": 2, "expectation": 1}),
+        ("other", 1, ("Unhappy with the new price of the contract.",),
+         {"expectation": 3, "policy": 1}),
+    ],
+    "Technical support": [
+        ("product", 5, ("The router drops the connection every evening since the update.",
+                        "Mobile data does not work abroad although the plan includes it."),
+         {"product": 4, "third_party": 2, "system": 1}),
+        ("service", 3, ("The engineer did not come on the agreed day.",
+                        "The outage lasted three days and nobody kept me informed."),
+         {"third_party": 3, "process": 2, "communication": 2}),
+        ("delay", 2, ("The replacement device promised for Monday came ten days later.",),
+         {"third_party": 3, "process": 1}),
+        ("agent_conduct", 1, ("The agent told me to restart the router and hung up.",),
+         {"people": 4, "communication": 1}),
+        ("other", 1, ("The speed is not what the advert says.",),
+         {"expectation": 3, "product": 1, "communication": 1}),
+    ],
+}
+COMPLAINT_OUTCOMES = {
+    "process": "Corrected the account; the step of the procedure that let it happen changed.",
+    "policy": "Explained the terms; a goodwill credit given as an exception.",
+    "people": "Apologised to the customer; the agent coached on the conversation.",
+    "system": "Refunded what was charged in error; the billing system fault reported, fixed.",
+    "communication": "Explained it again in writing; the template letter reworded.",
+    "product": "Device replaced; the firmware fault is known to the supplier and fixed.",
+    "third_party": "Chased the partner; done now, and a credit given for the wait.",
+    "expectation": "Explained what the contract includes; no fault found, customer agreed.",
+    "other": "Settled with the customer; no fault of ours found.",
+}
+COMPLAINT_SEVERITIES = {"low": 30, "medium": 48, "high": 18, "critical": 4}
+COMPLAINT_SPIKE = ("Billing", 5, 9, "The new billing system charged me the wrong amount.")
+"""The month (this many months back) the billing system changed: this many more billing
+complaints, each found to be the system's fault; the root-cause trend shows the bump."""
+
+
+def _office_time(rng: random.Random, calendar: Any, day: dt.date, first: int = 8,
+                 last: int = 17) -> dt.datetime:
+    """A time in office hours of the site's ``day``, in UTC."""
+    local = dt.datetime.combine(day, dt.time(rng.randint(first, last), rng.randint(0, 59)),
+                                tzinfo=calendar.tz)
+    return local.astimezone(dt.UTC)
+
+
+def _complaint_plan(rng: random.Random, calendar: Any, received: dt.datetime, *,
+                    escalate: bool) -> list[tuple[str, dt.datetime]]:
+    """When each step of a complaint received at ``received`` is done, in order: mostly in
+    time, sometimes late (a late step pushes the next ones on); nothing cut at now yet."""
+    day = calendar.local_day(received)
+    steps = []
+    ack = received + dt.timedelta(hours=rng.uniform(28, 60) if rng.random() < 0.1
+                                  else rng.uniform(0.3, 20))
+    steps.append(("acknowledge", ack))
+    respond_day = rng.randint(6, 9) if rng.random() < 0.12 else rng.randint(1, 5)
+    respond = max(_office_time(rng, calendar, calendar.add_working_days(day, respond_day)),
+                  ack + dt.timedelta(minutes=rng.randint(30, 240)))
+    steps.append(("respond", respond))
+    last = respond
+    if escalate:
+        escalated = respond + dt.timedelta(hours=rng.uniform(1, 30))
+        answered = escalated + dt.timedelta(hours=rng.uniform(52, 90) if rng.random() < 0.3
+                                            else rng.uniform(3, 40))
+        steps += [("escalate", escalated), ("answer", answered)]
+        last = answered
+    resolve_day = (rng.randint(16, 24) if rng.random() < 0.15
+                   else round(rng.triangular(2, 15, 8)))
+    resolved = max(_office_time(rng, calendar, calendar.add_working_days(day, resolve_day)),
+                   last + dt.timedelta(hours=rng.uniform(2, 26)))
+    steps.append(("resolve", resolved))
+    closed = _office_time(rng, calendar, calendar.add_working_days(
+        calendar.local_day(resolved), rng.randint(1, 5)))
+    steps.append(("close", max(closed, resolved + dt.timedelta(hours=1))))
+    return steps
+
+
+def seed_complaints(session: Session, actor: Any, settings: Any,
+                    now: dt.datetime | None = None, seed: int = 29) -> str:
+    """A year of complaints about the demo teams' contacts, each taken through the register by
+    its team's lead (an escalation answered by the administrator) with the services real use
+    calls, so that each step is audited: most steps in time, some late, a few still open (two
+    stuck past their deadlines, the newest not yet due), a bump of billing-system complaints
+    one month. A complaint is linked to a contact of the team's agent a few days before it
+    came in: one of the demo's contacts when there is one, else one imported for it (the
+    demo's other contacts go back twelve weeks only)."""
+    if session.scalar(select(Complaint.id).where(
+            Complaint.source == ComplaintSource.MANUAL.value).limit(1)) is not None:
+        return "Complaints: already there."
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    site = complaint_queries.site_clock(session, settings, now)
+    calendar = site.calendar
+    rng = random.Random(seed)  # noqa: S311 - demo data
+    teams = []
+    for team in session.scalars(select(Team).where(Team.name.in_(list(COMPLAINT_KINDS)))
+                                .order_by(Team.name)):
+        agents = list(session.scalars(
+            select(User).join(UserRole).where(UserRole.role == "agent", User.active,
+                                              User.team_id == team.id)
+            .order_by(User.username)))
+        if team.leads and agents:
+            teams.append((team, team.leads[0], agents))
+    if not teams:
+        return "Complaints: skipped (the demo teams are missing)."
+    answerer = session.scalar(select(User).where(User.username == "admin"))
+
+    # When they came in: each of the last twelve months of the site, up to an hour ago.
+    today = calendar.local_day(now)
+    received: list[tuple[dt.datetime, bool]] = []
+    year, month = today.year, today.month
+    for back in range(12):
+        first = dt.date(year, month, 1)
+        length = (dt.date(year + month // 12, month % 12 + 1, 1) - first).days
+        days = length if back else today.day  # this month: its days so far
+        extra = COMPLAINT_SPIKE[2] if back == COMPLAINT_SPIKE[1] else 0
+        for n in range(round(rng.randint(4, 8) * days / length) + extra):
+            day = first + dt.timedelta(days=rng.randrange(days))
+            if not calendar.is_working_day(day) and rng.random() < 0.7:
+                day = calendar.next_working_day(day)  # mostly on working days
+            at = _office_time(rng, calendar, day, 7, 19)
+            if at <= now - dt.timedelta(hours=1):
+                received.append((at, n < extra))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    # and the newest two: this morning's (not acknowledged yet) and one from two days ago
+    received += [(now - dt.timedelta(minutes=rng.randint(90, 240)), False),
+                 (now - dt.timedelta(days=2, minutes=rng.randint(0, 360)), False)]
+    received.sort()
+
+    # Who handles each, what it is about, how far it got.
+    plans = []
+    for at, spike in received:
+        spiked = [t for t in teams if spike and t[0].name == COMPLAINT_SPIKE[0]]
+        team, lead, agents = spiked[0] if spiked else rng.choices(
+            teams, weights=[3 if t[0].name == "Billing" else 2 for t in teams])[0]
+        spike = bool(spiked)
+        kinds = COMPLAINT_KINDS[team.name]
+        category, _w, says, causes = (kinds[0] if spike else
+                                      rng.choices(kinds, weights=[k[1] for k in kinds])[0])
+        severity = rng.choices(list(COMPLAINT_SEVERITIES),
+                               weights=list(COMPLAINT_SEVERITIES.values()))[0]
+        escalate = (severity == "critical" and rng.random() < 0.6) or (
+            severity == "high" and rng.random() < 0.25)
+        plans.append({
+            "received": at, "team": team, "lead": lead, "agent": rng.choice(agents),
+            "category": category, "severity": severity, "escalate": escalate,
+            "summary": COMPLAINT_SPIKE[3] if spike else rng.choice(says),
+            "root_cause": "system" if spike else rng.choices(list(causes),
+                                                             weights=list(causes.values()))[0],
+            "stop": None})
+    # Two stuck past their resolution deadline: one waiting on its escalation's answer, one
+    # answered but never resolved; and the newest two still at their start.
+    stuck = [p for p in plans if dt.timedelta(days=30) < now - p["received"]
+             < dt.timedelta(days=120)]
+    for plan, stop in zip(rng.sample(stuck, min(2, len(stuck))), ("answer", "resolve"),
+                          strict=False):
+        plan["stop"] = stop
+        if stop == "answer" and not plan["escalate"]:
+            plan["escalate"], plan["severity"] = True, "high"
+    plans[-1]["stop"], plans[-2]["stop"] = "acknowledge", "respond"
+
+    # The contact each is about: the agent's latest one in the week before, else a call
+    # imported for it (its customer is the complaint's).
+    contacts: dict[int, list[Interaction]] = {}
+    for interaction in session.scalars(select(Interaction).where(
+            Interaction.agent_id.in_([p["agent"].id for p in plans]))
+            .order_by(Interaction.started_at)):
+        contacts.setdefault(interaction.agent_id, []).append(interaction)
+    used: set[int] = set()
+    new_rows = []
+    for n, plan in enumerate(plans, 1):
+        at = plan["received"]
+        found = [i for i in contacts.get(plan["agent"].id, [])
+                 if at - dt.timedelta(days=7) <= i.started_at <= at - dt.timedelta(minutes=30)
+                 and i.id not in used]
+        if found:
+            plan["interaction"] = found[-1]
+            used.add(found[-1].id)
+            continue
+        plan["external_id"] = f"DEMO-CMP-{n:04d}"
+        started = at - dt.timedelta(hours=rng.uniform(1, 96))
+        new_rows.append({
+            "external_id": plan["external_id"], "agent": plan["agent"].username,
+            "channel": "voice", "queue": rng.choice(QUEUES[plan["team"].name]),
+            "direction": "inbound", "started_at": started.isoformat(),
+            "duration_s": rng.randint(240, 1200),
+            "customer_ref": f"CUST-{rng.randint(10000, 99999)}", "body": ""})
+    if new_rows:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(new_rows[0]))
+        writer.writeheader()
+        writer.writerows(new_rows)
+        buffer.seek(0)
+        importing.import_csv(session, actor, buffer, source="demo")
+        imported = {i.external_id: i for i in session.scalars(select(Interaction).where(
+            Interaction.source == "demo",
+            Interaction.external_id.in_([r["external_id"] for r in new_rows])))}
+        for plan in plans:
+            if "external_id" in plan:
+                plan["interaction"] = imported[plan["external_id"]]
+
+    # Through the register, step by step, as the leads did it.
+    for plan in plans:
+        lead, interaction = plan["lead"], plan["interaction"]
+        item = complaint_services.open_complaint(session, lead, {
+            "customer_ref": interaction.customer_ref or f"CUST-{interaction.id}",
+            "summary": plan["summary"], "category": plan["category"],
+            "severity": plan["severity"], "received_at": plan["received"],
+            "interaction_ids": [interaction.id]}, now=plan["received"])
+        for step, at in _complaint_plan(rng, calendar, plan["received"],
+                                        escalate=plan["escalate"]):
+            at = at.replace(second=0, microsecond=0)  # steps are at least minutes apart
+            if step == plan["stop"] or at > now:
+                break
+            if step == "acknowledge":
+                complaint_services.acknowledge(session, lead, item.id, at=at, now=now)
+            elif step == "respond":
+                complaint_services.respond(session, lead, item.id, at=at, now=now)
+            elif step == "escalate":
+                complaint_services.escalate(
+                    session, lead, item.id, at=at, now=now,
+                    reason="The customer asks for compensation beyond what a lead may give.")
+            elif step == "answer":
+                complaint_services.answer_escalation(
+                    session, answerer or lead, item.id, at=at, now=now,
+                    answer="Approved: a credit of one month's fee, and a written apology.")
+            elif step == "resolve":
+                complaint_services.resolve(session, lead, item.id, at=at, now=now,
+                                           outcome=COMPLAINT_OUTCOMES[plan["root_cause"]],
+                                           root_cause=plan["root_cause"])
+            elif step == "close":
+                complaint_services.close(session, lead, item.id, at=at, now=now)
+    session.flush()
+    open_ = list(session.scalars(select(Complaint).where(
+        Complaint.source == ComplaintSource.MANUAL.value, Complaint.resolved_at.is_(None))))
+    overdue = sum(site.of(item).is_overdue for item in open_)
+    escalated = session.scalar(select(func.count(Complaint.id)).where(
+        Complaint.source == ComplaintSource.MANUAL.value, Complaint.escalated_at.is_not(None)))
+    return (f"Complaints: {len(plans)} over 12 months ({len(open_)} open, {overdue} overdue, "
+            f"{escalated} escalated).")
 
 # Who scores each of the demo calls that transcription.demo transcribed (by external id).
 CALL_EVALUATORS = {"DEMO-CALL-1": "qa1", "DEMO-CALL-2": "qa2", "DEMO-CALL-3": "qa1"}
