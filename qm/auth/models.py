@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from qm.db import Base, UTCDateTime, utcnow
 
@@ -179,3 +179,8 @@ class ApiToken(Base):
 # Loader options for code that checks the permissions of the users it loads.
 WITH_ACCESS = (selectinload(User.role_rows), selectinload(User.grant_rows),
                selectinload(User.led_teams))
+ONE_USER_WITH_ACCESS = (joinedload(User.role_rows), joinedload(User.grant_rows),
+                        joinedload(User.led_teams))
+"""WITH_ACCESS for one user, in one statement (a user has a role or two, few grants and few
+teams, so the joined rows stay few): the user of every request is loaded with it, one round trip
+to the database instead of four."""

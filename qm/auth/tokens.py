@@ -8,10 +8,10 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from qm import audit
-from qm.auth.models import ApiToken, User
+from qm.auth.models import ONE_USER_WITH_ACCESS, ApiToken, User
 from qm.auth.permissions import require
 from qm.auth.queries import get_user
 from qm.db import utcnow
@@ -95,7 +95,11 @@ def revoke_user_tokens(session: Session, actor: Any, user: User, *, reason: str
 def user_for_token(session: Session, plaintext: str) -> User | None:
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    # the token, its user and the user's access in one statement: every API call pays it
+    token = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))
+        .options(joinedload(ApiToken.user).options(*ONE_USER_WITH_ACCESS))
+    ).unique().scalar_one_or_none()
     now = utcnow()
     if token is None or not token.is_usable(now) or not token.user.active:
         return None

@@ -34,7 +34,7 @@ from qm.auth.forms import (
     TokenForm,
     UserForm,
 )
-from qm.auth.models import WITH_ACCESS, ApiToken, Team, User, UserRole
+from qm.auth.models import ONE_USER_WITH_ACCESS, WITH_ACCESS, ApiToken, Team, User, UserRole
 from qm.auth.permissions import Role, can, scope_clause
 from qm.errors import QMError
 from qm.inputs import version_of
@@ -48,7 +48,7 @@ def load_user(ident: str) -> User | None:
     user_id, _, generation = ident.partition(":")
     if not user_id.isdigit() or not generation.isdigit():
         return None
-    user = db.session.get(User, int(user_id), options=WITH_ACCESS)
+    user = db.session.get(User, int(user_id), options=ONE_USER_WITH_ACCESS)
     if user is None or not user.active or user.auth_generation != int(generation):
         return None  # password changed or account closed since this cookie was issued
     return user

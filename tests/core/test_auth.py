@@ -138,3 +138,37 @@ def test_passwords_are_stored_hashed(session, people):
     session.commit()
     stored = people["agent_a"].password_hash
     assert "plain-text-secret" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_a_request_loads_its_user_and_their_access_in_one_statement(app, client, auth, session,
+                                                                    people):
+    """The user of every request, with roles, grants and led teams: one round trip, not one
+    per collection (issue 19: the per-request cost). Both by session cookie and by API token."""
+    from sqlalchemy import event
+
+    from qm.auth import tokens
+
+    lead = people["lead_a"]
+    _token, plaintext = tokens.create_token(session, factories.SYSTEM, lead.id, name="t")
+    session.commit()
+    seen: list[str] = []
+    engine = app.extensions["qm"]["engine"]
+
+    def note(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement)
+
+    def access_statements() -> list[str]:
+        return [s for s in seen if "user_roles" in s or "permission_grants" in s
+                or "team_leads" in s]
+
+    auth.login("lead.a")
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/account").status_code == 200
+        assert len(access_statements()) == 1, access_statements()
+        seen.clear()
+        assert app.test_client().get("/api/v1/me", headers={
+            "Authorization": f"Bearer {plaintext}"}).status_code == 200
+        assert len(access_statements()) == 1, access_statements()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
