@@ -9,8 +9,9 @@
 # Its name must contain "bench" (seed.py's rule) and start with "qm_bench" (scale.py's), and it
 # must be on this machine. It must exist. PostgreSQL, Redis on 127.0.0.1:6379 (the Celery
 # broker of scale.py, or QM_BROKER_URL) and the real recordings in ../shared/speech/fsdd-dev
-# are needed. Stops at the first failure, with that step's exit status. About 2 to 4 minutes
-# on 2 cores, depending on what else runs there.
+# are needed, and so are wrk and ../shared/bench/minimal_flask.py (floor_latency.py). Stops
+# at the first failure, with that step's exit status. About 2 to 4 minutes on 2 cores,
+# depending on what else runs there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +40,9 @@ if not name.startswith("qm_bench"):
 EOF
 
 # Layering: bench modules import one way (seed <- seed_evaluations and list_latency <-
-# evaluation_latency <- matrix_latency; seed <- seed_competencies <- matrix_latency; seed,
-# flagging <- flag_store; run <- scale; run, realcalls <- real), never in a cycle.
+# evaluation_latency <- matrix_latency; seed, list_latency <- floor_latency; seed <-
+# seed_competencies <- matrix_latency; seed, flagging <- flag_store; run <- scale; run,
+# realcalls <- real), never in a cycle.
 "$PY" - <<'EOF'
 import ast
 import sys
@@ -99,6 +101,8 @@ run "evaluation_latency.py" "$PY" bench/evaluation_latency.py --smoke --database
 run "report_latency.py" "$PY" bench/report_latency.py --smoke --database-url "$URL"
 run "evidence_pack.py (the last 365 days)" \
   "$PY" bench/evidence_pack.py --smoke --database-url "$URL"
+run "floor_latency.py (the floor and qm's pages under wrk)" \
+  "$PY" bench/floor_latency.py --smoke --database-url "$URL"
 run "seed_competencies.py (wipes the seed above)" \
   "$PY" bench/seed_competencies.py --smoke --database-url "$URL"
 run "matrix_latency.py" "$PY" bench/matrix_latency.py --smoke --database-url "$URL"

@@ -166,7 +166,8 @@ def of_interaction(session: Session, interaction: Interaction) -> tuple[list[Sho
     shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
                        verdicts.get(flag.id))
              for flag, version, result in flag_services.results_of(session, interaction.id)]
-    problem = session.scalar(select(Flag).where(Flag.name == flag_services.PROBLEM))
+    flags = session.scalars(select(Flag).order_by(Flag.name)).all()  # a dozen: one read
+    problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
     latest = model_verdicts.latest_flag(session, interaction)
     if problem is not None and latest is not None and latest.flagged:
         shown.append(ShownFlag(problem, latest.probability,
@@ -174,8 +175,7 @@ def of_interaction(session: Session, interaction: Interaction) -> tuple[list[Sho
                                None, verdicts.get(problem.id)))
     shown.sort(key=lambda s: (-(s.score or 0), s.flag.name))
     fired = {s.flag.id for s in shown}
-    missed = [f for f in session.scalars(select(Flag).where(Flag.active_number.is_not(None))
-                                         .order_by(Flag.name)) if f.id not in fired]
+    missed = [f for f in flags if f.active_number is not None and f.id not in fired]
     return shown, missed
 
 
