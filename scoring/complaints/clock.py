@@ -24,6 +24,7 @@ on the same day for a viewer in another zone; pages show that instant in the vie
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -248,7 +249,6 @@ def span(delta: dt.timedelta) -> str:
     return f"{minutes} min"
 
 
-
 # --- many complaints at once: the timeliness report -------------------------------------------
 
 @dataclass
@@ -307,8 +307,4 @@ def mean_median(values: list[int]) -> tuple[float | None, float | None]:
     ones); (None, None) for none."""
     if not values:
         return None, None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    median = (float(ordered[middle]) if len(ordered) % 2
-              else (ordered[middle - 1] + ordered[middle]) / 2)
-    return sum(ordered) / len(ordered), median
+    return statistics.fmean(values), float(statistics.median(values))
