@@ -65,6 +65,7 @@ from list_latency import (  # noqa: E402
     CLOCK_TICKS,
     HOST,
     USER_AGENT,
+    backend_pids,
     code_version,
     fmt,
     free_port,
@@ -173,16 +174,6 @@ def process_tree(pid: int) -> set[int]:
             with contextlib.suppress(OSError):
                 todo += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-def backends(engine: Engine) -> set[int]:
-    """Every PostgreSQL backend of the benchmark database: the servers' pools."""
-    if engine.dialect.name != "postgresql":
-        return set()
-    with engine.connect() as conn:
-        return set(conn.scalars(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()")))
 
 
 class Meter:
@@ -537,7 +528,7 @@ def measure(args: argparse.Namespace) -> int:
             print("not the pages asked for, nothing loaded:\n  " + "\n  ".join(failed))
             return 1
         pids = {s.pid for s in servers.values()}
-        meter = Meter(lambda: {pid for p in pids for pid in process_tree(p)} | backends(engine))
+        meter = Meter(lambda: {pid for p in pids for pid in process_tree(p)} | backend_pids(engine))
         rows = []
         for page in plan:
             row = load(args, page, meter)

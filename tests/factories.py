@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,15 @@ SECTION_CRITICAL_FORM = {
         ]},
     ],
 }
+
+
+def table_rows(page: str, table_id: str, part: str = "tbody") -> list[list[str]]:
+    """The rows of the HTML table ``table_id`` in ``page`` (its ``tbody``, or ``thead`` /
+    ``tfoot``): each cell's text, tags stripped, as a reader of the page sees them."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
+    assert table, f"no table {table_id}"
+    body = re.search(rf"<{part}>(.*?)</{part}>", table.group(0), re.S)
+    assert body, f"table {table_id} has no {part}"
+    return [[re.sub(r"<[^>]+>", "", cell).strip()
+             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(1), re.S)]

@@ -66,13 +66,8 @@ def _bars(page):
     return re.findall(r'<rect class="bar"[^>]*><title>([^<]+)</title>', page)
 
 
-def _rows(page, table_id):
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
-    assert table, f"no table {table_id}"
-    body = re.search(r"<tbody>(.*?)</tbody>", table.group(0), re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", cell).strip()
-             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+_rows = factories.table_rows
 
 
 def test_bars_per_coach_and_team_beside_their_tables(client, auth, coached):

@@ -68,14 +68,8 @@ def world(session, people):
     return framework
 
 
-def _rows(page: str, table_id: str) -> list[list[str]]:
-    """The rows of the table ``table_id``: each cell's text, tags stripped."""
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
-    assert table, f"no table {table_id}"
-    body = re.search(r"<tbody>(.*?)</tbody>", table.group(0), re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", cell).strip()
-             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+_rows = factories.table_rows
 
 
 def test_the_report_counts_each_competency_and_team(session, people, world):

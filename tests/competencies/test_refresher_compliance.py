@@ -192,13 +192,8 @@ def test_the_trend_ends_on_the_day_asked_for(session, people, world):
         assert point.due_soon == sum(c[2] for c in expected.values())
 
 
-def _rows(page, table_id, part="tbody"):
-    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
-    assert table, f"no table {table_id}"
-    body = re.search(rf"<{part}>(.*?)</{part}>", table.group(0), re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", cell).strip()
-             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+_rows = factories.table_rows
 
 
 def test_the_page_shows_both_charts_and_their_tables(client, auth, world):
