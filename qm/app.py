@@ -126,6 +126,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, check_schema: bool = 
 
     app.register_blueprint(notification_views.bp)
     app.context_processor(notification_views.bell)  # the bell's unread count, on every page
+    # ... loaded with the request's user, in the statement that loads them
+    from sqlalchemy.orm import with_expression
+
+    from qm.auth.models import User
+    from qm.notifications import queries as notification_queries
+
+    app.extensions["qm"].setdefault("user_load", []).append(
+        with_expression(User.unread_notifications, notification_queries.unread_expression()))
     auth_api.register(api)
     from qm.notifications import api as notification_api
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    Mapped,
+    joinedload,
+    mapped_column,
+    query_expression,
+    relationship,
+    selectinload,
+)
 
 from qm.db import Base, UTCDateTime, utcnow
 
@@ -77,6 +84,11 @@ class User(Base):
     grant_rows: Mapped[list[PermissionGrant]] = relationship(
         cascade="all, delete-orphan", order_by="PermissionGrant.permission"
     )
+    # What the request's user is loaded with besides their columns (``with_expression``,
+    # registered by other parts of the core as ``app.extensions["qm"]["user_load"]``): the
+    # bell's unread count, so that every page does not ask the database for it again. None
+    # when loaded without it (any other query of users).
+    unread_notifications: Mapped[int | None] = query_expression()
 
     __mapper_args__ = {"version_id_col": version}
 

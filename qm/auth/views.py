@@ -48,7 +48,8 @@ def load_user(ident: str) -> User | None:
     user_id, _, generation = ident.partition(":")
     if not user_id.isdigit() or not generation.isdigit():
         return None
-    user = db.session.get(User, int(user_id), options=ONE_USER_WITH_ACCESS)
+    user = db.session.get(User, int(user_id), options=[
+        *ONE_USER_WITH_ACCESS, *current_app.extensions["qm"].get("user_load", ())])
     if user is None or not user.active or user.auth_generation != int(generation):
         return None  # password changed or account closed since this cookie was issued
     return user

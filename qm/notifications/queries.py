@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +15,16 @@ def unread_count(session: Session, user_id: int) -> int:
     """One COUNT on an index (user, read_at): cheap enough for every page's bell."""
     return session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def unread_expression() -> Any:
+    """``unread_count`` as a correlated subquery of the user's row: the request's user is
+    loaded with it (``User.unread_notifications``), in the statement that loads them."""
+    from qm.auth.models import User
+
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+            .correlate(User).scalar_subquery())
 
 
 @dataclass

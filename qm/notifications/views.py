@@ -30,6 +30,9 @@ def bell() -> dict[str, Any]:
 def _unread() -> int | None:
     if not current_user.is_authenticated:
         return None
+    loaded = getattr(current_user, "unread_notifications", None)
+    if loaded is not None:  # loaded with the user (``user_load``): no query of its own
+        return int(loaded)
     try:
         return queries.unread_count(db.session, current_user.id)
     except SQLAlchemyError:  # the page (an error page, say) still renders, without a count

@@ -52,6 +52,10 @@ def kpis(query: dict[str, Any]) -> Any:
     first = queries.parse_month(query["from_"]) or queries.months_before(last, 11)
     if first > last:
         return api_error(400, "`from` is after `to`.")
+    if len(queries.months_between(first, last)) > queries.MAX_MONTHS:
+        return api_error(400, f"At most {queries.MAX_MONTHS} months at a time: from "
+                              f"{queries.month_label(first)} to {queries.month_label(last)} is "
+                              "longer; ask for them in parts.")
     rows = queries.lines(db.session, teams, first, last, queries.targets(site), site.timezone,
                          query["channel"])
     return {"from": queries.month_label(first), "to": queries.month_label(last),

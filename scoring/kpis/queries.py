@@ -29,6 +29,8 @@ from scoring.reports.queries import (
 
 Month = tuple[int, int]  # (year, month)
 SMALL_SURVEY = 30  # fewer answers than this: the interval is wide; the page says so
+MONTHS_A_QUERY = 120  # months bucketed by one query of ``qa_means``
+MAX_MONTHS = 120  # the longest period the API gives at once (ten years)
 
 
 def targets(settings: Settings) -> Targets:
@@ -96,18 +98,23 @@ def qa_means(session: Session, team_ids: list[int], first: Month, last: Month,
     if not team_ids:
         return {}
     months = months_between(first, last)
-    _labels, bounds = month_bounds(last, ZoneInfo(timezone or "UTC"), len(months))
-    month = month_index(bounds).label("month")
     score = cast(Evaluation.score, Float)
     out = {}
-    for team_id, index, n, total, squares in session.execute(
-            select(Evaluation.team_id, month, func.count(), func.sum(score),
-                   func.sum(score * score))
-            .where(Evaluation.team_id.in_(team_ids), *COUNTED, Evaluation.score.is_not(None),
-                   Evaluation.submitted_at >= bounds[0], Evaluation.submitted_at < bounds[-1])
-            .group_by(Evaluation.team_id, month)):
-        out[(team_id, months[int(index)])] = summarise_aggregate(
-            int(n), float(total or 0), float(squares or 0))
+    # a CASE over every month's bound: a few years a query, so that a long period never
+    # passes the database's limit of bound parameters
+    for start in range(0, len(months), MONTHS_A_QUERY):
+        part = months[start:start + MONTHS_A_QUERY]
+        _labels, bounds = month_bounds(part[-1], ZoneInfo(timezone or "UTC"), len(part))
+        month = month_index(bounds).label("month")
+        for team_id, index, n, total, squares in session.execute(
+                select(Evaluation.team_id, month, func.count(), func.sum(score),
+                       func.sum(score * score))
+                .where(Evaluation.team_id.in_(team_ids), *COUNTED,
+                       Evaluation.score.is_not(None), Evaluation.submitted_at >= bounds[0],
+                       Evaluation.submitted_at < bounds[-1])
+                .group_by(Evaluation.team_id, month)):
+            out[(team_id, part[int(index)])] = summarise_aggregate(
+                int(n), float(total or 0), float(squares or 0))
     return out
 
 

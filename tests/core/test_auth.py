@@ -142,8 +142,9 @@ def test_passwords_are_stored_hashed(session, people):
 
 def test_a_request_loads_its_user_and_their_access_in_one_statement(app, client, auth, session,
                                                                     people):
-    """The user of every request, with roles, grants and led teams: one round trip, not one
-    per collection (issue 19: the per-request cost). Both by session cookie and by API token."""
+    """The user of every request, with roles, grants, led teams and the bell's unread count:
+    one round trip, not one per collection (issue 19: the per-request cost). Both by session
+    cookie and by API token."""
     from sqlalchemy import event
 
     from qm.auth import tokens
@@ -166,6 +167,8 @@ def test_a_request_loads_its_user_and_their_access_in_one_statement(app, client,
     try:
         assert client.get("/account").status_code == 200
         assert len(access_statements()) == 1, access_statements()
+        # the bell's unread count comes with the user, in that same statement
+        assert not [s for s in seen if "notifications" in s and "user_roles" not in s], seen
         seen.clear()
         assert app.test_client().get("/api/v1/me", headers={
             "Authorization": f"Bearer {plaintext}"}).status_code == 200

@@ -296,3 +296,31 @@ def test_both_tables_export_as_csv_and_xlsx_with_the_pages_figures(client, auth,
     auth.logout()
     auth.login("agent.a")
     assert client.get("/kpis?format=csv").status_code == 403
+
+
+def test_the_qa_score_of_a_long_period_is_read_in_parts_and_the_api_caps_a_period(
+        client, session, people):
+    """Found by the API fuzzing: a period of thousands of months made one query with a bound
+    per month, past PostgreSQL's 65,535 parameters. Now a long period is read a few years a
+    query (same answers), and the API refuses more than ten years at once, in words."""
+    factories.create_form(session)
+    for answers in ({"greet": "yes", "verify": "yes"}, {"greet": "no", "verify": "yes"}):
+        item = ev.start_evaluation(session, people["qa"],
+                                   factories.create_interaction(session, people["agent_a"]))
+        ev.submit(session, people["qa"], item.id, answers)
+    session.commit()
+    now = dt.datetime.now(dt.UTC)
+    month = (now.year, now.month)
+    first = queries.months_before(month, 2 * queries.MONTHS_A_QUERY + 5)  # three parts
+    team = people["team_a"].id
+    long = queries.qa_means(session, [team], first, month, "UTC")
+    short = queries.qa_means(session, [team], month, month, "UTC")
+    assert set(long) == set(short) == {(team, month)}
+    assert long[(team, month)].n == 2
+    assert long[(team, month)].mean == pytest.approx(short[(team, month)].mean)
+    headers = _headers(session, people["admin"])
+    refused = client.get("/api/v1/kpis?from=2026-01&to=6341-04", headers=headers)
+    assert refused.status_code == 400
+    assert "At most 120 months" in refused.get_json()["message"]
+    assert client.get("/api/v1/kpis?from=2016-01&to=2025-12",
+                      headers=headers).status_code == 200  # exactly ten years
