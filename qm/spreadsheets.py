@@ -137,13 +137,15 @@ def table_response(fmt: str, filename: str, title: str, header: Sequence[str],
         return xlsx_response(f"{filename}.xlsx", title, header, rows, widths)
     if fmt != "csv":
         raise BadInput(f"The parameter 'format' is 'csv' or 'xlsx', not {str(fmt)[:20]!r}.")
-    response = Response(stream_with_context(_csv_lines(header, rows)),
+    response = Response(stream_with_context(csv_lines(header, rows)),
                         mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", filename=f"{filename}.csv")
     return response
 
 
-def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV text of ``header`` and ``rows``, yielded a batch of rows at a time so that a
+    response streams it as the rows are read; cells as ``table_response`` describes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 

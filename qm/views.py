@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,7 +27,7 @@ from qm.auth.access import login_required, permission_required, public
 from qm.auth.models import Team, User
 from qm.auth.permissions import ALL, can, scope_for
 from qm.inputs import MAX_ID, BadInput, id_arg
-from qm.spreadsheets import export_format, safe_csv_cell, table_response
+from qm.spreadsheets import csv_lines, export_format, table_response
 from qm.web import db
 
 bp = Blueprint("core", __name__)
@@ -238,28 +236,14 @@ def _export_batches(wanted: auditview.AuditFilter) -> Iterator[list[Any]]:
         last = batch[-1].seq
 
 
-def _csv_lines(wanted: auditview.AuditFilter) -> Iterator[str]:
-    """The CSV export, a batch of entries at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text_ = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text_
-
-    writer.writerow(AUDIT_CSV_HEADER)
-    yield flush()
+def _csv_rows(wanted: auditview.AuditFilter) -> Iterator[list[Any]]:
+    """The CSV export's rows: times in UTC to the microsecond, before and after as the JSON
+    their hash is computed over (``spreadsheets.csv_lines`` makes every text cell safe)."""
     for batch in _export_batches(wanted):
         for row in batch:
-            writer.writerow([
-                row.seq, row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-                "" if row.actor_id is None else row.actor_id, safe_csv_cell(row.actor_name),
-                safe_csv_cell(row.action), safe_csv_cell(row.entity_type),
-                safe_csv_cell(row.entity_id), safe_csv_cell(_as_json(row.before)),
-                safe_csv_cell(_as_json(row.after)), row.prev_hash, row.hash])
-        yield flush()
+            yield [row.seq, row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+                   row.actor_id, row.actor_name, row.action, row.entity_type, row.entity_id,
+                   _as_json(row.before), _as_json(row.after), row.prev_hash, row.hash]
 
 
 @bp.get("/audit/export.xlsx")
@@ -297,8 +281,9 @@ def audit_export() -> Any:
         wanted = auditview.parse_filter(request.args, _zone())
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    return Response(stream_with_context(_csv_lines(wanted)), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="audit-log.csv"'})
+    return Response(stream_with_context(csv_lines(AUDIT_CSV_HEADER, _csv_rows(wanted))),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
 
 
 # --- the evidence pack (qm.evidence) -----------------------------------------------------------
