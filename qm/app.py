@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_smorest import Api
 from flask_smorest.spec.plugins import integerconverter2paramschema
+from markupsafe import Markup
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -24,7 +25,7 @@ from qm.auth.access import user_can
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError
 from qm.inputs import BadInput, IdConverter, check_request, refuse_large_bodies
-from qm.web import api_error, csrf, db, limiter, localtime, login_manager
+from qm.web import api_error, csrf, db, limiter, localtime, login_manager, select_options
 
 log = logging.getLogger("qm")
 
@@ -296,6 +297,10 @@ def _default_message(status: int) -> str:
     }.get(status, "Something went wrong.")
 
 
+NAVBARS_KEPT = 256
+"""Rendered navbars a process keeps (one per set of roles and grants in use)."""
+
+
 def _register_template_helpers(app: Flask) -> None:
     from qm.auth.permissions import ROLE_LABELS, Role
 
@@ -309,9 +314,30 @@ def _register_template_helpers(app: Flask) -> None:
         return any(provider(current_user)
                    for provider in app.extensions["qm"].get("reports", []))
 
+    navbars: dict[tuple[Any, ...], Markup] = {}
+
+    def navbar_links() -> Markup:
+        """The navbar's links (``_navbar.html``) for the current user. They depend only on the
+        user's roles and grants (``has_reports`` asks permissions, no query), so each set of
+        them is rendered once per process and reused: a page is spared some twenty permission
+        checks and URL builds."""
+        from flask_login import current_user
+
+        user = current_user._get_current_object()
+        key = (request.script_root, frozenset(user.roles), frozenset(user.grants))
+        html = navbars.get(key)
+        if html is None:
+            if len(navbars) >= NAVBARS_KEPT:
+                navbars.clear()
+            # an autoescaped template's output: already safe HTML
+            html = navbars[key] = Markup(render_template("_navbar.html"))  # noqa: S704
+        return html
+
     app.jinja_env.globals.update(
         can=user_can,
         has_reports=has_reports,
+        navbar_links=navbar_links,
+        select_options=select_options,
         qm_version=qm.__version__,
         role_labels={r.value: ROLE_LABELS[r] for r in Role},
     )

@@ -5,7 +5,7 @@ is ``qm.auth.access``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -215,5 +216,24 @@ def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC datetime shown in the viewer's own time zone."""
     if value is None:
         return ""
-    tz = getattr(current_user, "timezone", None) or "UTC"
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    return value.astimezone(viewer_zone()).strftime(fmt)
+
+
+def viewer_zone() -> ZoneInfo:
+    """The viewer's time zone (UTC for nobody), looked up once per request: a page of fifty
+    rows shows fifty times in it."""
+    zone = g.get("qm_zone")
+    if zone is None:
+        zone = g.qm_zone = ZoneInfo(getattr(current_user, "timezone", None) or "UTC")
+    return zone
+
+
+def select_options(choices: Iterable[tuple[Any, str]], selected: Any = None) -> Markup:
+    """``<option>`` elements for (value, label) pairs, ``selected`` marked, escaped in one pass
+    (a template global): a filter of five hundred agents is a join of strings, not five hundred
+    turns of a template loop."""
+    parts = []
+    for value, label in choices:
+        mark = " selected" if value == selected else ""
+        parts.append(f'<option value="{escape(str(value))}"{mark}>{escape(label)}</option>')
+    return Markup("".join(parts))  # noqa: S704 - every value and label escaped above

@@ -19,8 +19,7 @@ def _own_lines(session: Session, person: Any, as_of: Any) -> tuple[list[str], li
            for c in queries.person_training(session, person.id, as_of)
            if c.status in ("overdue", "due")]
     booked = [f"Booked: {s.course.name} on {s.held_on}"
-              for s in queries.sessions(session, upcoming_from=as_of)
-              if any(a.user_id == person.id for a in s.attendees)]
+              for s in queries.sessions(session, upcoming_from=as_of, attendee_id=person.id)]
     return due, booked
 
 

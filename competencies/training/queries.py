@@ -255,10 +255,11 @@ def compliance_trend(session: Session, *, as_of: date, team_id: int | None = Non
 
 
 def sessions(session: Session, *, course_id: int | None = None, upcoming_from: date | None = None,
-             visible_to: Any = None) -> list[TrainingSession]:
+             visible_to: Any = None, attendee_id: int | None = None) -> list[TrainingSession]:
     """Sessions, the latest first; ``upcoming_from``: only planned ones on or after that day,
     the soonest first. ``visible_to``: only sessions on which someone that user may see is
-    enrolled (whoever sees everyone's records, HR and auditors, sees every session)."""
+    enrolled (whoever sees everyone's records, HR and auditors, sees every session).
+    ``attendee_id``: only the sessions that person is booked on."""
     stmt = select(TrainingSession).options(selectinload(TrainingSession.course),
                                            selectinload(TrainingSession.attendees))
     if course_id is not None:
@@ -269,6 +270,9 @@ def sessions(session: Session, *, course_id: int | None = None, upcoming_from: d
                           ).order_by(TrainingSession.held_on, TrainingSession.id)
     else:
         stmt = stmt.order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+    if attendee_id is not None:
+        stmt = stmt.where(TrainingSession.id.in_(
+            select(SessionAttendee.session_id).where(SessionAttendee.user_id == attendee_id)))
     if visible_to is not None and scope_for(visible_to, "skills.view") is not ALL:
         seen = (select(SessionAttendee.session_id).join(User, User.id == SessionAttendee.user_id)
                 .where(scope_clause(visible_to, "skills.view", User.id, User.team_id)))

@@ -9,6 +9,7 @@ tell their scope through two attributes, ``scope_owner_id`` (the agent the recor
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,7 +53,20 @@ A, Q, L, G, H, U = (Role.ADMIN, Role.QA_EVALUATOR, Role.TEAM_LEAD, Role.AGENT, R
 ALL, TEAM, OWN = Scope.ALL, Scope.TEAM, Scope.OWN
 
 # permission -> {role: scope}. Auditors read everything and change nothing.
-PERMISSIONS: dict[str, dict[Role, Scope]] = {
+class _Table(dict):  # type: ignore[type-arg]
+    """A table ``scope_for`` reads: setting or removing an entry (a site's variant of the
+    table, a test's) forgets the answers ``_scope`` remembered from the old one."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        _scope.cache_clear()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        _scope.cache_clear()
+
+
+PERMISSIONS: dict[str, dict[Role, Scope]] = _Table({
     # interactions (calls, chats, e-mails) and their recordings
     "interaction.view": {A: ALL, Q: ALL, L: TEAM, G: OWN, U: ALL},
     "interaction.create": {A: ALL, Q: ALL},
@@ -126,14 +140,13 @@ PERMISSIONS: dict[str, dict[Role, Scope]] = {
     # their teams; admins import the telephony and survey exports
     "kpi.view": {A: ALL, Q: ALL, L: TEAM, U: ALL},
     "kpi.import": {A: ALL},
-}
+})
 
 # Permissions that come with another: whoever may change sampling rules may read them, also
 # when the change comes from a grant rather than a role.
-IMPLIED_BY: dict[str, tuple[str, ...]] = {"sampling.view": ("sampling.manage", "sampling.run"),
-                                          "sampling.run": ("sampling.manage",),
-                                          "dispute.view": ("dispute.review",),
-                                          "flag.view": ("flag.review", "flag.manage")}
+IMPLIED_BY: dict[str, tuple[str, ...]] = _Table({
+    "sampling.view": ("sampling.manage", "sampling.run"), "sampling.run": ("sampling.manage",),
+    "dispute.view": ("dispute.review",), "flag.view": ("flag.review", "flag.manage")})
 
 # Permissions that an admin may grant to one user beyond their roles (scope ALL).
 GRANTABLE = ("evaluation.read_comments", "audit.view", "interaction.import", "form.manage",
@@ -167,20 +180,33 @@ def scope_for(actor: Actor | None, permission: str) -> Scope | None:
     """The widest scope any of the actor's roles or grants gives for ``permission``."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
+    unwrap = getattr(actor, "_get_current_object", None)
+    if unwrap is not None:  # Flask-Login's current_user: look through the proxy once
+        actor = unwrap()
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None
     if isinstance(actor, SystemActor):
         return ALL
-    if permission in actor.grants:
+    return _scope(frozenset(actor.roles), frozenset(actor.grants), permission)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope(roles: frozenset[str], grants: frozenset[str], permission: str) -> Scope | None:
+    """``scope_for`` of a set of roles and grants: a pure function of them, so remembered (a
+    page asks it a few dozen times, for the navbar, its buttons and its rows)."""
+    if permission in grants:
         return ALL
     table = PERMISSIONS[permission]
-    scopes = [table[Role(r)] for r in actor.roles if Role(r) in table]
+    scopes = [table[Role(r)] for r in roles if Role(r) in table]
     scopes += [scope for implying in IMPLIED_BY.get(permission, ())
-               if (scope := scope_for(actor, implying)) is not None]
+               if (scope := _scope(roles, grants, implying)) is not None]
     return max(scopes) if scopes else None
 
 
 def can(actor: Actor | None, permission: str, record: Any = None) -> bool:
+    unwrap = getattr(actor, "_get_current_object", None)
+    if unwrap is not None:
+        actor = unwrap()
     scope = scope_for(actor, permission)
     if scope is None:
         return False

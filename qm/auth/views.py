@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from qm import audit
 from qm.auth import services
@@ -48,11 +48,24 @@ def load_user(ident: str) -> User | None:
     user_id, _, generation = ident.partition(":")
     if not user_id.isdigit() or not generation.isdigit():
         return None
-    user = db.session.get(User, int(user_id), options=[
-        *ONE_USER_WITH_ACCESS, *current_app.extensions["qm"].get("user_load", ())])
+    user = db.session.execute(_user_statement(), {"user_id": int(user_id)}
+                              ).unique().scalar_one_or_none()
     if user is None or not user.active or user.auth_generation != int(generation):
         return None  # password changed or account closed since this cookie was issued
     return user
+
+
+def _user_statement() -> Any:
+    """The statement that loads the request's user, built once per app: SQLAlchemy computes a
+    statement's cache key (a walk of its options and columns) once per statement object, so a
+    statement reused with a bound id skips that walk on every request."""
+    extension = current_app.extensions["qm"]
+    stmt = extension.get("user_statement")
+    if stmt is None:
+        stmt = extension["user_statement"] = (
+            select(User).options(*ONE_USER_WITH_ACCESS, *extension.get("user_load", ()))
+            .where(User.id == bindparam("user_id")))
+    return stmt
 
 
 def _safe_next(target: str | None) -> str | None:

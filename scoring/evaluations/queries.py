@@ -27,8 +27,15 @@ from scoring.evaluations.models import (
     EvaluationStatus,
 )
 from scoring.evaluations.services import Policy, agent_zone, last_day_to_dispute, visible_clause
+from scoring.forms.models import FormVersion
 
 # A list shows a row's header, not its answers or the contact's text: leave those unread.
+PAGE_OPTIONS = (joinedload(Evaluation.form_version).joinedload(FormVersion.form),
+                joinedload(Evaluation.revisions), joinedload(Evaluation.disputes))
+"""The evaluation's page: its form's version and the form, its revisions and its disputes, in
+the statement that loads it (an evaluation has a revision or two and seldom a dispute, so the
+joined rows stay few, and every statement spared is a round trip and its ORM work)."""
+
 LIST_OPTIONS = (
     defer(Evaluation.answers), defer(Evaluation.notes), defer(Evaluation.section_scores),
     defer(Evaluation.critical_reasons), defer(Evaluation.comment),
@@ -222,6 +229,13 @@ def list_evaluations(session: Session, actor: Any, *, status: str = "",
     more = len(rows) > limit
     rows = rows[:limit]
     return EvaluationPage(rows, rows[-1].id if more and rows else None)
+
+
+def by_ids(session: Session, ids: list[int]) -> list[Evaluation]:
+    """The evaluations of ``ids`` as a list shows them (``LIST_OPTIONS``), in that order."""
+    found = {e.id: e for e in session.scalars(
+        select(Evaluation).options(*LIST_OPTIONS).where(Evaluation.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
 
 
 def active_evaluators(session: Session) -> list[int]:

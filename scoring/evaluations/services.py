@@ -78,9 +78,11 @@ def visible_clause(actor: Any) -> ColumnElement[bool]:
     return and_(clause, or_(Evaluation.agent_id != actor_id, released))
 
 
-def get_evaluation(session: Session, actor: Any, evaluation_id: int) -> Evaluation:
-    """The evaluation if ``actor`` may see it; absent and out of scope look the same."""
-    evaluation = session.get(Evaluation, evaluation_id)
+def get_evaluation(session: Session, actor: Any, evaluation_id: int,
+                   options: tuple[Any, ...] = ()) -> Evaluation:
+    """The evaluation if ``actor`` may see it; absent and out of scope look the same.
+    ``options``: loader options (``queries.PAGE_OPTIONS`` for the evaluation's page)."""
+    evaluation = session.get(Evaluation, evaluation_id, options=options)
     if evaluation is None or not visible(actor, evaluation):
         raise NotFound("Evaluation", evaluation_id)
     return evaluation

@@ -53,7 +53,8 @@ def _policy() -> ev.Policy:
 
 def _evaluation(evaluation_id: int) -> Evaluation:
     try:
-        return ev.get_evaluation(db.session, current_user, evaluation_id)
+        return ev.get_evaluation(db.session, current_user, evaluation_id,
+                                 options=evaluation_queries.PAGE_OPTIONS)
     except NotFound:
         abort(404)
 
@@ -201,14 +202,14 @@ def _transcript_context(interaction: Any) -> dict[str, Any]:
     """What ``scoring/_transcript.html`` and the player beside it need, for the evaluation
     screen and the dispute review alike."""
     transcript = texts.shown_transcript(db.session, interaction)
+    latest = flagging.latest_flag(db.session, interaction)
     # what flagged it, with the words highlighted; not for the agent, whose evaluation it is
-    shown = (flag_queries.of_interaction(db.session, interaction)[0]
+    shown = (flag_queries.of_interaction(db.session, interaction, latest=latest)[0]
              if can(current_user, "flag.view", interaction) else [])
     return {
         "transcript": transcript, "written": written.view(interaction, transcript),
         "shown_body": texts.shown_body(db.session, interaction, transcript),
-        "review_flag": None if flag_queries.shows_problem(shown) else flagging.latest_flag(
-            db.session, interaction),
+        "review_flag": None if flag_queries.shows_problem(shown) else latest,
         "flags_shown": shown, "flag_marks": flag_queries.marks_of(shown),
         "can_listen": can(current_user, "recording.listen", interaction),
     }

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, load_only
 
+from qm.auth.models import Team, User
 from qm.db import UTCDateTime
 from qm.errors import InvalidInput
 from qm.inputs import MAX_ID
@@ -80,6 +81,18 @@ def filtered(actor: Any, filters: InteractionFilters) -> Select[tuple[Interactio
     return stmt
 
 
+PAGE_LOAD = (
+    load_only(Interaction.id, Interaction.started_at, Interaction.agent_id, Interaction.team_id,
+              Interaction.channel, Interaction.direction, Interaction.queue,
+              Interaction.duration_s, Interaction.customer_ref, Interaction.source,
+              Interaction.external_id),
+    joinedload(Interaction.agent).load_only(User.display_name),
+    joinedload(Interaction.team).load_only(Team.name),
+)
+"""What the list page and its exports show of each interaction, its agent and its team: not a
+chat's or an e-mail's body, nor the recording's or the people's other columns."""
+
+
 def list_interactions(
     session: Session,
     actor: Any,
@@ -87,9 +100,11 @@ def list_interactions(
     *,
     cursor: str | None = None,
     limit: int = 50,
+    options: tuple[Any, ...] = (),
 ) -> Page:
-    """Newest first. Keyset pagination: page 1,000 costs what page 1 costs."""
-    stmt = filtered(actor, filters)
+    """Newest first. Keyset pagination: page 1,000 costs what page 1 costs. ``options``: loader
+    options (``PAGE_LOAD`` for a page that shows only the list's columns)."""
+    stmt = filtered(actor, filters).options(*options)
     if cursor:
         stamp, ident = decode_cursor(cursor)
         stmt = stmt.where(tuple_(Interaction.started_at, Interaction.id)

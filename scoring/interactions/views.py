@@ -116,11 +116,12 @@ def interactions() -> Any:
     cursor = request.args.get("cursor")
     try:
         page = queries.list_interactions(db.session, current_user, filters, cursor=cursor,
-                                         limit=page_size)
+                                         limit=page_size, options=queries.PAGE_LOAD)
     except InvalidInput as exc:  # a mangled link: say so, and show the newest
         flash(str(exc), "warning")
         cursor = None
-        page = queries.list_interactions(db.session, current_user, filters, limit=page_size)
+        page = queries.list_interactions(db.session, current_user, filters, limit=page_size,
+                                         options=queries.PAGE_LOAD)
     # The filter lists offer only the people and teams this user may see.
     agents = [(i, label) for i, _username, label in _agents(visible_to=current_user)]
     teams = visible_teams(db.session, current_user)
@@ -151,7 +152,7 @@ def _export(fmt: str, filters: queries.InteractionFilters) -> Any:
         cursor = None
         while True:
             page = queries.list_interactions(db.session, current_user, filters, cursor=cursor,
-                                             limit=EXPORT_BATCH)
+                                             limit=EXPORT_BATCH, options=queries.PAGE_LOAD)
             for i in page.rows:
                 yield [i.id, i.started_at.astimezone(local).replace(tzinfo=None), i.agent_id,
                        i.agent.display_name, i.team_id, i.team.name if i.team else "",

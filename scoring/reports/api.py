@@ -11,6 +11,7 @@ from qm.auth.access import api_permission, api_user
 from qm.auth.models import User
 from qm.auth.permissions import can
 from qm.web import api_error, db, settings
+from scoring.evaluations import queries as ev_queries
 from scoring.evaluations import services as ev
 from scoring.evaluations.api import dump_evaluation
 from scoring.reports import queries as reports
@@ -36,4 +37,5 @@ def scorecard(user_id: int) -> Any:
             "critical_fails": card.critical_fails, "targeted": card.targeted,
             "trend": card.trend,
             "weakest_questions": card.weakest,
-            "recent": [dump_evaluation(e, api_user(), full=False) for e in card.recent]}
+            "recent": [dump_evaluation(e, api_user(), full=False)
+                       for e in ev_queries.by_ids(db.session, [r.id for r in card.recent])]}

@@ -26,8 +26,13 @@ from qm.auth.models import Team, User
 from qm.db import utcnow
 from qm.interactions.models import Channel, Interaction
 from scoring.calibration.models import CalibrationSession
-from scoring.evaluations.models import COUNTED, RELEASED_STATUSES, Evaluation, EvaluationAnswer
-from scoring.evaluations.queries import LIST_OPTIONS
+from scoring.evaluations.models import (
+    COUNTED,
+    RELEASED_STATUSES,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationStatus,
+)
 from scoring.forms.models import FormVersion
 
 MIN_SAMPLE = 5  # fewer evaluations than this and a scorecard says it cannot conclude
@@ -104,13 +109,30 @@ def period_start(months: list[tuple[int, int]], tz: ZoneInfo) -> dt.datetime:
     return dt.datetime(year, month, 1, tzinfo=tz).astimezone(dt.UTC)
 
 
+@dataclass(frozen=True)
+class RecentEvaluation:
+    """What the scorecard lists of one released evaluation."""
+
+    id: int
+    submitted_at: dt.datetime
+    status: str
+    score: Decimal | None
+    critical_fail: bool
+    targeted: bool
+
+    @property
+    def status_label(self) -> str:
+        return EvaluationStatus(self.status).label
+
+
 @dataclass
 class Scorecard:
     agent: User
     summary: Summary
     trend: list[dict[str, Any]]
     weakest: list[dict[str, Any]]
-    recent: list[Evaluation]
+    recent: list[RecentEvaluation]
+    """The newest released evaluations of the period, newest first."""
     critical_fails: int
     peer_mean: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -170,26 +192,26 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     released = [Evaluation.agent_id == agent.id, Evaluation.status.in_(RELEASED_STATUSES),
                 Evaluation.submitted_at >= since, *scope]
     where = [*released, *COUNTED]
-    rows = session.execute(select(Evaluation.submitted_at, Evaluation.score,
-                                  Evaluation.critical_fail, Evaluation.targeted)
-                           .where(*released)).all()
-    scores = [float(s) for _t, s, _c, targeted in rows if s is not None and not targeted]
+    # One read of the period's released evaluations gives the figures, the trend and the
+    # newest few listed: no second query for the list.
+    rows = [RecentEvaluation(*row) for row in session.execute(
+        select(Evaluation.id, Evaluation.submitted_at, Evaluation.status, Evaluation.score,
+               Evaluation.critical_fail, Evaluation.targeted).where(*released))]
+    counted = [r for r in rows if r.score is not None and not r.targeted]
     per_month: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for submitted_at, score, _c, targeted in rows:
-        if score is not None and not targeted:
-            local = submitted_at.astimezone(tz)
-            per_month[(local.year, local.month)].append(float(score))
+    for r in counted:
+        local = r.submitted_at.astimezone(tz)
+        per_month[(local.year, local.month)].append(float(r.score))
     trend = []
     for year, month in months:
         values = per_month.get((year, month), [])
         trend.append({"month": f"{year}-{month:02d}", "n": len(values),
                       "mean": statistics.fmean(values) if values else None})
-    latest = session.scalars(
-        select(Evaluation).options(*LIST_OPTIONS).where(*released)
-        .order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc()).limit(recent)).all()
-    card = Scorecard(agent, summarise(scores), trend, weakest_questions(session, where),
-                     list(latest), sum(1 for r in rows if r[2]),
-                     targeted=sum(1 for r in rows if r[3]), released=len(rows),
+    latest = sorted(rows, key=lambda r: (r.submitted_at, r.id), reverse=True)[:recent]
+    card = Scorecard(agent, summarise([float(r.score) for r in counted]), trend,
+                     weakest_questions(session, where), latest,
+                     sum(1 for r in rows if r.critical_fail),
+                     targeted=sum(1 for r in rows if r.targeted), released=len(rows),
                      since=dt.date(*months[0], 1))
     if agent.team_id is not None:
         team_scores = session.scalar(

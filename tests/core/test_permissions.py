@@ -292,3 +292,17 @@ def test_api_out_of_scope_ids_answer_404(client, session, people, path):
     url = path.format(other=other.id, other_agent=people["agent_b"].id)
     response = client.get(url, headers={"Authorization": f"Bearer {plaintext}"})
     assert response.status_code == 404, url
+
+
+def test_a_changed_permission_table_is_read_afresh(people, monkeypatch):
+    """``scope_for`` remembers its answers per set of roles; a site's (or a test's) change to
+    the table must not leave an old answer behind, nor its undoing the changed one."""
+    lead = people["lead_a"]
+    assert can(lead, "evaluation.read_comments")
+    table = {role: scope for role, scope in PERMISSIONS["evaluation.read_comments"].items()
+             if role is not Role.TEAM_LEAD}
+    with monkeypatch.context() as patched:
+        patched.setitem(PERMISSIONS, "evaluation.read_comments", table)
+        assert not can(lead, "evaluation.read_comments")
+        assert scope_for(lead, "evaluation.read_comments") is None
+    assert can(lead, "evaluation.read_comments")

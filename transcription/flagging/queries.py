@@ -156,11 +156,15 @@ class ShownFlag:
     verdict: FlagVerdict | None
 
 
-def of_interaction(session: Session, interaction: Interaction) -> tuple[list[ShownFlag],
-                                                                       list[Flag]]:
+UNREAD: Any = object()
+"""``of_interaction``'s ``latest`` when the caller has not read it."""
+
+
+def of_interaction(session: Session, interaction: Interaction, *, latest: Any = UNREAD
+                   ) -> tuple[list[ShownFlag], list[Flag]]:
     """What fired on the interaction (active versions and the evaluation model in use) with
     any verdict, strongest first; and the flags in use that did not fire (for "add a missed
-    flag")."""
+    flag"). ``latest``: the model's latest verdict on it, when the caller has read it already."""
     verdicts = {v.flag_id: v for v in session.scalars(
         select(FlagVerdict).where(FlagVerdict.interaction_id == interaction.id))}
     shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
@@ -168,7 +172,8 @@ def of_interaction(session: Session, interaction: Interaction) -> tuple[list[Sho
              for flag, version, result in flag_services.results_of(session, interaction.id)]
     flags = session.scalars(select(Flag).order_by(Flag.name)).all()  # a dozen: one read
     problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
-    latest = model_verdicts.latest_flag(session, interaction)
+    if latest is UNREAD:
+        latest = model_verdicts.latest_flag(session, interaction)
     if problem is not None and latest is not None and latest.flagged:
         shown.append(ShownFlag(problem, latest.probability,
                                [{"kind": "model", "text": r} for r in latest.reasons or []],
