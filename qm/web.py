@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from qm.config import Settings
+from qm.db import finish
 from qm.errors import Conflict, NotFound, QMError, StaleEdit
 from qm.storage import RecordingStore
 
@@ -48,10 +49,10 @@ class _Database:
     def engine(self) -> Any:
         return current_app.extensions["qm"]["engine"]
 
-    def close(self, _exc: BaseException | None = None) -> None:
+    def close(self, exc: BaseException | None = None) -> None:
         session = g.pop("qm_session", None)
         if session is not None:
-            session.close()
+            finish(session, failed=exc is not None)
 
 
 db = _Database()

@@ -1,16 +1,22 @@
-"""The connection pool on PostgreSQL, whose server can close a connection the pool holds (a
-restart, a firewall, an administrator): a connection left idle ``PING_AFTER_IDLE_S`` or more is
-tested before it is handed out, and a dead one is replaced without an error; one back in the pool
-a moment ago is handed out without that round trip."""
+"""Connections and transactions. On PostgreSQL, whose server can close a connection the pool
+holds (a restart, a firewall, an administrator), a connection left idle ``PING_AFTER_IDLE_S``
+or more is tested before it is handed out and a dead one replaced without an error; one back in
+the pool a moment ago is handed out without that round trip. A request's session ends a read
+with COMMIT and anything else with ROLLBACK."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import Engine, text
+from flask import Flask
+from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from qm import db as qm_db
+from qm.auth.models import User
+from qm.web import db
 
 
 @pytest.fixture
@@ -59,3 +65,52 @@ def test_a_connection_back_a_moment_ago_is_handed_out_untested(pg_url: str) -> N
         assert _backend(engine) != first
     finally:
         engine.dispose()
+
+
+def _ends(engine: Engine) -> list[str]:
+    """How each transaction on ``engine`` ends from now on: "commit" or "rollback"."""
+    ends: list[str] = []
+    event.listen(engine, "commit", lambda _conn: ends.append("commit"))
+    event.listen(engine, "rollback", lambda _conn: ends.append("rollback"))
+    return ends
+
+
+def test_a_request_that_only_read_commits_and_one_that_left_a_write_rolls_back(
+        app: Flask, people: dict[str, Any]) -> None:
+    """The request's session ends a read with COMMIT (the same to the database; psycopg keeps
+    its prepared statements, which a ROLLBACK drops), and anything else as before: a write the
+    view did not commit, or a request that failed, is rolled back and lost."""
+    ends = _ends(app.extensions["qm"]["engine"])
+    lead = people["lead_a"]
+    with app.test_request_context():
+        assert db.session.get(User, lead.id) is not None
+        db.close()
+    assert ends == ["commit"]
+    with app.test_request_context():
+        db.session.execute(update(User).where(User.id == lead.id).values(display_name="Never"))
+        db.close()
+    assert ends[1:] == ["rollback"]
+    with app.test_request_context():
+        db.session.get(User, lead.id).display_name = "Never either"
+        db.close()
+    assert ends[2:] == ["rollback"]
+    with app.test_request_context():
+        db.session.get(User, lead.id)
+        db.close(RuntimeError("the view failed"))
+    assert ends[3:] == ["rollback"]
+    with app.test_request_context():
+        assert db.session.get(User, lead.id).display_name == lead.display_name
+
+
+def test_prepared_statements_outlive_a_request_that_only_read(
+        pg_url: str, app: Flask, people: dict[str, Any]) -> None:
+    lead = people["lead_a"]
+    for _ in range(8):  # psycopg prepares a statement on its 5th use on one connection
+        with app.test_request_context():
+            db.session.execute(select(User.id).where(User.username == lead.username)).one()
+            db.close()
+    with app.test_request_context():
+        prepared = db.session.execute(
+            text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+        db.close()
+    assert any("users.username" in statement for statement in prepared)
