@@ -5,6 +5,8 @@ is ``qm.auth.access``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -56,6 +58,31 @@ class _Database:
 
 
 db = _Database()
+
+
+LIST_TTL_S = 30.0
+"""How long a worker reuses a list it keeps (``kept``): a change made through the same worker
+shows at once, one made elsewhere (another worker, the command line) within this time."""
+
+def kept(key: tuple[Any, ...], build: Callable[[], T], *, version: Any = None) -> T:
+    """``build()``, reused by this app for ``LIST_TTL_S`` under ``key`` while ``version`` (of
+    what the list is made from, e.g. ``qm.auth.models.people_version()``) stays the same: for
+    the lists a page offers on every request and that change seldom, such as the five hundred
+    agents of a filter."""
+    store = current_app.extensions["qm"].setdefault("kept", {})
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and hit[1] == version and now - hit[0] < LIST_TTL_S:
+        return hit[2]
+    value = build()
+    if len(store) >= KEPT_LISTS:
+        store.clear()
+    store[key] = (now, version, value)
+    return value
+
+
+KEPT_LISTS = 256
+"""Lists an app keeps at most (one per scope in use: the site's, each lead's teams)."""
 
 
 def api_error(status: int, message: str, **extra: Any) -> Any:
@@ -230,11 +257,20 @@ def viewer_zone() -> ZoneInfo:
 
 
 def select_options(choices: Iterable[tuple[Any, str]], selected: Any = None) -> Markup:
-    """``<option>`` elements for (value, label) pairs, ``selected`` marked, escaped in one pass
-    (a template global): a filter of five hundred agents is a join of strings, not five hundred
-    turns of a template loop."""
+    """``<option>`` elements for (value, label) pairs, ``selected`` marked (a template global).
+    Escaped in one pass, and the last few lists remembered: a filter of five hundred agents,
+    the same on every page of a list, is a lookup, not five hundred turns of a template loop."""
+    pairs = tuple(choices)
+    try:
+        return _options(pairs, selected)
+    except TypeError:  # an unhashable value: build it afresh
+        return _options.__wrapped__(pairs, selected)
+
+
+@functools.lru_cache(maxsize=32)
+def _options(pairs: tuple[tuple[Any, str], ...], selected: Any) -> Markup:
     parts = []
-    for value, label in choices:
+    for value, label in pairs:
         mark = " selected" if value == selected else ""
         parts.append(f'<option value="{escape(str(value))}"{mark}>{escape(label)}</option>')
     return Markup("".join(parts))  # noqa: S704 - every value and label escaped above

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import (
     Mapped,
+    Session,
     joinedload,
     mapped_column,
     query_expression,
@@ -196,3 +207,32 @@ ONE_USER_WITH_ACCESS = (joinedload(User.role_rows), joinedload(User.grant_rows),
 """WITH_ACCESS for one user, in one statement (a user has a role or two, few grants and few
 teams, so the joined rows stay few): the user of every request is loaded with it, one round trip
 to the database instead of four."""
+
+
+_people_version = [0]
+
+
+def people_version() -> int:
+    """A number that changes with every commit, in this process, that changed a user, a role,
+    a grant or a team: a list of people kept a while (``qm.web.kept``) is built afresh then."""
+    return _people_version[0]
+
+
+def _note_people(session: Session, _context: Any) -> None:
+    people = (User, UserRole, PermissionGrant, Team)
+    if any(isinstance(o, people) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["qm_people_changed"] = True
+
+
+def _people_committed(session: Session) -> None:
+    if session.info.pop("qm_people_changed", False):
+        _people_version[0] += 1
+
+
+def _people_rolled_back(session: Session, _previous: Any) -> None:
+    session.info.pop("qm_people_changed", None)
+
+
+event.listen(Session, "after_flush", _note_people)
+event.listen(Session, "after_commit", _people_committed)
+event.listen(Session, "after_soft_rollback", _people_rolled_back)

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from qm import audit
 from qm.auth.access import permission_required
-from qm.auth.models import User, UserRole
-from qm.auth.permissions import Role, can, scope_clause
+from qm.auth.models import User, UserRole, people_version
+from qm.auth.permissions import ALL, Role, can, scope_clause, scope_for
 from qm.auth.queries import visible_teams
 from qm.errors import InvalidInput
 from qm.inputs import id_arg, version_of
@@ -34,6 +34,7 @@ from qm.spreadsheets import export_format, table_response
 from qm.web import (
     db,
     import_page,
+    kept,
     localtime,
     record_links,
     recording_store,
@@ -101,6 +102,15 @@ def _agents(visible_to: Any = None) -> list[tuple[int, str, str]]:
     return [(i, username, f"{name} ({username})") for i, username, name in db.session.execute(stmt)]
 
 
+def _scope_key(actor: Any, permission: str) -> tuple[Any, ...]:
+    """What decides the rows ``scope_clause(actor, permission, ...)`` keeps: the scope, and
+    for a narrower one the user and the teams they lead."""
+    scope = scope_for(actor, permission)
+    if scope is ALL or scope is None:
+        return (scope,)
+    return (scope, actor.id, tuple(sorted(actor.led_team_ids)))
+
+
 def _agent_choices() -> list[tuple[str, str]]:
     return [(username, label) for _i, username, label in _agents()]
 
@@ -122,8 +132,11 @@ def interactions() -> Any:
         cursor = None
         page = queries.list_interactions(db.session, current_user, filters, limit=page_size,
                                          options=queries.PAGE_LOAD)
-    # The filter lists offer only the people and teams this user may see.
-    agents = [(i, label) for i, _username, label in _agents(visible_to=current_user)]
+    # The filter lists offer only the people and teams this user may see; the agents (five
+    # hundred at a large site) are kept a while per scope (``kept``), not read every page.
+    agents = kept(("interactions.agents", *_scope_key(current_user, "user.view")),
+                  lambda: [(i, label) for i, _username, label
+                           in _agents(visible_to=current_user)], version=people_version())
     teams = visible_teams(db.session, current_user)
     if len(agents) <= 1:
         agents = []  # an agent filtering by themselves is no filter

@@ -1,0 +1,58 @@
+"""Lists a page offers on every request and that change seldom (the agents of the interactions
+filter) are kept a while per app (``qm.web.kept``): a change committed in the same process
+shows at once; one the process cannot see (another worker, the command line, a bulk update)
+within ``LIST_TTL_S``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factories
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from qm import web
+from qm.auth.models import User
+
+
+def agent_options(client: Any) -> str:
+    html = client.get("/interactions").get_data(as_text=True)
+    start = html.index('id="f-agent"')
+    return html[start:html.index("</select>", start)]
+
+
+def test_an_agent_added_or_renamed_in_this_process_is_offered_at_once(
+        client: Any, auth: Any, session: Session, people: dict[str, Any]) -> None:
+    auth.login("admin")
+    assert "agent.a2" in agent_options(client) and "agent.new" not in agent_options(client)
+    factories.create_user(session, "agent.new", team=people["team_a"])
+    session.commit()
+    assert "agent.new" in agent_options(client)
+    people["agent_b"].display_name = "Bea Renamed"
+    session.commit()
+    assert "Bea Renamed (agent.b)" in agent_options(client)
+
+
+def test_a_change_this_process_did_not_see_shows_after_the_time_kept(
+        client: Any, auth: Any, session: Session, people: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    auth.login("admin")
+    assert "Agent Unseen" not in agent_options(client)
+    # as another worker or a bulk import would: no ORM flush in this process sees it
+    session.execute(update(User).where(User.id == people["agent_a"].id)
+                    .values(display_name="Agent Unseen"))
+    session.commit()
+    assert "Agent Unseen" not in agent_options(client)  # kept
+    monkeypatch.setattr(web, "LIST_TTL_S", 0.0)
+    assert "Agent Unseen (agent.a)" in agent_options(client)
+
+
+def test_each_scope_keeps_its_own_list(client: Any, auth: Any,
+                                       people: dict[str, Any]) -> None:
+    auth.login("admin")
+    assert "agent.b" in agent_options(client)
+    auth.logout()
+    auth.login("lead.a")
+    options = agent_options(client)
+    assert "agent.a2" in options and "agent.b" not in options
