@@ -413,7 +413,8 @@ def serve_app(app: Any, host: str, port: int, workers: int | None = None,
         raise click.BadParameter(f"{server} cannot run here; use "
                                  f"{' or '.join(servers.available())}.", param_hint="--server")
     servers.serve(app, host=host, port=port, workers=workers or servers.cores(),
-                  threads=threads or (8 if server == "waitress" else 4), server=server,
+                  threads=threads or (8 if server == "waitress" else servers.THREADS),
+                  server=server,
                   echo=click.echo)
 
 
@@ -424,7 +425,7 @@ def _serve_options(fn: Any) -> Any:
                            "macOS) or waitress (one process of threads; the default elsewhere)."
                       )(fn)
     fn = click.option("--threads", default=None, type=cli_types.Threads,
-                      help="Threads in each process [default: 4 with gunicorn, 8 with "
+                      help="Threads in each process [default: 2 with gunicorn, 8 with "
                            "waitress].")(fn)
     return click.option("--workers", default=None, type=cli_types.Threads,
                         help="Worker processes (gunicorn) [default: one per core this "

@@ -25,6 +25,10 @@ from typing import Any
 
 SERVERS = ("gunicorn", "waitress")
 GRACEFUL_SECONDS = 30  # what a worker gets to finish its requests on a restart or stop
+THREADS = 2
+"""Threads in each gunicorn worker: one computes while the other waits on the database. More
+threads per process wait on each other for the interpreter lock: on the scorecard, measured on
+2 cores with 2 workers, 2 threads served 15% more pages a second than 4 (bench/README.md)."""
 
 
 def cores() -> int:
@@ -110,7 +114,13 @@ def _gunicorn(app: Any, host: str, port: int, workers: int, threads: int,
         # A gthread worker tells the master it lives from its own loop, not per request: a long
         # export does not get it killed; a worker stuck for this long does.
         "timeout": 120,
-        "keepalive": 5,
+        # No keep-alive: a gthread worker keeps a kept-alive connection to itself, so a few
+        # busy clients (a proxy's pooled connections, a browser's, a load test's) can all land
+        # on one worker while the others idle: measured with 8 such clients on 2 workers, one
+        # worker did all the work about half the runs, at half the throughput. Closed after
+        # each answer, every request is accepted afresh by whichever worker is free. Behind a
+        # proxy (see the README) the reconnect is on the local link and costs ~0.1 ms.
+        "keepalive": 0,
         # X-Forwarded-* are the app's to trust (QM_PROXY_HOPS), not gunicorn's: with its
         # default, a client on this machine could claim HTTPS.
         "forwarded_allow_ips": "",

@@ -92,8 +92,12 @@ def test_workers_share_one_key_restart_gracefully_and_stop_cleanly(tmp_path, dat
                                                                     users):
     server = Server(tmp_path, database_url, "--workers", "2")
     try:
-        assert "with gunicorn, 2 worker processes" in server.first
+        assert "with gunicorn, 2 worker processes of 2 threads" in server.first
         first = server.workers(2)
+        # no keep-alive: each request is taken by whichever worker is free, not by the one a
+        # kept-alive connection is stuck to
+        with urllib.request.urlopen(server.url + "/healthz", timeout=20) as response:
+            assert response.headers["Connection"] == "close"
         server.login("admin")
         # every request of the session is recognised, whichever worker takes it: the key was
         # made once (a key per worker would log the user out on every other request)
