@@ -96,7 +96,7 @@ def test_workers_share_one_key_restart_gracefully_and_stop_cleanly(tmp_path, dat
         first = server.workers(2)
         # no keep-alive: each request is taken by whichever worker is free, not by the one a
         # kept-alive connection is stuck to
-        with urllib.request.urlopen(server.url + "/healthz", timeout=20) as response:
+        with server.opener.open(server.url + "/healthz", timeout=20) as response:
             assert response.headers["Connection"] == "close"
         server.login("admin")
         # every request of the session is recognised, whichever worker takes it: the key was
