@@ -165,16 +165,20 @@ def of_interaction(session: Session, interaction: Interaction, *, latest: Any = 
     """What fired on the interaction (active versions and the evaluation model in use) with
     any verdict, strongest first; and the flags in use that did not fire (for "add a missed
     flag"). ``latest``: the model's latest verdict on it, when the caller has read it already."""
-    verdicts = {v.flag_id: v for v in session.scalars(
-        select(FlagVerdict).where(FlagVerdict.interaction_id == interaction.id))}
-    shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
-                       verdicts.get(flag.id))
-             for flag, version, result in flag_services.results_of(session, interaction.id)]
+    results = flag_services.results_of(session, interaction.id)
     flags = session.scalars(select(Flag).order_by(Flag.name)).all()  # a dozen: one read
     problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
     if latest is UNREAD:
         latest = model_verdicts.latest_flag(session, interaction)
-    if problem is not None and latest is not None and latest.flagged:
+    model_fired = problem is not None and latest is not None and latest.flagged
+    # the verdicts matter only beside what fired: most contacts have none to read
+    verdicts = {v.flag_id: v for v in session.scalars(
+        select(FlagVerdict).where(FlagVerdict.interaction_id == interaction.id))
+    } if results or model_fired else {}
+    shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
+                       verdicts.get(flag.id))
+             for flag, version, result in results]
+    if model_fired:
         shown.append(ShownFlag(problem, latest.probability,
                                [{"kind": "model", "text": r} for r in latest.reasons or []],
                                None, verdicts.get(problem.id)))
