@@ -64,6 +64,7 @@ LIST_TTL_S = 30.0
 """How long a worker reuses a list it keeps (``kept``): a change made through the same worker
 shows at once, one made elsewhere (another worker, the command line) within this time."""
 
+
 def kept(key: tuple[Any, ...], build: Callable[[], T], *, version: Any = None) -> T:
     """``build()``, reused by this app for ``LIST_TTL_S`` under ``key`` while ``version`` (of
     what the list is made from, e.g. ``qm.auth.models.people_version()``) stays the same: for

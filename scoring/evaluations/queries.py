@@ -29,13 +29,13 @@ from scoring.evaluations.models import (
 from scoring.evaluations.services import Policy, agent_zone, last_day_to_dispute, visible_clause
 from scoring.forms.models import FormVersion
 
-# A list shows a row's header, not its answers or the contact's text: leave those unread.
 PAGE_OPTIONS = (joinedload(Evaluation.form_version).joinedload(FormVersion.form),
                 joinedload(Evaluation.revisions), joinedload(Evaluation.disputes))
 """The evaluation's page: its form's version and the form, its revisions and its disputes, in
 the statement that loads it (an evaluation has a revision or two and seldom a dispute, so the
 joined rows stay few, and every statement spared is a round trip and its ORM work)."""
 
+# A list shows a row's header, not its answers or the contact's text: leave those unread.
 LIST_OPTIONS = (
     defer(Evaluation.answers), defer(Evaluation.notes), defer(Evaluation.section_scores),
     defer(Evaluation.critical_reasons), defer(Evaluation.comment),
