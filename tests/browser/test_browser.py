@@ -128,9 +128,12 @@ class Tab:
 
     def _request_failed(self, request: Any) -> None:
         # A static file still loading when the test moves to the next page is cancelled by the
-        # browser (ERR_ABORTED; on a loaded machine it happens): not a failure. A static file
-        # that cannot load fails otherwise (a 4xx in _response, a CSP block on the console).
-        if request.failure == "net::ERR_ABORTED" and "/static/" in request.url:
+        # browser (ERR_ABORTED; on a loaded machine it happens): not a failure. So is a
+        # background fetch (the live score's preview) in flight when a form submits and the
+        # page leaves. Either fails otherwise: a 4xx or 5xx in _response, a CSP block on the
+        # console, any other net error here.
+        cancelled = "/static/" in request.url or request.resource_type in ("fetch", "xhr")
+        if request.failure == "net::ERR_ABORTED" and cancelled:
             return
         self.problems.append(f"request failed: {request.method} {request.url}: "
                              f"{request.failure}")

@@ -110,6 +110,8 @@
   form.addEventListener("submit", function (event) {
     if (form.dataset.sending === "1") { event.preventDefault(); return; }
     form.dataset.sending = "1";
+    // The page is leaving: a preview still waiting to start would only be cut off.
+    window.clearTimeout(timer);
     window.setTimeout(function () { form.dataset.sending = ""; }, 5000);
   });
 })();
