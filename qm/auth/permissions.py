@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, true
 
 from qm.errors import PermissionDenied
 
@@ -228,16 +228,36 @@ def require(actor: Actor | None, permission: str, record: Any = None) -> None:
 
 
 def scope_clause(
-    actor: Actor | None, permission: str, owner_col: Any, team_col: Any | None = None
+    actor: Actor | None, permission: str, owner_col: Any, team_col: Any | None = None,
+    params: dict[str, Any] | None = None,
 ) -> ColumnElement[bool]:
-    """A WHERE clause that keeps only the rows ``actor`` may see under ``permission``."""
+    """A WHERE clause that keeps only the rows ``actor`` may see under ``permission``.
+
+    With ``params`` (a dict), the actor's id and teams go into the clause as the named
+    parameters ``viewer_id`` and ``viewer_teams`` and their values into ``params``: the clause
+    is then the same for every actor of the same scope (see ``scope_shape``), so a statement
+    built with it can be built once and executed with each actor's ``params``."""
     scope = scope_for(actor, permission)
     if scope is None:
         return false()
     if scope is ALL:
         return true()
     assert actor is not None
-    own = owner_col == actor.id
+    if params is None:
+        own = owner_col == actor.id
+        if scope is TEAM and team_col is not None and actor.led_team_ids:
+            return or_(own, team_col.in_(sorted(actor.led_team_ids)))
+        return own
+    params["viewer_id"] = actor.id
+    own = owner_col == bindparam("viewer_id")
     if scope is TEAM and team_col is not None and actor.led_team_ids:
-        return or_(own, team_col.in_(sorted(actor.led_team_ids)))
+        params["viewer_teams"] = sorted(actor.led_team_ids)
+        return or_(own, team_col.in_(bindparam("viewer_teams", expanding=True)))
     return own
+
+
+def scope_shape(actor: Actor | None, permission: str) -> tuple[Scope | None, bool]:
+    """What decides the form of ``scope_clause(..., params=...)`` for ``actor``: the scope, and
+    whether it holds a team list. Actors of the same shape get the same clause."""
+    scope = scope_for(actor, permission)
+    return scope, bool(scope is TEAM and actor is not None and actor.led_team_ids)

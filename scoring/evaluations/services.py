@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from qm import audit
 from qm.auth.models import User
-from qm.auth.permissions import Scope, can, require, scope_clause, scope_for
+from qm.auth.permissions import Scope, can, require, scope_clause, scope_for, scope_shape
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
 from qm.interactions.models import Interaction
@@ -66,16 +66,39 @@ def visible(actor: Any, evaluation: Evaluation) -> bool:
     return scope_for(actor, "evaluation.view") is not Scope.OWN
 
 
-def visible_clause(actor: Any) -> ColumnElement[bool]:
-    """``visible`` as a WHERE clause, for lists and reports."""
-    clause = scope_clause(actor, "evaluation.view", Evaluation.agent_id, Evaluation.team_id)
+def visible_clause(actor: Any, params: dict[str, Any] | None = None) -> ColumnElement[bool]:
+    """``visible`` as a WHERE clause, for lists and reports. With ``params``, the actor's
+    values are named parameters put in ``params`` (``scope_clause``): the clause is the same
+    for every actor of the same ``visible_shape``."""
+    clause = scope_clause(actor, "evaluation.view", Evaluation.agent_id, Evaluation.team_id,
+                          params=params)
     released = Evaluation.status.in_(RELEASED_STATUSES)
     if scope_for(actor, "evaluation.view") is Scope.OWN:
         return and_(clause, released)
     actor_id = getattr(actor, "id", None)
     if actor_id is None:
         return clause
-    return and_(clause, or_(Evaluation.agent_id != actor_id, released))
+    if params is None:
+        return and_(clause, or_(Evaluation.agent_id != actor_id, released))
+    params["viewer_id"] = actor_id
+    return and_(clause, or_(Evaluation.agent_id != bindparam("viewer_id"), released))
+
+
+@dataclass(frozen=True)
+class Visible:
+    """``visible_clause`` for statements built once per shape: ``shape`` keys the statement,
+    ``clause`` goes into it, ``params`` are this actor's values for it."""
+
+    shape: tuple[Any, ...]
+    clause: ColumnElement[bool]
+    params: dict[str, Any]
+
+
+def visible_shape(actor: Any) -> Visible:
+    params: dict[str, Any] = {}
+    clause = visible_clause(actor, params)
+    shape = (*scope_shape(actor, "evaluation.view"), getattr(actor, "id", None) is None)
+    return Visible(shape, clause, params)
 
 
 def get_evaluation(session: Session, actor: Any, evaluation_id: int,

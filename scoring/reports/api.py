@@ -29,7 +29,7 @@ def scorecard(user_id: int) -> Any:
         abort(api_error(404, f"User {user_id} does not exist or is not visible to you."))
     card = reports.scorecard(db.session, agent,
                              timezone=settings().timezone,
-                             visible=ev.visible_clause(api_user()))
+                             visible=ev.visible_shape(api_user()))
     s = card.summary
     return {"agent_id": agent.id, "n": s.n, "mean": s.mean, "sd": s.sd,
             "ci95": [s.low, s.high] if s.low is not None else None,

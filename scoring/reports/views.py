@@ -51,7 +51,7 @@ def scorecard(user_id: int) -> Any:
         abort(404)
     fmt = export_format(request.args)
     card = reports.scorecard(db.session, agent, timezone=settings().timezone,
-                             visible=ev.visible_clause(current_user))
+                             visible=ev.visible_shape(current_user))
     if fmt:
         name = f"scorecard-{agent.username}"
         if _table("trend", "questions") == "questions":

@@ -413,6 +413,36 @@ def test_a_scorecard_shows_a_lead_only_what_was_scored_in_their_teams(client, au
                      .get_data(as_text=True))
 
 
+def test_the_visible_clause_with_named_parameters_keeps_what_the_literal_one_keeps(
+        session, people, scored):
+    """The scorecard builds its statements once per shape of the viewer's scope and binds each
+    viewer's id and teams: the same rows as the clause with the values written in, and one
+    statement for two leads of different teams."""
+    b = ev.start_evaluation(session, people["qa"], factories.create_interaction(
+        session, people["agent_b"]))
+    ev.submit(session, people["qa"], b.id, {"greet": "no", "verify": "yes"})
+    draft = ev.start_evaluation(session, people["qa"], factories.create_interaction(
+        session, people["agent_a2"]))  # the team's lead sees it; its agent does not yet
+    session.commit()
+    kept = {}
+    for name, actor in people.items():
+        if name.startswith("team"):
+            continue
+        literal = set(session.scalars(select(Evaluation.id).where(ev.visible_clause(actor))))
+        shaped = ev.visible_shape(actor)
+        named = set(session.scalars(select(Evaluation.id).where(shaped.clause), shaped.params))
+        assert named == literal, name
+        kept[name] = named
+    assert kept["lead_a"] == {scored.id, draft.id} and kept["lead_b"] == {b.id}
+    assert kept["agent_a"] == {scored.id} and kept["agent_a2"] == set()
+    assert len(kept["admin"]) == 3
+    lead_a, lead_b = ev.visible_shape(people["lead_a"]), ev.visible_shape(people["lead_b"])
+    assert lead_a.shape == lead_b.shape and lead_a.params != lead_b.params
+    assert (select(Evaluation.id).where(lead_a.clause)._generate_cache_key()
+            == select(Evaluation.id).where(lead_b.clause)._generate_cache_key())
+    assert ev.visible_shape(people["agent_a"]).shape != lead_a.shape
+
+
 def test_an_interaction_is_evaluated_once_even_in_a_race(session, people, scored):
     from sqlalchemy.exc import IntegrityError
 

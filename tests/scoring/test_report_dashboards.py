@@ -300,3 +300,32 @@ def test_the_evaluator_distribution_from_sql_equals_the_scores_own(session, peop
     from scoring.evaluations.models import Evaluation
 
     assert reports.evaluator_distributions(session, [Evaluation.id < 0]) == []
+
+
+def test_question_texts_of_a_frozen_form_version_are_read_once(session, people):
+    """A published version never changes, so the reports read its question texts once per
+    process; a draft's are read every time, so an edit shows at once."""
+    from sqlalchemy import event
+
+    reads = []
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", lambda *a: reads.append(a[2]))
+    draft = factories.create_form(session, publish=False)
+    session.commit()
+    reads.clear()
+    assert reports._question_texts(session, {draft.id})["greet"] == "Greets"
+    edited = {**factories.SIMPLE_FORM, "sections": [{**factories.SIMPLE_FORM["sections"][0],
+              "questions": [{"key": "greet", "text": "Greets by name", "type": "yes_no",
+                             "points": 1}]}]}
+    assert factories.create_form(session, edited, publish=False).id == draft.id
+    session.commit()
+    reads.clear()
+    assert reports._question_texts(session, {draft.id})["greet"] == "Greets by name"
+    assert len(reads) == 1
+    published = factories.create_form(session, edited)
+    session.commit()
+    reads.clear()
+    for _ in range(3):
+        assert reports._question_texts(session, {published.id}) == {"greet": "Greets by name"}
+    assert len(reads) == 1
+    assert reports._question_texts(session, set()) == {}
