@@ -18,8 +18,8 @@ def _own_lines(session: Session, person: Any, as_of: Any) -> tuple[list[str], li
     due = [f"{c.course.name}: {c.status}, refresh by {c.due_on}"
            for c in queries.person_training(session, person.id, as_of)
            if c.status in ("overdue", "due")]
-    booked = [f"Booked: {s.course.name} on {s.held_on}"
-              for s in queries.sessions(session, upcoming_from=as_of, attendee_id=person.id)]
+    booked = [f"Booked: {name} on {held_on}"
+              for name, held_on in queries.booked(session, person.id, as_of)]
     return due, booked
 
 

@@ -99,3 +99,42 @@ def test_hrs_home_sums_up_gaps_and_refreshers(client, auth, world):
     assert "Competency gaps" in html and "Agent.A: COM-1 short by 2" in html
     assert "Refreshers due in 30 days" in html
     assert "My next goal" not in html
+
+
+def test_the_training_panel_reads_records_and_bookings_in_two_statements(session, world,
+                                                                         people):
+    """Each course joined to its records, and the sessions booked as (course, day): two
+    statements however many records and bookings (a scorecard shows this on every view)."""
+    from sqlalchemy import event
+
+    from competencies.training import dashboard
+
+    other = training.save_course(session, factories.SYSTEM, {
+        "name": "Complaints handling", "kind": "refresher", "refresh_months": 6})
+    training.record_completion(session, factories.SYSTEM, user_id=people["agent_a"].id,
+                               course_id=other.id,
+                               completed_on=dt.date.today() - dt.timedelta(days=200))
+    later = sessions.schedule(session, factories.SYSTEM, {
+        "course_id": other.id, "held_on": dt.date.today() + dt.timedelta(days=9)})
+    sessions.enrol(session, factories.SYSTEM, later.id, [people["agent_a"].id])
+    gone = sessions.schedule(session, factories.SYSTEM, {
+        "course_id": other.id, "held_on": dt.date.today() - dt.timedelta(days=1)})
+    sessions.enrol(session, factories.SYSTEM, gone.id, [people["agent_a"].id])
+    session.commit()
+    session.expire_all()
+    agent = people["agent_a"]
+    assert agent.id  # loaded again before counting
+    reads = []
+    engine = session.get_bind()
+    listen = lambda *a: reads.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        due, booked = dashboard._own_lines(session, agent, dt.date.today())
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(reads) == 2
+    assert sorted(line.split(":")[0] for line in due) == ["Complaints handling",
+                                                          "Data protection"]
+    soon, nine = (dt.date.today() + dt.timedelta(days=d) for d in (5, 9))
+    assert booked == [f"Booked: Data protection on {soon}",
+                      f"Booked: Complaints handling on {nine}"]
