@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, false, func, literal, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from qm.interactions.models import Interaction
 from transcription.flagging import services as flag_services
@@ -165,8 +165,20 @@ def of_interaction(session: Session, interaction: Interaction, *, latest: Any = 
     """What fired on the interaction (active versions and the evaluation model in use) with
     any verdict, strongest first; and the flags in use that did not fire (for "add a missed
     flag"). ``latest``: the model's latest verdict on it, when the caller has read it already."""
-    results = flag_services.results_of(session, interaction.id)
-    flags = session.scalars(select(Flag).order_by(Flag.name)).all()  # a dozen: one read
+    # Every flag (a dozen) with what its active version found here, in one read: most
+    # contacts have nothing fired, and then no version is loaded.
+    active = aliased(FlagVersion)
+    active_version = (select(active.id)
+                      .where(active.flag_id == Flag.id, active.number == Flag.active_number)
+                      .correlate(Flag).scalar_subquery())
+    rows = session.execute(
+        select(Flag, FlagResult, FlagVersion).select_from(Flag)
+        .outerjoin(FlagResult, and_(FlagResult.interaction_id == interaction.id,
+                                    FlagResult.version_id == active_version))
+        .outerjoin(FlagVersion, FlagVersion.id == FlagResult.version_id)
+        .order_by(Flag.name)).all()
+    flags = [flag for flag, _result, _version in rows]
+    results = [(flag, version, result) for flag, result, version in rows if result is not None]
     problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
     if latest is UNREAD:
         latest = model_verdicts.latest_flag(session, interaction)
