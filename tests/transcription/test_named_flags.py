@@ -104,6 +104,20 @@ def test_a_phrase_flag_fires_with_evidence_and_an_edit_is_a_new_version(session,
     assert (angry.id, 1) in by_version  # v1's finding stays
     assert (calm.id, 2) in by_version and (angry.id, 2) not in by_version
     assert "cancellation (phrases)" in _results(session, calm)  # the active version's
+    # the interaction's flag panel: what the active version found, with its number; a flag
+    # whose active version found nothing is offered as missed
+    from transcription.flagging import queries as flag_queries
+
+    shown, missed = flag_queries.of_interaction(session, calm)
+    assert [(s.flag.name, s.version) for s in shown if s.flag.name.startswith("cancel")] == [
+        ("cancellation (phrases)", 2)]
+    fired = next(s for s in shown if s.flag.name == "cancellation (phrases)")
+    assert fired.evidence[0]["marks"] and fired.score
+    shown, missed = flag_queries.of_interaction(session, angry)
+    assert "cancellation (phrases)" not in {s.flag.name for s in shown}  # v1's, not active
+    assert "cancellation (phrases)" in {f.name for f in missed}
+    assert {f.name for f in missed} | {s.flag.name for s in shown} == {
+        f.name for f in session.scalars(select(Flag)) if f.active_number is not None}
 
 
 def test_a_classifier_is_trained_measured_stored_with_its_digest_and_activated_explicitly(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, select, union_all
+from sqlalchemy import and_, bindparam, false, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from qm.interactions.models import Interaction
@@ -156,6 +156,24 @@ class ShownFlag:
     verdict: FlagVerdict | None
 
 
+def _flags_here() -> Any:
+    """Every flag (a dozen) with what its active version found on one interaction
+    (``:interaction_id``): the result's id, score and evidence, NULL where nothing fired. A
+    result is of the active version, so its number is the flag's ``active_number``."""
+    active = aliased(FlagVersion)
+    active_version = (select(active.id)
+                      .where(active.flag_id == Flag.id, active.number == Flag.active_number)
+                      .correlate(Flag).scalar_subquery())
+    return (select(Flag, FlagResult.id, FlagResult.score, FlagResult.evidence)
+            .select_from(Flag)
+            .outerjoin(FlagResult, and_(FlagResult.interaction_id == bindparam("interaction_id"),
+                                        FlagResult.version_id == active_version))
+            .order_by(Flag.name))
+
+
+_FLAGS_HERE = _flags_here()  # built once: building it costs more than running it
+
+
 UNREAD: Any = object()
 """``of_interaction``'s ``latest`` when the caller has not read it."""
 
@@ -165,20 +183,8 @@ def of_interaction(session: Session, interaction: Interaction, *, latest: Any = 
     """What fired on the interaction (active versions and the evaluation model in use) with
     any verdict, strongest first; and the flags in use that did not fire (for "add a missed
     flag"). ``latest``: the model's latest verdict on it, when the caller has read it already."""
-    # Every flag (a dozen) with what its active version found here, in one read: most
-    # contacts have nothing fired, and then no version is loaded.
-    active = aliased(FlagVersion)
-    active_version = (select(active.id)
-                      .where(active.flag_id == Flag.id, active.number == Flag.active_number)
-                      .correlate(Flag).scalar_subquery())
-    rows = session.execute(
-        select(Flag, FlagResult, FlagVersion).select_from(Flag)
-        .outerjoin(FlagResult, and_(FlagResult.interaction_id == interaction.id,
-                                    FlagResult.version_id == active_version))
-        .outerjoin(FlagVersion, FlagVersion.id == FlagResult.version_id)
-        .order_by(Flag.name)).all()
-    flags = [flag for flag, _result, _version in rows]
-    results = [(flag, version, result) for flag, result, version in rows if result is not None]
+    rows = session.execute(_FLAGS_HERE, {"interaction_id": interaction.id}).all()
+    flags = [row[0] for row in rows]
     problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
     if latest is UNREAD:
         latest = model_verdicts.latest_flag(session, interaction)
@@ -186,10 +192,9 @@ def of_interaction(session: Session, interaction: Interaction, *, latest: Any = 
     # the verdicts matter only beside what fired: most contacts have none to read
     verdicts = {v.flag_id: v for v in session.scalars(
         select(FlagVerdict).where(FlagVerdict.interaction_id == interaction.id))
-    } if results or model_fired else {}
-    shown = [ShownFlag(flag, result.score, result.evidence or [], version.number,
-                       verdicts.get(flag.id))
-             for flag, version, result in results]
+    } if any(row[1] is not None for row in rows) or model_fired else {}
+    shown = [ShownFlag(flag, score, evidence or [], flag.active_number, verdicts.get(flag.id))
+             for flag, result_id, score, evidence in rows if result_id is not None]
     if model_fired:
         shown.append(ShownFlag(problem, latest.probability,
                                [{"kind": "model", "text": r} for r in latest.reasons or []],
