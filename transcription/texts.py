@@ -14,10 +14,11 @@ which ``transcription.receivers`` passes to ``sync_text``), in the same transact
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from qm import audit
@@ -87,7 +88,12 @@ def counts(segments: list[Segment], *, one_message: bool = False) -> dict[str, A
 
 
 def _stored(session: Session, interaction_id: int) -> Transcript | None:
-    return session.scalar(select(Transcript).where(Transcript.interaction_id == interaction_id))
+    return session.scalar(_stored_statement(), {"interaction_id": interaction_id})
+
+
+@functools.cache
+def _stored_statement() -> Any:  # built once: every page with a transcript reads it
+    return select(Transcript).where(Transcript.interaction_id == bindparam("interaction_id"))
 
 
 def _values(interaction: Interaction, keep_raw: bool) -> dict[str, Any]:

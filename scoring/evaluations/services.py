@@ -4,6 +4,7 @@ Functions take ``(session, actor, ...)`` and flush, never commit."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -101,11 +102,21 @@ def visible_shape(actor: Any) -> Visible:
     return Visible(shape, clause, params)
 
 
+@functools.lru_cache(maxsize=8)
+def _by_id(options: tuple[Any, ...]) -> Any:
+    """One evaluation with these loader options, built once per options (building a joined
+    load and its cache key costs more CPU than the database's answer)."""
+    return (select(Evaluation).where(Evaluation.id == bindparam("evaluation_id"))
+            .options(*options))
+
+
 def get_evaluation(session: Session, actor: Any, evaluation_id: int,
                    options: tuple[Any, ...] = ()) -> Evaluation:
     """The evaluation if ``actor`` may see it; absent and out of scope look the same.
     ``options``: loader options (``queries.PAGE_OPTIONS`` for the evaluation's page)."""
-    evaluation = session.get(Evaluation, evaluation_id, options=options)
+    evaluation = (session.scalars(_by_id(options), {"evaluation_id": evaluation_id})
+                  .unique().one_or_none() if options
+                  else session.get(Evaluation, evaluation_id))
     if evaluation is None or not visible(actor, evaluation):
         raise NotFound("Evaluation", evaluation_id)
     return evaluation

@@ -12,6 +12,7 @@ is flagged and nothing fails; a model that cannot be used is logged and loses no
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -19,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from qm.interactions.models import Interaction
@@ -174,5 +175,10 @@ def apply(session: Session, *, limit: int | None = None) -> tuple[int, int]:
 
 def latest_flag(session: Session, interaction: Interaction) -> ReviewFlag | None:
     """The verdict of the newest model that scored this interaction, for its pages."""
-    return session.scalar(select(ReviewFlag).where(ReviewFlag.interaction_id == interaction.id)
-                          .order_by(ReviewFlag.id.desc()).limit(1))
+    return session.scalar(_latest_flag_statement(), {"interaction_id": interaction.id})
+
+
+@functools.cache
+def _latest_flag_statement() -> Any:  # built once: every interaction and evaluation page reads it
+    return (select(ReviewFlag).where(ReviewFlag.interaction_id == bindparam("interaction_id"))
+            .order_by(ReviewFlag.id.desc()).limit(1))
