@@ -51,7 +51,7 @@ def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, 
     """An agent's open action items and latest coaching sessions, for a page about them."""
     if not can(viewer, "coaching.view", services.PersonScope(person)):
         return []
-    sessions = queries.log(session, viewer, agent_id=person.id)
+    sessions = queries.of_agent(session, viewer, person.id)
     if not sessions and not can(viewer, "coaching.manage", services.PersonScope(person)):
         return []
     as_of = today_in(viewer.timezone)

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from competencies.coaching import effect, suggest
 from competencies.coaching.models import ActionItem, CoachingSession, CoachingStatus
 from qm.auth.models import User, UserRole
-from qm.auth.permissions import Role, scope_clause
+from qm.auth.permissions import Role, scope_clause, scope_shape
 from scoring.evaluations.models import COUNTED, Evaluation, EvaluationAnswer
 from scoring.forms.models import FormVersion
 
@@ -41,6 +41,31 @@ def log(session: Session, actor: Any, *, agent_id: int | None = None,
     if status is not None:
         stmt = stmt.where(CoachingSession.status == status)
     return list(session.scalars(stmt))
+
+
+def of_agent(session: Session, actor: Any, agent_id: int) -> list[CoachingSession]:
+    """One agent's coaching sessions that ``actor`` may see, the latest planned first, with
+    their action items: what a panel about the agent shows (``log`` loads people too, for the
+    exports). Two statements, built once per shape of the actor's scope."""
+    params: dict[str, Any] = {"agent_id": agent_id}
+    scope = scope_clause(actor, "coaching.view", CoachingSession.agent_id,
+                         CoachingSession.team_id, params=params)
+    stmt = _of_agent(scope_shape(actor, "coaching.view"), scope)
+    return list(session.scalars(stmt, params))
+
+
+_OF_AGENT: dict[Any, Any] = {}
+
+
+def _of_agent(shape: Any, scope: Any) -> Any:
+    stmt = _OF_AGENT.get(shape)
+    if stmt is None:
+        stmt = _OF_AGENT[shape] = (
+            select(CoachingSession)
+            .where(scope, CoachingSession.agent_id == bindparam("agent_id"))
+            .options(selectinload(CoachingSession.actions))
+            .order_by(CoachingSession.planned_on.desc(), CoachingSession.id.desc()))
+    return stmt
 
 
 def open_actions(session: Session, actor: Any, *, as_of: dt.date,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,10 +32,14 @@ def framework_for(session: Session, framework_id: int | None = None
     """The framework asked for, else the first (by name) with a published version."""
     if framework_id is not None:
         return session.get(CompetencyFramework, framework_id)
-    return session.scalar(
-        select(CompetencyFramework).join(FrameworkVersion)
-        .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
-        .order_by(CompetencyFramework.name).limit(1))
+    return session.scalar(_first_published())
+
+
+@functools.cache
+def _first_published() -> Any:  # built once: every scorecard and skills page asks
+    return (select(CompetencyFramework).join(FrameworkVersion)
+            .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
+            .order_by(CompetencyFramework.name).limit(1))
 
 
 @dataclass(frozen=True)

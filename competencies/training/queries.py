@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, bindparam, case, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competencies.profiles.models import Assessment
@@ -280,13 +281,18 @@ def booked(session: Session, user_id: int, upcoming_from: date) -> list[tuple[st
     """(course name, day) of the planned sessions on or after ``upcoming_from`` that the user
     is booked on, the soonest first, in one statement: for a panel that shows only these two."""
     return [(name, held_on) for name, held_on in session.execute(
-        select(Course.name, TrainingSession.held_on)
-        .join(Course, Course.id == TrainingSession.course_id)
-        .where(TrainingSession.held_on >= upcoming_from,
-               TrainingSession.status == SessionStatus.PLANNED.value,
-               TrainingSession.id.in_(select(SessionAttendee.session_id)
-                                      .where(SessionAttendee.user_id == user_id)))
-        .order_by(TrainingSession.held_on, TrainingSession.id))]
+        _booked(), {"user_id": user_id, "upcoming_from": upcoming_from})]
+
+
+@functools.cache
+def _booked() -> Any:  # built once, like ``_records_of``: a scorecard reads both every time
+    return (select(Course.name, TrainingSession.held_on)
+            .join(Course, Course.id == TrainingSession.course_id)
+            .where(TrainingSession.held_on >= bindparam("upcoming_from"),
+                   TrainingSession.status == SessionStatus.PLANNED.value,
+                   TrainingSession.id.in_(select(SessionAttendee.session_id)
+                                          .where(SessionAttendee.user_id == bindparam("user_id"))))
+            .order_by(TrainingSession.held_on, TrainingSession.id))
 
 
 @dataclass
@@ -362,10 +368,7 @@ def person_training(session: Session, user_id: int, as_of: date) -> list[PersonC
     """Every course the user completed, with its latest completion and refresher status;
     overdue first, then due, then the rest by course name."""
     latest: dict[int, TrainingRecord] = {}
-    for record in session.scalars(
-            select(TrainingRecord).where(TrainingRecord.user_id == user_id)
-            .options(joinedload(TrainingRecord.course))
-            .order_by(TrainingRecord.completed_on)):
+    for record in session.scalars(_records_of(), {"user_id": user_id}):
         latest[record.course_id] = record
     out = []
     for record in latest.values():
@@ -376,6 +379,12 @@ def person_training(session: Session, user_id: int, as_of: date) -> list[PersonC
     order = {"overdue": 0, "due": 1}
     out.sort(key=lambda p: (order.get(p.status, 2), p.course.name))
     return out
+
+
+@functools.cache
+def _records_of() -> Any:  # built once: building it costs more CPU than running it
+    return (select(TrainingRecord).where(TrainingRecord.user_id == bindparam("user_id"))
+            .options(joinedload(TrainingRecord.course)).order_by(TrainingRecord.completed_on))
 
 
 RECENT_TRAINING_DAYS = 90

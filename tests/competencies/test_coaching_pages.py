@@ -267,6 +267,16 @@ def test_the_agents_pages_show_their_coaching(client, auth, session, people, pla
     auth.login("qa")  # reads scorecards, not coaching logs
     assert "Listen first" not in client.get(
         f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
+    auth.logout()
+    # the panel's read is built once per shape of the viewer's scope: whoever sees every
+    # team's coaching sees it, and another agent's own coaching is not theirs
+    auth.login("admin")
+    assert "To do: Listen first" in client.get(
+        f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
+    auth.logout()
+    auth.login("agent.a2")
+    assert "Listen first" not in client.get(
+        f"/scorecards/{people['agent_a2'].id}").get_data(as_text=True)
 
 
 def test_coach_from_an_evaluation_is_offered_to_its_agents_lead(client, auth, session, people):
