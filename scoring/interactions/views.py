@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -102,6 +102,13 @@ def _agents(visible_to: Any = None) -> list[tuple[int, str, str]]:
     return [(i, username, f"{name} ({username})") for i, username, name in db.session.execute(stmt)]
 
 
+class TeamChoice(NamedTuple):
+    """A team as the filter offers it (kept between requests: not an ORM object)."""
+
+    id: int
+    name: str
+
+
 def _scope_key(actor: Any, permission: str) -> tuple[Any, ...]:
     """What decides the rows ``scope_clause(actor, permission, ...)`` keeps: the scope, and
     for a narrower one the user and the teams they lead."""
@@ -137,7 +144,10 @@ def interactions() -> Any:
     agents = kept(("interactions.agents", *_scope_key(current_user, "user.view")),
                   lambda: [(i, label) for i, _username, label
                            in _agents(visible_to=current_user)], version=people_version())
-    teams = visible_teams(db.session, current_user)
+    teams = kept(("interactions.teams", *_scope_key(current_user, "team.view")),
+                 lambda: [TeamChoice(t.id, t.name)
+                          for t in visible_teams(db.session, current_user)],
+                 version=people_version())
     if len(agents) <= 1:
         agents = []  # an agent filtering by themselves is no filter
     if len(teams) <= 1:

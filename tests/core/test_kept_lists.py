@@ -56,3 +56,21 @@ def test_each_scope_keeps_its_own_list(client: Any, auth: Any,
     auth.login("lead.a")
     options = agent_options(client)
     assert "agent.a2" in options and "agent.b" not in options
+
+
+def team_options(client: Any) -> str:
+    html = client.get("/interactions").get_data(as_text=True)
+    start = html.index('id="f-team"')
+    return html[start:html.index("</select>", start)]
+
+
+def test_the_team_filter_is_kept_too_and_a_new_team_shows_at_once(
+        client: Any, auth: Any, session: Session, people: dict[str, Any]) -> None:
+    auth.login("admin")
+    assert "Team A" in team_options(client) and "Team C" not in team_options(client)
+    factories.create_team(session, "Team C")
+    session.commit()
+    assert "Team C" in team_options(client)
+    auth.logout()
+    auth.login("lead.a")  # one team only: no filter to offer
+    assert 'id="f-team"' not in client.get("/interactions").get_data(as_text=True)
