@@ -122,6 +122,8 @@ class RecentEvaluation:
     score: Decimal | None
     critical_fail: bool
     targeted: bool
+    version: int
+    """Bumped by every change of the evaluation (its answers' too): what ``_WEAKEST`` keys."""
 
     @property
     def status_label(self) -> str:
@@ -229,7 +231,8 @@ def _scorecard_statements(visible: Visible | None) -> _ScorecardStatements:
                     *([visible.clause] if visible is not None else [])]
         found = _ScorecardStatements(
             select(Evaluation.id, Evaluation.submitted_at, Evaluation.status, Evaluation.score,
-                   Evaluation.critical_fail, Evaluation.targeted).where(*released),
+                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version)
+            .where(*released),
             _weakest_select([*released, *COUNTED], WEAKEST_SHOWN),
             select(func.avg(Evaluation.score)).where(
                 Evaluation.team_id == bindparam("team_id"), Evaluation.agent_id != agent,
@@ -239,6 +242,13 @@ def _scorecard_statements(visible: Visible | None) -> _ScorecardStatements:
 
 
 WEAKEST_SHOWN = 5
+
+_WEAKEST: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[int, int], ...], list[dict[str, Any]]]
+                                    ] = weakref.WeakKeyDictionary()
+"""Per database, a scorecard's weakest questions by the (id, version) of the evaluations they
+were computed from."""
+
+WEAKEST_KEPT = 2048
 
 
 def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
@@ -267,9 +277,19 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
         trend.append({"month": f"{year}-{month:02d}", "n": len(values),
                       "mean": statistics.fmean(values) if values else None})
     latest = sorted(rows, key=lambda r: (r.submitted_at, r.id), reverse=True)[:recent]
+    # The weakest questions are a function of the answers of the evaluations counted, and an
+    # evaluation's answers change only with it (its version): the same evaluations at the
+    # same versions give the same list, so it is reused rather than aggregated again.
+    kept = _WEAKEST.setdefault(session.get_bind(), {})
+    key = tuple(sorted((r.id, r.version) for r in rows if not r.targeted))
+    weakest = kept.get(key)
+    if weakest is None:
+        weakest = _weakest_rows(session, session.execute(statements.weakest, params).all())
+        if len(kept) >= WEAKEST_KEPT:
+            kept.clear()
+        kept[key] = weakest
     card = Scorecard(agent, summarise([float(r.score) for r in counted]), trend,
-                     _weakest_rows(session, session.execute(statements.weakest, params).all()),
-                     latest, sum(1 for r in rows if r.critical_fail),
+                     [dict(q) for q in weakest], latest, sum(1 for r in rows if r.critical_fail),
                      targeted=sum(1 for r in rows if r.targeted), released=len(rows),
                      since=dt.date(*months[0], 1))
     if agent.team_id is not None:

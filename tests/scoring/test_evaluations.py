@@ -474,6 +474,42 @@ def test_the_dispute_window_ends_with_its_last_day(session, people, scored):
     assert ev.last_day_to_dispute(scored, berlin) == dt.date(2026, 1, 15)
 
 
+def test_a_scorecards_weakest_questions_are_reused_until_an_evaluation_changes(
+        session, people, scored):
+    """The weakest questions are kept by the (id, version) of the evaluations they come from:
+    read again, nothing is aggregated; a dispute that changes answers changes the list."""
+    from sqlalchemy import event
+
+    from scoring.reports import queries as reports
+
+    agent = people["agent_a"]
+    reads: list[str] = []
+    engine = session.get_bind()
+    listen = lambda *a: reads.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        first = reports.scorecard(session, agent)
+        aggregated = [s for s in reads if "evaluation_answers" in s]
+        reads.clear()
+        again = reports.scorecard(session, agent)
+        assert [s for s in reads if "evaluation_answers" in s] == []
+        assert again.weakest == first.weakest
+        assert {q["key"]: q["percent"] for q in first.weakest} == {"greet": 100.0,
+                                                                  "verify": 100.0}
+        assert len(aggregated) == 1
+        item = ev.dispute(session, agent, scored.id, "The greeting was there at 0:02.")
+        dispute_rules.decide(session, people["lead_a"], item.id, "adjusted", "Not heard.",
+                             answers={"greet": "no", "verify": "yes"})
+        session.commit()
+        reads.clear()
+        changed = reports.scorecard(session, agent)
+        assert [s for s in reads if "evaluation_answers" in s]  # aggregated afresh
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert {q["key"]: q["percent"] for q in changed.weakest} == {"greet": 0.0, "verify": 100.0}
+    assert changed.weakest[0]["key"] == "greet"
+
+
 def test_upholding_does_not_swallow_changed_answers(session, people, scored):
     item = ev.dispute(session, people["agent_a"], scored.id, "The greeting was there at 0:02.")
     with pytest.raises(ev.InvalidInput, match="choose 'adjusted'"):
