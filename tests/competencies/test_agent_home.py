@@ -42,17 +42,28 @@ def world(session, people):
     profiles.assess(session, people["lead_a"], user_id=people["agent_a"].id,
                     framework_id=framework.id, competency_code="COM-1", level=1,
                     assessed_on=dt.date.today() - dt.timedelta(days=10), method="observation")
-    course = training.save_course(session, factories.SYSTEM, {
-        "name": "Data protection", "kind": "compliance", "refresh_months": 12})
     # completed a year ago less a week: due within 30 days
-    training.record_completion(session, factories.SYSTEM, user_id=people["agent_a"].id,
-                               course_id=course.id,
-                               completed_on=dt.date.today() - dt.timedelta(days=358))
-    booked = sessions.schedule(session, factories.SYSTEM, {
-        "course_id": course.id, "held_on": dt.date.today() + dt.timedelta(days=5)})
-    sessions.enrol(session, factories.SYSTEM, booked.id, [people["agent_a"].id])
+    course = _trained(session, people["agent_a"], "Data protection", "compliance", 12, 358)
+    _booked(session, people["agent_a"], course, 5)
     session.commit()
     return framework
+
+
+def _trained(session, agent, name: str, kind: str, refresh_months: int, days_ago: int):
+    """A course ``agent`` completed ``days_ago`` days ago."""
+    course = training.save_course(session, factories.SYSTEM, {
+        "name": name, "kind": kind, "refresh_months": refresh_months})
+    training.record_completion(session, factories.SYSTEM, user_id=agent.id,
+                               course_id=course.id,
+                               completed_on=dt.date.today() - dt.timedelta(days=days_ago))
+    return course
+
+
+def _booked(session, agent, course, in_days: int) -> None:
+    """``agent`` booked on a session of ``course`` in ``in_days`` days (< 0: past)."""
+    held = sessions.schedule(session, factories.SYSTEM, {
+        "course_id": course.id, "held_on": dt.date.today() + dt.timedelta(days=in_days)})
+    sessions.enrol(session, factories.SYSTEM, held.id, [agent.id])
 
 
 def test_the_agents_home_shows_their_next_goal_and_training(client, auth, world):
@@ -109,17 +120,9 @@ def test_the_training_panel_reads_records_and_bookings_in_two_statements(session
 
     from competencies.training import dashboard
 
-    other = training.save_course(session, factories.SYSTEM, {
-        "name": "Complaints handling", "kind": "refresher", "refresh_months": 6})
-    training.record_completion(session, factories.SYSTEM, user_id=people["agent_a"].id,
-                               course_id=other.id,
-                               completed_on=dt.date.today() - dt.timedelta(days=200))
-    later = sessions.schedule(session, factories.SYSTEM, {
-        "course_id": other.id, "held_on": dt.date.today() + dt.timedelta(days=9)})
-    sessions.enrol(session, factories.SYSTEM, later.id, [people["agent_a"].id])
-    gone = sessions.schedule(session, factories.SYSTEM, {
-        "course_id": other.id, "held_on": dt.date.today() - dt.timedelta(days=1)})
-    sessions.enrol(session, factories.SYSTEM, gone.id, [people["agent_a"].id])
+    other = _trained(session, people["agent_a"], "Complaints handling", "refresher", 6, 200)
+    _booked(session, people["agent_a"], other, 9)
+    _booked(session, people["agent_a"], other, -1)  # held yesterday: not listed
     session.commit()
     session.expire_all()
     agent = people["agent_a"]

@@ -16,10 +16,19 @@ from qm import web
 from qm.auth.models import User
 
 
-def agent_options(client: Any) -> str:
+def filter_options(client: Any, select_id: str) -> str:
+    """The options of one filter of the interactions list."""
     html = client.get("/interactions").get_data(as_text=True)
-    start = html.index('id="f-agent"')
+    start = html.index(f'id="{select_id}"')
     return html[start:html.index("</select>", start)]
+
+
+def agent_options(client: Any) -> str:
+    return filter_options(client, "f-agent")
+
+
+def team_options(client: Any) -> str:
+    return filter_options(client, "f-team")
 
 
 def test_an_agent_added_or_renamed_in_this_process_is_offered_at_once(
@@ -56,12 +65,6 @@ def test_each_scope_keeps_its_own_list(client: Any, auth: Any,
     auth.login("lead.a")
     options = agent_options(client)
     assert "agent.a2" in options and "agent.b" not in options
-
-
-def team_options(client: Any) -> str:
-    html = client.get("/interactions").get_data(as_text=True)
-    start = html.index('id="f-team"')
-    return html[start:html.index("</select>", start)]
 
 
 def test_the_team_filter_is_kept_too_and_a_new_team_shows_at_once(
