@@ -103,12 +103,18 @@ def finish(session: Session, *, failed: bool = False) -> None:
     at a ROLLBACK, so a page that rolled back would have its statements planned afresh on
     every request (2-3 ms of the database's time for an evaluation's joined load)."""
     try:
-        if (not failed and session.in_transaction()
-                and not (session.new or session.dirty or session.deleted)
-                and session.connection().info.get("qm_wrote") is False):
+        if not failed and session.in_transaction() and only_read(session):
             session.commit()
     finally:
         session.close()
+
+
+def only_read(session: Session) -> bool:
+    """Whether the session's transaction has only read so far: nothing pending, nothing sent
+    but reads. What it read then is what others may read too (it can be kept beyond the
+    transaction); after a write it may be undone by a rollback."""
+    return (not (session.new or session.dirty or session.deleted)
+            and session.connection().info.get("qm_wrote") is False)
 
 
 PING_AFTER_IDLE_S = 10.0

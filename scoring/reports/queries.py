@@ -24,7 +24,7 @@ from sqlalchemy import Float, and_, bindparam, case, cast, func, literal, or_, s
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
-from qm.db import utcnow
+from qm.db import only_read, utcnow
 from qm.interactions.models import Channel, Interaction
 from qm.versioning import VersionStatus
 from scoring.calibration.models import CalibrationSession
@@ -171,7 +171,8 @@ def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
             read[version_id] = {q["key"]: q.get("text", q["key"])
                                 for section in definition.get("sections", [])
                                 for q in section.get("questions", [])}
-            if status != VersionStatus.DRAFT.value:  # a draft may still change
+            # a draft may still change; a write of this transaction may still be undone
+            if status != VersionStatus.DRAFT.value and only_read(session):
                 if len(known) >= TEXTS_KEPT:
                     known.clear()
                 known[version_id] = read[version_id]
@@ -285,9 +286,10 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     weakest = kept.get(key)
     if weakest is None:
         weakest = _weakest_rows(session, session.execute(statements.weakest, params).all())
-        if len(kept) >= WEAKEST_KEPT:
-            kept.clear()
-        kept[key] = weakest
+        if only_read(session):  # not what a write of this transaction, maybe undone, made
+            if len(kept) >= WEAKEST_KEPT:
+                kept.clear()
+            kept[key] = weakest
     card = Scorecard(agent, summarise([float(r.score) for r in counted]), trend,
                      [dict(q) for q in weakest], latest, sum(1 for r in rows if r.critical_fail),
                      targeted=sum(1 for r in rows if r.targeted), released=len(rows),

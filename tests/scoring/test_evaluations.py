@@ -497,6 +497,14 @@ def test_a_scorecards_weakest_questions_are_reused_until_an_evaluation_changes(
         assert {q["key"]: q["percent"] for q in first.weakest} == {"greet": 100.0,
                                                                   "verify": 100.0}
         assert len(aggregated) == 1
+        # read inside a transaction that wrote, then undone: what it read is not kept (the
+        # same version number comes back below with other answers)
+        item = ev.dispute(session, agent, scored.id, "The verification was skipped.")
+        dispute_rules.decide(session, people["lead_a"], item.id, "adjusted", "Skipped.",
+                             answers={"greet": "yes", "verify": "no"})
+        assert {q["key"]: q["percent"] for q in reports.scorecard(session, agent).weakest} == {
+            "greet": 100.0, "verify": 0.0}
+        session.rollback()
         item = ev.dispute(session, agent, scored.id, "The greeting was there at 0:02.")
         dispute_rules.decide(session, people["lead_a"], item.id, "adjusted", "Not heard.",
                              answers={"greet": "no", "verify": "yes"})

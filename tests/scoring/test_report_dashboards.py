@@ -329,3 +329,10 @@ def test_question_texts_of_a_frozen_form_version_are_read_once(session, people):
         assert reports._question_texts(session, {published.id}) == {"greet": "Greets by name"}
     assert len(reads) == 1
     assert reports._question_texts(session, set()) == {}
+    # published in a transaction that is then undone: not kept (SQLite reuses the id)
+    undone = factories.create_form(session, {**factories.SIMPLE_FORM, "name": "Undone"})
+    assert reports._question_texts(session, {undone.id})["greet"] == "Greets"
+    session.rollback()
+    again = factories.create_form(session, {**edited, "name": "Again"})
+    session.commit()
+    assert reports._question_texts(session, {again.id})["greet"] == "Greets by name"
