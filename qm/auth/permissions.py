@@ -243,17 +243,21 @@ def scope_clause(
     if scope is ALL:
         return true()
     assert actor is not None
-    if params is None:
-        own = owner_col == actor.id
-        if scope is TEAM and team_col is not None and actor.led_team_ids:
-            return or_(own, team_col.in_(sorted(actor.led_team_ids)))
-        return own
-    params["viewer_id"] = actor.id
-    own = owner_col == bindparam("viewer_id")
+    own = owner_col == as_param(params, "viewer_id", actor.id)
     if scope is TEAM and team_col is not None and actor.led_team_ids:
-        params["viewer_teams"] = sorted(actor.led_team_ids)
-        return or_(own, team_col.in_(bindparam("viewer_teams", expanding=True)))
+        return or_(own, team_col.in_(as_param(params, "viewer_teams",
+                                              sorted(actor.led_team_ids), expanding=True)))
     return own
+
+
+def as_param(params: dict[str, Any] | None, name: str, value: Any, *,
+             expanding: bool = False) -> Any:
+    """``value`` for a clause: as it is without ``params``; with them, the named parameter
+    ``name``, its value put in ``params`` (``expanding`` for a list in ``IN``)."""
+    if params is None:
+        return value
+    params[name] = value
+    return bindparam(name, expanding=expanding)
 
 
 def scope_shape(actor: Actor | None, permission: str) -> tuple[Scope | None, bool]:

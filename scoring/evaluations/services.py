@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 
 from qm import audit
 from qm.auth.models import User
-from qm.auth.permissions import Scope, can, require, scope_clause, scope_for, scope_shape
+from qm.auth.permissions import (
+    Scope,
+    as_param,
+    can,
+    require,
+    scope_clause,
+    scope_for,
+    scope_shape,
+)
 from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
 from qm.interactions.models import Interaction
@@ -79,10 +87,8 @@ def visible_clause(actor: Any, params: dict[str, Any] | None = None) -> ColumnEl
     actor_id = getattr(actor, "id", None)
     if actor_id is None:
         return clause
-    if params is None:
-        return and_(clause, or_(Evaluation.agent_id != actor_id, released))
-    params["viewer_id"] = actor_id
-    return and_(clause, or_(Evaluation.agent_id != bindparam("viewer_id"), released))
+    return and_(clause, or_(Evaluation.agent_id != as_param(params, "viewer_id", actor_id),
+                            released))
 
 
 @dataclass(frozen=True)
