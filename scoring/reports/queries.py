@@ -151,6 +151,25 @@ class Scorecard:
     """The period's first day, in the site's zone."""
 
 
+def _keep(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]], limit: int,
+          key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` for the session's database (at most ``limit`` keys; the
+    oldest go all at once), if the session has only read: a write of its transaction may
+    still be undone, and its version number or (on SQLite) its id come back with other
+    content."""
+    if not only_read(session):
+        return
+    kept = store.setdefault(session.get_bind(), {})
+    if len(kept) >= limit:
+        kept.clear()
+    kept[key] = value
+
+
+def _kept(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]]
+          ) -> dict[Any, Any]:
+    return store.get(session.get_bind(), {})
+
+
 _TEXTS: weakref.WeakKeyDictionary[Any, dict[int, dict[str, str]]] = weakref.WeakKeyDictionary()
 """Per database (engine), the question texts of form versions read so far: only versions no
 longer drafts, whose definitions never change (``qm.versioning``)."""
@@ -161,7 +180,7 @@ TEXTS_KEPT = 512
 def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
     """Question key to text over ``version_ids`` (the later version's text where two differ),
     reading only the versions this process has not read before."""
-    known = _TEXTS.setdefault(session.get_bind(), {})
+    known = _kept(session, _TEXTS)
     read: dict[int, dict[str, str]] = {}
     missing = sorted(v for v in version_ids if v not in known)
     if missing:
@@ -171,11 +190,8 @@ def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
             read[version_id] = {q["key"]: q.get("text", q["key"])
                                 for section in definition.get("sections", [])
                                 for q in section.get("questions", [])}
-            # a draft may still change; a write of this transaction may still be undone
-            if status != VersionStatus.DRAFT.value and only_read(session):
-                if len(known) >= TEXTS_KEPT:
-                    known.clear()
-                known[version_id] = read[version_id]
+            if status != VersionStatus.DRAFT.value:  # a draft may still change
+                _keep(session, _TEXTS, TEXTS_KEPT, version_id, read[version_id])
     texts: dict[str, str] = {}
     for version_id in sorted(version_ids):
         texts.update(read.get(version_id) or known.get(version_id, {}))
@@ -281,15 +297,11 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     # The weakest questions are a function of the answers of the evaluations counted, and an
     # evaluation's answers change only with it (its version): the same evaluations at the
     # same versions give the same list, so it is reused rather than aggregated again.
-    kept = _WEAKEST.setdefault(session.get_bind(), {})
     key = tuple(sorted((r.id, r.version) for r in rows if not r.targeted))
-    weakest = kept.get(key)
+    weakest = _kept(session, _WEAKEST).get(key)
     if weakest is None:
         weakest = _weakest_rows(session, session.execute(statements.weakest, params).all())
-        if only_read(session):  # not what a write of this transaction, maybe undone, made
-            if len(kept) >= WEAKEST_KEPT:
-                kept.clear()
-            kept[key] = weakest
+        _keep(session, _WEAKEST, WEAKEST_KEPT, key, weakest)
     card = Scorecard(agent, summarise([float(r.score) for r in counted]), trend,
                      [dict(q) for q in weakest], latest, sum(1 for r in rows if r.critical_fail),
                      targeted=sum(1 for r in rows if r.targeted), released=len(rows),

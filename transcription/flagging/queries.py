@@ -3,6 +3,7 @@ what fired on one interaction (with the words to highlight)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,10 +157,12 @@ class ShownFlag:
     verdict: FlagVerdict | None
 
 
+@functools.cache
 def _flags_here() -> Any:
     """Every flag (a dozen) with what its active version found on one interaction
     (``:interaction_id``): the result's id, score and evidence, NULL where nothing fired. A
-    result is of the active version, so its number is the flag's ``active_number``."""
+    result is of the active version, so its number is the flag's ``active_number``. Built
+    once: building it costs more than running it."""
     active = aliased(FlagVersion)
     active_version = (select(active.id)
                       .where(active.flag_id == Flag.id, active.number == Flag.active_number)
@@ -171,9 +174,6 @@ def _flags_here() -> Any:
             .order_by(Flag.name))
 
 
-_FLAGS_HERE = _flags_here()  # built once: building it costs more than running it
-
-
 UNREAD: Any = object()
 """``of_interaction``'s ``latest`` when the caller has not read it."""
 
@@ -183,7 +183,7 @@ def of_interaction(session: Session, interaction: Interaction, *, latest: Any = 
     """What fired on the interaction (active versions and the evaluation model in use) with
     any verdict, strongest first; and the flags in use that did not fire (for "add a missed
     flag"). ``latest``: the model's latest verdict on it, when the caller has read it already."""
-    rows = session.execute(_FLAGS_HERE, {"interaction_id": interaction.id}).all()
+    rows = session.execute(_flags_here(), {"interaction_id": interaction.id}).all()
     flags = [row[0] for row in rows]
     problem = next((f for f in flags if f.name == flag_services.PROBLEM), None)
     if latest is UNREAD:
