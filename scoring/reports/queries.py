@@ -10,7 +10,9 @@ over them would understate the agent. Counts of events (critical fails) and the 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import heapq
 import math
 import statistics
 import weakref
@@ -91,7 +93,9 @@ def summarise(scores: list[float]) -> Summary:
     mean = statistics.fmean(scores)
     if n == 1:
         return Summary(1, mean, None, None, None)
-    sd = statistics.stdev(scores)
+    # two passes over floats (statistics.stdev's exact fractions cost ten times as much, for
+    # digits no page shows)
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in scores) / (n - 1))
     half = t95(n - 1) * sd / math.sqrt(n)
     return Summary(n, mean, sd, max(0.0, mean - half), min(100.0, mean + half))
 
@@ -226,13 +230,16 @@ def weakest_questions(session: Session, where: list[Any], limit: int = 5) -> lis
 
 @dataclass(frozen=True)
 class _ScorecardStatements:
-    """The scorecard's three reads, built once per shape of the viewer's scope and executed
-    with named parameters: building a statement and its cache key costs more than running it
-    (0.9 ms of CPU of the 1.6 ms the weakest-questions read took)."""
+    """The scorecard's reads, built once per shape of the viewer's scope and executed with
+    named parameters: building a statement and its cache key costs more than running it (0.9 ms
+    of CPU of the 1.6 ms the weakest-questions read took)."""
 
     released: Any
+    """The period's released evaluations, each row with the team peers' mean beside it (an
+    uncorrelated subquery, computed once by the database): one round trip for both."""
     weakest: Any
     peers: Any
+    """The peers' mean alone, for an agent with no released evaluation in the period."""
 
 
 _SCORECARD_STATEMENTS: dict[Any, _ScorecardStatements] = {}
@@ -246,14 +253,16 @@ def _scorecard_statements(visible: Visible | None) -> _ScorecardStatements:
         released = [Evaluation.agent_id == agent, Evaluation.status.in_(RELEASED_STATUSES),
                     Evaluation.submitted_at >= since,
                     *([visible.clause] if visible is not None else [])]
+        peers = select(func.avg(Evaluation.score)).where(
+            Evaluation.team_id == bindparam("team_id"), Evaluation.agent_id != agent,
+            *COUNTED, Evaluation.submitted_at >= since)
         found = _ScorecardStatements(
             select(Evaluation.id, Evaluation.submitted_at, Evaluation.status, Evaluation.score,
-                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version)
+                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version,
+                   peers.scalar_subquery().label("peer_mean"))
             .where(*released),
             _weakest_select([*released, *COUNTED], WEAKEST_SHOWN),
-            select(func.avg(Evaluation.score)).where(
-                Evaluation.team_id == bindparam("team_id"), Evaluation.agent_id != agent,
-                *COUNTED, Evaluation.submitted_at >= since))
+            peers)
         _SCORECARD_STATEMENTS[key] = found
     return found
 
@@ -276,40 +285,52 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     while the agent was in the lead's team."""
     tz = ZoneInfo(timezone)
     months = months_back(now or utcnow(), tz)
-    since = period_start(months, tz)
+    after = (months[-1][0] + (months[-1][1] == 12), months[-1][1] % 12 + 1)
+    # each month's first instant, then the next month's: a row's month is found by bisection,
+    # not by converting each of a year's rows to the zone
+    bounds = [dt.datetime(y, m, 1, tzinfo=tz).astimezone(dt.UTC) for y, m in [*months, after]]
+    since = bounds[0]
     statements = _scorecard_statements(visible)
     params = {**(visible.params if visible is not None else {}),
-              "agent_id": agent.id, "since": since}
-    # One read of the period's released evaluations gives the figures, the trend and the
-    # newest few listed: no second query for the list.
-    rows = [RecentEvaluation(*row) for row in session.execute(statements.released, params)]
-    counted = [r for r in rows if r.score is not None and not r.targeted]
-    per_month: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for r in counted:
-        local = r.submitted_at.astimezone(tz)
-        per_month[(local.year, local.month)].append(float(r.score))
-    trend = []
-    for year, month in months:
-        values = per_month.get((year, month), [])
-        trend.append({"month": f"{year}-{month:02d}", "n": len(values),
-                      "mean": statistics.fmean(values) if values else None})
-    latest = sorted(rows, key=lambda r: (r.submitted_at, r.id), reverse=True)[:recent]
+              "agent_id": agent.id, "since": since, "team_id": agent.team_id}
+    # One read of the period's released evaluations gives the figures, the trend, the newest
+    # few listed and the peers' mean: no second query for any of them. The rows stay the
+    # database's tuples (id, submitted_at, status, score, critical_fail, targeted, version,
+    # peer_mean); only the few listed become RecentEvaluation.
+    rows = session.execute(statements.released, params).all()
+    scores: list[float] = []
+    per_month: list[list[float]] = [[] for _ in months]
+    critical = targeted = 0
+    for row in rows:
+        if row[4]:
+            critical += 1
+        if row[5]:
+            targeted += 1
+        elif row[3] is not None:
+            score = float(row[3])
+            scores.append(score)
+            month = bisect.bisect_right(bounds, row[1]) - 1
+            if 0 <= month < len(months):
+                per_month[month].append(score)
+    trend = [{"month": f"{year}-{month:02d}", "n": len(values),
+              "mean": statistics.fmean(values) if values else None}
+             for (year, month), values in zip(months, per_month, strict=True)]
+    latest = [RecentEvaluation(*row[:7])
+              for row in heapq.nlargest(recent, rows, key=lambda r: (r[1], r[0]))]
     # The weakest questions are a function of the answers of the evaluations counted, and an
     # evaluation's answers change only with it (its version): the same evaluations at the
     # same versions give the same list, so it is reused rather than aggregated again.
-    key = tuple(sorted((r.id, r.version) for r in rows if not r.targeted))
+    key = tuple(sorted((row[0], row[6]) for row in rows if not row[5]))
     weakest = _kept(session, _WEAKEST).get(key)
     if weakest is None:
         weakest = _weakest_rows(session, session.execute(statements.weakest, params).all())
         _keep(session, _WEAKEST, WEAKEST_KEPT, key, weakest)
-    card = Scorecard(agent, summarise([float(r.score) for r in counted]), trend,
-                     [dict(q) for q in weakest], latest, sum(1 for r in rows if r.critical_fail),
-                     targeted=sum(1 for r in rows if r.targeted), released=len(rows),
+    card = Scorecard(agent, summarise(scores), trend, [dict(q) for q in weakest], latest,
+                     critical, targeted=targeted, released=len(rows),
                      since=dt.date(*months[0], 1))
     if agent.team_id is not None:
-        team_scores = session.scalar(statements.peers, {"team_id": agent.team_id,
-                                                        "agent_id": agent.id, "since": since})
-        card.peer_mean = float(team_scores) if team_scores is not None else None
+        peer_mean = rows[0][7] if rows else session.scalar(statements.peers, params)
+        card.peer_mean = float(peer_mean) if peer_mean is not None else None
     return card
 
 

@@ -195,6 +195,43 @@ def test_the_scorecard_numbers(session, people):
     assert "With 95% confidence" in card.summary.verdict
 
 
+def test_a_scorecards_peer_mean_and_months(session, people):
+    """The peers' mean is the team's other agents' counted evaluations, whether the agent has
+    evaluations of their own (read with them) or none (read alone); a month is the site's."""
+    factories.create_form(session)
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+    def scored(agent, greet, at):
+        item = ev.start_evaluation(session, people["qa"], factories.create_interaction(
+            session, agent))
+        ev.submit(session, people["qa"], item.id, {"greet": greet, "verify": "yes"}, now=at)
+        return item
+
+    # agent_a: 100 late on 31 October in UTC, which is 1 November in Berlin
+    scored(people["agent_a"], "yes", dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC))
+    for greet in ("no", "yes"):  # the peer: 66.67 and 100
+        scored(people["agent_a2"], greet, now - dt.timedelta(days=3))
+    scored(people["agent_b"], "no", now - dt.timedelta(days=3))  # another team: not a peer
+    session.commit()
+    peer = statistics.fmean([66.67, 100.0])
+    utc = reports.scorecard(session, people["agent_a"], now=now)
+    berlin = reports.scorecard(session, people["agent_a"], now=now, timezone="Europe/Berlin")
+    assert utc.peer_mean == pytest.approx(peer) == berlin.peer_mean
+    assert [m["n"] for m in utc.trend][-2:] == [1, 0]  # October in UTC
+    assert [m["n"] for m in berlin.trend][-2:] == [0, 1]  # November in Berlin
+    assert berlin.trend[-1]["mean"] == 100.0 and berlin.released == 1
+    # an agent of the team with nothing released: every other agent of the team
+    newcomer = factories.create_user(session, "agent.new", team=people["team_a"])
+    session.commit()
+    alone = reports.scorecard(session, newcomer, now=now)
+    assert alone.released == 0 and alone.summary.n == 0
+    assert alone.peer_mean == pytest.approx(statistics.fmean([100.0, 66.67, 100.0]))
+    # no team, no peers
+    people["agent_a"].team_id = None
+    session.commit()
+    assert reports.scorecard(session, people["agent_a"], now=now).peer_mean is None
+
+
 def test_evaluator_distributions_flag_a_lenient_evaluator(session, people):
     factories.create_form(session)
     lenient = factories.create_user(session, "qa.soft", roles=["qa_evaluator"])
