@@ -25,7 +25,16 @@ from qm.auth.access import user_can
 from qm.config import DOMAINS, Settings
 from qm.errors import QMError
 from qm.inputs import BadInput, IdConverter, check_request, refuse_large_bodies
-from qm.web import api_error, csrf, db, limiter, localtime, login_manager, select_options
+from qm.web import (
+    api_error,
+    csrf,
+    db,
+    id_href,
+    limiter,
+    localtime,
+    login_manager,
+    select_options,
+)
 
 log = logging.getLogger("qm")
 
@@ -337,6 +346,7 @@ def _register_template_helpers(app: Flask) -> None:
         can=user_can,
         has_reports=has_reports,
         navbar_links=navbar_links,
+        id_href=id_href,
         select_options=select_options,
         qm_version=qm.__version__,
         role_labels={r.value: ROLE_LABELS[r] for r in Role},

@@ -11,7 +11,16 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, send_file
+from flask import (
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -246,6 +255,28 @@ def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(viewer_zone()).strftime(fmt)
+
+
+_MARK = 7_391_846_205_113  # an id no link holds otherwise: where a row's id goes in its link
+
+
+def id_href(endpoint: str, arg: str) -> Callable[[int], str]:
+    """``url_for(endpoint, **{arg: id})`` for the many rows of a list (a template global):
+    the link is built once, with a marker where the id goes, and each row's link is the id put
+    in its place. An integer's part of a URL is its decimal digits (werkzeug's ``int``
+    converter), so the links are ``url_for``'s own; fifty rows are spared fifty builds of the
+    URL map (~15 us each). Anything but an int is built by ``url_for``."""
+    built = url_for(endpoint, **{arg: _MARK})
+    head, mark, tail = built.partition(str(_MARK))
+    if not mark or str(_MARK) in tail:  # a marker already in the path: no shortcut
+        return lambda value: url_for(endpoint, **{arg: value})
+
+    def href(value: int) -> str:
+        if type(value) is not int or value < 0:
+            return url_for(endpoint, **{arg: value})
+        return f"{head}{value}{tail}"
+
+    return href
 
 
 def viewer_zone() -> ZoneInfo:

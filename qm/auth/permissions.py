@@ -260,6 +260,13 @@ def as_param(params: dict[str, Any] | None, name: str, value: Any, *,
     return bindparam(name, expanding=expanding)
 
 
+def scope_params(actor: Actor) -> dict[str, Any]:
+    """Every value ``as_param`` may bind for ``actor`` in ``scope_clause`` (and clauses built
+    on it): a clause built once per ``scope_shape`` takes the ones it names from here."""
+    return {"viewer_id": getattr(actor, "id", None),
+            "viewer_teams": sorted(getattr(actor, "led_team_ids", ()))}
+
+
 def scope_shape(actor: Actor | None, permission: str) -> tuple[Scope | None, bool]:
     """What decides the form of ``scope_clause(..., params=...)`` for ``actor``: the scope, and
     whether it holds a team list. Actors of the same shape get the same clause."""

@@ -22,6 +22,7 @@ from qm.auth.permissions import (
     require,
     scope_clause,
     scope_for,
+    scope_params,
     scope_shape,
 )
 from qm.db import utcnow
@@ -101,11 +102,22 @@ class Visible:
     params: dict[str, Any]
 
 
+_VISIBLE: dict[tuple[Any, ...], tuple[ColumnElement[bool], frozenset[str]]] = {}
+"""``visible_clause`` with named parameters by shape, and the names it binds: the same for
+every actor of that shape, so built once (building it cost a page 0.26 ms)."""
+
+
 def visible_shape(actor: Any) -> Visible:
-    params: dict[str, Any] = {}
-    clause = visible_clause(actor, params)
     shape = (*scope_shape(actor, "evaluation.view"), getattr(actor, "id", None) is None)
-    return Visible(shape, clause, params)
+    found = _VISIBLE.get(shape)
+    if found is None:
+        params: dict[str, Any] = {}
+        clause = visible_clause(actor, params)
+        _VISIBLE[shape] = (clause, frozenset(params))
+        return Visible(shape, clause, params)
+    clause, names = found
+    values = scope_params(actor) if names else {}
+    return Visible(shape, clause, {name: values[name] for name in names})
 
 
 @functools.lru_cache(maxsize=8)

@@ -77,3 +77,20 @@ def test_the_team_filter_is_kept_too_and_a_new_team_shows_at_once(
     auth.logout()
     auth.login("lead.a")  # one team only: no filter to offer
     assert 'id="f-team"' not in client.get("/interactions").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("root", ["", "/qm"])
+def test_a_lists_row_links_are_url_for_s_own(app: Any, root: str) -> None:
+    """``id_href`` builds a row's link once and puts each id in it: the same links as
+    ``url_for``, behind a proxy's prefix too; what is not a plain id goes to ``url_for``."""
+    from flask import url_for
+
+    with app.test_request_context("/", base_url=f"http://example.org{root}/"):
+        href = web.id_href("evaluations.evaluation", "evaluation_id")
+        for value in (0, 1, 9, 10, 4711, 2**40):
+            want = url_for("evaluations.evaluation", evaluation_id=value)
+            assert href(value) == want and want.startswith(f"{root}/evaluations/")
+        interaction = web.id_href("interactions.interaction", "interaction_id")
+        assert interaction(12) == url_for("interactions.interaction", interaction_id=12)
+        for other in (-3, True):  # not a plain id: whatever url_for makes of it
+            assert href(other) == url_for("evaluations.evaluation", evaluation_id=other)

@@ -432,6 +432,8 @@ def test_the_visible_clause_with_named_parameters_keeps_what_the_literal_one_kee
         shaped = ev.visible_shape(actor)
         named = set(session.scalars(select(Evaluation.id).where(shaped.clause), shaped.params))
         assert named == literal, name
+        built: dict = {}  # the clause kept for the shape binds what building it afresh would
+        assert shaped.clause.compare(ev.visible_clause(actor, built)) and shaped.params == built
         kept[name] = named
     assert kept["lead_a"] == {scored.id, draft.id} and kept["lead_b"] == {b.id}
     assert kept["agent_a"] == {scored.id} and kept["agent_a2"] == set()
