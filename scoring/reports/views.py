@@ -31,6 +31,7 @@ from scoring.evaluations import queries as evaluation_queries
 from scoring.evaluations import services as ev
 from scoring.evaluations.models import Evaluation
 from scoring.forms.models import ScoringForm
+from scoring.reports import charts
 from scoring.reports import drift as drift_report
 from scoring.reports import queries as reports
 
@@ -73,7 +74,8 @@ def scorecard(user_id: int) -> Any:
                         status=evaluation_queries.WITH_AGENT
                         if evaluation_queries.WITH_AGENT in offered else None)
     return render_template("scoring/reports/scorecard.html", card=card, list_link=list_link,
-                           panels=person_panels(agent), question_links=question_links)
+                           panels=person_panels(agent), question_links=question_links,
+                           trend_chart=charts.trend_chart(card.trend, card.peer_mean))
 
 
 def _r(value: float | None, digits: int = 1) -> float | None:
