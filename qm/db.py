@@ -117,6 +117,36 @@ def only_read(session: Session) -> bool:
             and session.connection().info.get("qm_wrote") is False)
 
 
+_COMMITTED: dict[type, int] = {}
+
+
+def change_version(*classes: type) -> int:
+    """A number that changes with every commit, in this process, that added, changed or
+    deleted a row of one of ``classes`` through the ORM: what a worker keeps a while that is
+    made from them (``qm.web.kept``) is built afresh then, so a change through the same worker
+    shows at once."""
+    return sum(_COMMITTED.get(cls, 0) for cls in classes)
+
+
+def _note_changes(session: Session, _context: Any) -> None:
+    session.info.setdefault("qm_changed", set()).update(
+        type(o) for o in (*session.new, *session.dirty, *session.deleted))
+
+
+def _changes_committed(session: Session) -> None:
+    for cls in session.info.pop("qm_changed", ()):
+        _COMMITTED[cls] = _COMMITTED.get(cls, 0) + 1
+
+
+def _changes_rolled_back(session: Session, _previous: Any) -> None:
+    session.info.pop("qm_changed", None)
+
+
+event.listen(Session, "after_flush", _note_changes)
+event.listen(Session, "after_commit", _changes_committed)
+event.listen(Session, "after_soft_rollback", _changes_rolled_back)
+
+
 PING_AFTER_IDLE_S = 10.0
 """A pooled connection unused this long is tested before it is handed out."""
 

@@ -10,17 +10,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from competencies.frameworks import queries as framework_queries
+from competencies.frameworks.models import CompetencyFramework, FrameworkVersion
 from competencies.profiles import gaps, queries
 from qm.auth.models import User, UserRole
 from qm.auth.permissions import OWN, Role, can, scope_clause, scope_for
+from qm.db import change_version
+from qm.web import kept
 
 SHOWN = 5
+
+
+def _framework(session: Session) -> CompetencyFramework | None:
+    """``queries.framework_for(session)`` for the panels of every scorecard and home page: which
+    framework it is is kept a while like a filter's list (``qm.web.kept``; a framework published
+    through this worker shows at once, through another within ``LIST_TTL_S``), so a site
+    without one asks nothing, and one with it reads it by id."""
+    framework_id = kept(("first-published-framework",),
+                        lambda: queries.first_published_id(session),
+                        version=change_version(CompetencyFramework, FrameworkVersion))
+    return None if framework_id is None else session.get(CompetencyFramework, framework_id)
 
 
 def _own_lines(session: Session, person: Any) -> tuple[gaps.Goal | None, list[str]] | None:
     """An agent's next goal and the lines that say it, or None without a framework or a
     profile."""
-    framework = queries.framework_for(session)
+    framework = _framework(session)
     if framework is None:
         return None
     required = queries.required_levels(session, framework.id, [person.id])[person.id]
@@ -74,7 +88,7 @@ def cards(session: Session, actor: Any) -> list[dict[str, Any]]:
                  "value": f"{goal.code}: level {goal.target}" if goal else "All met",
                  "detail": lines, "link": url_for("skills.person", user_id=actor.id),
                  "link_text": "My skills profile"}]
-    framework = queries.framework_for(session)
+    framework = _framework(session)
     if framework is None:
         return []
     agents = {u.id: u for u in session.scalars(

@@ -32,12 +32,17 @@ def framework_for(session: Session, framework_id: int | None = None
     """The framework asked for, else the first (by name) with a published version."""
     if framework_id is not None:
         return session.get(CompetencyFramework, framework_id)
-    return session.scalar(_first_published())
+    return session.scalar(_first_published(CompetencyFramework))
+
+
+def first_published_id(session: Session) -> int | None:
+    """The id of ``framework_for(session)``."""
+    return session.scalar(_first_published(CompetencyFramework.id))
 
 
 @functools.cache
-def _first_published() -> Any:  # built once: every scorecard and skills page asks
-    return (select(CompetencyFramework).join(FrameworkVersion)
+def _first_published(what: Any) -> Any:  # built once: every scorecard and skills page asks
+    return (select(what).join(FrameworkVersion)
             .where(FrameworkVersion.status == FrameworkStatus.PUBLISHED.value)
             .order_by(CompetencyFramework.name).limit(1))
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,11 +10,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import (
     Mapped,
-    Session,
     joinedload,
     mapped_column,
     query_expression,
@@ -23,7 +20,7 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
-from qm.db import Base, UTCDateTime, utcnow
+from qm.db import Base, UTCDateTime, change_version, utcnow
 
 team_leads = Table(
     "team_leads",
@@ -209,30 +206,7 @@ teams, so the joined rows stay few): the user of every request is loaded with it
 to the database instead of four."""
 
 
-_people_version = [0]
-
-
 def people_version() -> int:
     """A number that changes with every commit, in this process, that changed a user, a role,
     a grant or a team: a list of people kept a while (``qm.web.kept``) is built afresh then."""
-    return _people_version[0]
-
-
-def _note_people(session: Session, _context: Any) -> None:
-    people = (User, UserRole, PermissionGrant, Team)
-    if any(isinstance(o, people) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info["qm_people_changed"] = True
-
-
-def _people_committed(session: Session) -> None:
-    if session.info.pop("qm_people_changed", False):
-        _people_version[0] += 1
-
-
-def _people_rolled_back(session: Session, _previous: Any) -> None:
-    session.info.pop("qm_people_changed", None)
-
-
-event.listen(Session, "after_flush", _note_people)
-event.listen(Session, "after_commit", _people_committed)
-event.listen(Session, "after_soft_rollback", _people_rolled_back)
+    return change_version(User, UserRole, PermissionGrant, Team)

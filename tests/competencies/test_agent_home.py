@@ -33,6 +33,10 @@ def test_the_next_goal_is_one_step_on_the_largest_gap():
 
 @pytest.fixture
 def world(session, people):
+    return _world(session, people)
+
+
+def _world(session, people):
     framework = framework_services.import_framework(session, factories.SYSTEM, FRAMEWORK,
                                                     publish=True).framework
     role = profiles.save_profile(session, factories.SYSTEM, framework_id=framework.id,
@@ -95,6 +99,18 @@ def test_the_scorecard_shows_the_skills_and_training_panels(client, auth, world,
     auth.login("agent.a")
     own = client.get(f"/scorecards/{people['agent_a'].id}").get_data(as_text=True)
     assert "Next goal: COM-1 Listening" in own
+
+
+def test_a_framework_published_through_this_worker_shows_on_the_next_scorecard(
+        client, auth, session, people):
+    """Which framework the panels use is kept a while by each worker (none at first: nothing
+    asked of the database on every scorecard); a commit through this process that publishes
+    one shows on the next page."""
+    auth.login("admin")
+    url = f"/scorecards/{people['agent_a'].id}"
+    assert "Next goal" not in client.get(url).get_data(as_text=True)
+    _world(session, people)
+    assert "Next goal: COM-1 Listening" in client.get(url).get_data(as_text=True)
 
 
 def test_a_qa_evaluator_sees_the_scorecard_without_skills_panels(client, auth, world, people):
