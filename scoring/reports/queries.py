@@ -285,20 +285,18 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     while the agent was in the lead's team."""
     tz = ZoneInfo(timezone)
     months = months_back(now or utcnow(), tz)
-    after = (months[-1][0] + (months[-1][1] == 12), months[-1][1] % 12 + 1)
     # each month's first instant, then the next month's: a row's month is found by bisection,
     # not by converting each of a year's rows to the zone
-    bounds = [dt.datetime(y, m, 1, tzinfo=tz).astimezone(dt.UTC) for y, m in [*months, after]]
+    labels, bounds = month_bounds(months[-1], tz, len(months))
     since = bounds[0]
     statements = _scorecard_statements(visible)
     params = {**(visible.params if visible is not None else {}),
               "agent_id": agent.id, "since": since, "team_id": agent.team_id}
     # One read of the period's released evaluations gives the figures, the trend, the newest
     # few listed and the peers' mean: no second query for any of them. The rows stay the
-    # database's tuples (id, submitted_at, status, score, critical_fail, targeted, version,
-    # peer_mean); only the few listed become RecentEvaluation.
-    # Core rows (the connection's): no ORM entity is loaded, and the ORM's pass over each row
-    # of a year would cost more than the database's answer
+    # connection's tuples (id, submitted_at, status, score, critical_fail, targeted, version,
+    # peer_mean), with no ORM pass over a year of them; only the few listed become
+    # RecentEvaluation.
     rows = session.connection().execute(statements.released, params).all()
     scores: list[float] = []
     per_month: list[list[float]] = [[] for _ in months]
@@ -314,9 +312,9 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
             month = bisect.bisect_right(bounds, row[1]) - 1
             if 0 <= month < len(months):
                 per_month[month].append(score)
-    trend = [{"month": f"{year}-{month:02d}", "n": len(values),
+    trend = [{"month": label, "n": len(values),
               "mean": statistics.fmean(values) if values else None}
-             for (year, month), values in zip(months, per_month, strict=True)]
+             for label, values in zip(labels, per_month, strict=True)]
     latest = [RecentEvaluation(*row[:7])
               for row in heapq.nlargest(recent, rows, key=lambda r: (r[1], r[0]))]
     # The weakest questions are a function of the answers of the evaluations counted, and an
