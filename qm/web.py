@@ -18,6 +18,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     send_file,
     url_for,
 )
@@ -277,6 +278,24 @@ def id_href(endpoint: str, arg: str) -> Callable[[int], str]:
         return f"{head}{value}{tail}"
 
     return href
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """``url_for(endpoint, **values)`` for the links every page carries the same (a template
+    global: the stylesheets, the menu's account and log-out links), built once per app and
+    script root rather than on every page. Only for links whose values are the same for
+    every viewer; a link to a record is ``url_for`` or ``id_href``."""
+    store = current_app.extensions["qm"].setdefault("fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = store.get(key)
+    if found is None:
+        if len(store) >= FIXED_URLS_KEPT:  # a proxy sending many script roots: start again
+            store.clear()
+        found = store[key] = url_for(endpoint, **values)
+    return found
+
+
+FIXED_URLS_KEPT = 256
 
 
 def viewer_zone() -> ZoneInfo:

@@ -15,12 +15,9 @@ from qm.timestamps import today_in
 
 def _own_lines(session: Session, person: Any, as_of: Any) -> tuple[list[str], list[str]]:
     """A person's refreshers overdue or due soon, and the sessions they are booked on."""
-    due = [f"{c.course.name}: {c.status}, refresh by {c.due_on}"
-           for c in queries.person_training(session, person.id, as_of)
-           if c.status in ("overdue", "due")]
-    booked = [f"Booked: {name} on {held_on}"
-              for name, held_on in queries.booked(session, person.id, as_of)]
-    return due, booked
+    due, booked = queries.panel(session, person.id, as_of)
+    return ([f"{name}: {status}, refresh by {due_on}" for name, status, due_on in due],
+            [f"Booked: {name} on {held_on}" for name, held_on in booked])
 
 
 def person_panels(session: Session, viewer: Any, person: Any) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, false, func, or_, select
+from sqlalchemy import and_, bindparam, case, false, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competencies.profiles.models import Assessment
@@ -277,22 +277,49 @@ def sessions(session: Session, *, course_id: int | None = None, upcoming_from: d
     return list(session.scalars(stmt))
 
 
-def booked(session: Session, user_id: int, upcoming_from: date) -> list[tuple[str, date]]:
-    """(course name, day) of the planned sessions on or after ``upcoming_from`` that the user
-    is booked on, the soonest first, in one statement: for a panel that shows only these two."""
-    return [(name, held_on) for name, held_on in session.execute(
-        _booked(), {"user_id": user_id, "upcoming_from": upcoming_from})]
+def panel(session: Session, user_id: int, as_of: date
+          ) -> tuple[list[tuple[str, str, date | None]], list[tuple[str, date]]]:
+    """What a person's training panel shows, in one statement through the session's
+    connection (no ORM pass): (course name, status, due date) of each course whose latest
+    completion is overdue or due soon, in ``person_training``'s order, and (course name, day)
+    of each planned session on or after ``as_of`` that the person is booked on, the soonest
+    first (``booked``)."""
+    latest: dict[int, Any] = {}
+    booked_on: list[tuple[str, date]] = []
+    for kind, name, course_id, day, expires_on, refresh_months, active in (
+            session.connection().execute(_panel(), {"user_id": user_id,
+                                                    "upcoming_from": as_of})):
+        if kind:
+            booked_on.append((name, day))
+        else:  # completions come oldest first: the last one of a course is its latest
+            latest[course_id] = (name, day, expires_on, refresh_months, active)
+    due_lines = []
+    for name, completed_on, expires_on, refresh_months, active in latest.values():
+        due_on, status = _standing(completed_on, refresh_months, expires_on, active, as_of)
+        if status in ("overdue", "due"):
+            due_lines.append((name, status, due_on))
+    due_lines.sort(key=lambda line: (_STATUS_ORDER.get(line[1], 2), line[0]))
+    return due_lines, booked_on
 
 
 @functools.cache
-def _booked() -> Any:  # built once, like ``_records_of``: a scorecard reads both every time
-    return (select(Course.name, TrainingSession.held_on)
-            .join(Course, Course.id == TrainingSession.course_id)
-            .where(TrainingSession.held_on >= bindparam("upcoming_from"),
-                   TrainingSession.status == SessionStatus.PLANNED.value,
-                   TrainingSession.id.in_(select(SessionAttendee.session_id)
-                                          .where(SessionAttendee.user_id == bindparam("user_id"))))
-            .order_by(TrainingSession.held_on, TrainingSession.id))
+def _panel() -> Any:  # built once: a scorecard reads it every time
+    completions = (select(literal(0).label("kind"), Course.name, TrainingRecord.course_id,
+                          TrainingRecord.completed_on.label("day"), TrainingRecord.expires_on,
+                          Course.refresh_months, Course.active, TrainingRecord.id)
+                   .join(Course, Course.id == TrainingRecord.course_id)
+                   .where(TrainingRecord.user_id == bindparam("user_id")))
+    bookings = (select(literal(1), Course.name, TrainingSession.course_id,
+                       TrainingSession.held_on, null(), null(), null(), TrainingSession.id)
+                .join(Course, Course.id == TrainingSession.course_id)
+                .where(TrainingSession.held_on >= bindparam("upcoming_from"),
+                       TrainingSession.status == SessionStatus.PLANNED.value,
+                       TrainingSession.id.in_(
+                           select(SessionAttendee.session_id)
+                           .where(SessionAttendee.user_id == bindparam("user_id")))))
+    united = union_all(completions, bookings).subquery()
+    return (select(*[united.c[i] for i in range(7)])
+            .order_by(united.c.kind, united.c.day, united.c.id))
 
 
 @dataclass
@@ -372,19 +399,31 @@ def person_training(session: Session, user_id: int, as_of: date) -> list[PersonC
         latest[record.course_id] = record
     out = []
     for record in latest.values():
-        due_on = due.next_due(record.completed_on, record.course.refresh_months,
-                              record.expires_on)
-        out.append(PersonCourse(record.course, record.completed_on, record.result, due_on,
-                                due.status(due_on, as_of) if record.course.active else "none"))
-    order = {"overdue": 0, "due": 1}
-    out.sort(key=lambda p: (order.get(p.status, 2), p.course.name))
+        course = record.course
+        out.append(PersonCourse(course, record.completed_on, record.result,
+                                *_standing(record.completed_on, course.refresh_months,
+                                           record.expires_on, course.active, as_of)))
+    out.sort(key=lambda p: (_STATUS_ORDER.get(p.status, 2), p.course.name))
     return out
+
+
+_STATUS_ORDER = {"overdue": 0, "due": 1}
+"""How a person's courses are listed: overdue first, then due, then the rest."""
+
+
+def _standing(completed_on: date, refresh_months: int | None, expires_on: date | None,
+              active: bool, as_of: date) -> tuple[date | None, str]:
+    """A latest completion's refresher due date and status on ``as_of`` ("none" for a
+    course no longer run)."""
+    due_on = due.next_due(completed_on, refresh_months, expires_on)
+    return due_on, due.status(due_on, as_of) if active else "none"
 
 
 @functools.cache
 def _records_of() -> Any:  # built once: building it costs more CPU than running it
     return (select(TrainingRecord).where(TrainingRecord.user_id == bindparam("user_id"))
-            .options(joinedload(TrainingRecord.course)).order_by(TrainingRecord.completed_on))
+            .options(joinedload(TrainingRecord.course))
+            .order_by(TrainingRecord.completed_on, TrainingRecord.id))
 
 
 RECENT_TRAINING_DAYS = 90

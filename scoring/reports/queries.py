@@ -15,6 +15,7 @@ import datetime as dt
 import heapq
 import math
 import statistics
+import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from sqlalchemy import Float, and_, bindparam, case, cast, func, literal, or_, s
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
-from qm.db import only_read, utcnow
+from qm.db import change_version, only_read, utcnow
 from qm.interactions.models import Channel, Interaction
 from qm.versioning import VersionStatus
 from scoring.calibration.models import CalibrationSession
@@ -235,11 +236,8 @@ class _ScorecardStatements:
     of CPU of the 1.6 ms the weakest-questions read took)."""
 
     released: Any
-    """The period's released evaluations, each row with the team peers' mean beside it (an
-    uncorrelated subquery, computed once by the database): one round trip for both."""
+    """The period's released evaluations of the agent."""
     weakest: Any
-    peers: Any
-    """The peers' mean alone, for an agent with no released evaluation in the period."""
 
 
 _SCORECARD_STATEMENTS: dict[Any, _ScorecardStatements] = {}
@@ -249,22 +247,66 @@ def _scorecard_statements(visible: Visible | None) -> _ScorecardStatements:
     key = visible.shape if visible is not None else None
     found = _SCORECARD_STATEMENTS.get(key)
     if found is None:
-        agent, since = bindparam("agent_id"), bindparam("since")
-        released = [Evaluation.agent_id == agent, Evaluation.status.in_(RELEASED_STATUSES),
-                    Evaluation.submitted_at >= since,
+        released = [Evaluation.agent_id == bindparam("agent_id"),
+                    Evaluation.status.in_(RELEASED_STATUSES),
+                    Evaluation.submitted_at >= bindparam("since"),
                     *([visible.clause] if visible is not None else [])]
-        peers = select(func.avg(Evaluation.score)).where(
-            Evaluation.team_id == bindparam("team_id"), Evaluation.agent_id != agent,
-            *COUNTED, Evaluation.submitted_at >= since)
         found = _ScorecardStatements(
             select(Evaluation.id, Evaluation.submitted_at, Evaluation.status, Evaluation.score,
-                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version,
-                   peers.scalar_subquery().label("peer_mean"))
+                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version)
             .where(*released),
-            _weakest_select([*released, *COUNTED], WEAKEST_SHOWN),
-            peers)
+            _weakest_select([*released, *COUNTED], WEAKEST_SHOWN))
         _SCORECARD_STATEMENTS[key] = found
     return found
+
+
+_TEAM_SCORES_READ = (select(Evaluation.agent_id, func.count(Evaluation.score),
+                            func.sum(Evaluation.score))
+                     .where(Evaluation.team_id == bindparam("team_id"), *COUNTED,
+                            Evaluation.submitted_at >= bindparam("since"))
+                     .group_by(Evaluation.agent_id))
+
+_TEAM_SCORES: weakref.WeakKeyDictionary[Any, dict[tuple[int, dt.datetime],
+                                                  tuple[float, int, dict[int, tuple[int, float]]]]
+                                        ] = weakref.WeakKeyDictionary()
+"""Per database, per (team, period start): when it was read, ``change_version(Evaluation)``
+then, and each agent's count and sum of counted scores in the team."""
+
+TEAM_SCORES_TTL_S = 30.0
+"""How long a worker reuses a team's scores for the peers' mean: an evaluation committed
+through the same worker shows at once, one committed elsewhere within this time."""
+
+TEAM_SCORES_KEPT = 1024
+
+
+def _team_scores(session: Session, team_id: int, since: dt.datetime
+                 ) -> dict[int, tuple[int, float]]:
+    """Each agent's (count, sum) of counted scores in ``team_id`` since ``since``: the peers'
+    mean of any agent of the team, from one read of the team's period that the scorecards of
+    all its agents share a while (``TEAM_SCORES_TTL_S``) instead of a scan of the team's year
+    for every view of every agent."""
+    key = (team_id, since)
+    version = change_version(Evaluation)
+    now = time.monotonic()
+    hit = _kept(session, _TEAM_SCORES).get(key)
+    if hit is not None and hit[1] == version and now - hit[0] < TEAM_SCORES_TTL_S:
+        return hit[2]
+    scores = {agent: (int(n), float(total)) for agent, n, total in session.connection().execute(
+        _TEAM_SCORES_READ, {"team_id": team_id, "since": since}) if n}
+    _keep(session, _TEAM_SCORES, TEAM_SCORES_KEPT, key, (now, version, scores))
+    return scores
+
+
+def peer_mean(session: Session, agent: User, since: dt.datetime) -> float | None:
+    """The mean counted score of the other agents of ``agent``'s team since ``since``
+    (evaluations made while they were in the team); None without a team or peers."""
+    if agent.team_id is None:
+        return None
+    scores = _team_scores(session, agent.team_id, since)
+    own_n, own_total = scores.get(agent.id, (0, 0.0))
+    n = sum(count for count, _total in scores.values()) - own_n
+    total = sum(total for _count, total in scores.values()) - own_total
+    return total / n if n else None
 
 
 WEAKEST_SHOWN = 5
@@ -291,12 +333,11 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     since = bounds[0]
     statements = _scorecard_statements(visible)
     params = {**(visible.params if visible is not None else {}),
-              "agent_id": agent.id, "since": since, "team_id": agent.team_id}
-    # One read of the period's released evaluations gives the figures, the trend, the newest
-    # few listed and the peers' mean: no second query for any of them. The rows stay the
-    # connection's tuples (id, submitted_at, status, score, critical_fail, targeted, version,
-    # peer_mean), with no ORM pass over a year of them; only the few listed become
-    # RecentEvaluation.
+              "agent_id": agent.id, "since": since}
+    # One read of the period's released evaluations gives the figures, the trend and the
+    # newest few listed: no second query for any of them. The rows stay the connection's
+    # tuples (id, submitted_at, status, score, critical_fail, targeted, version), with no ORM
+    # pass over a year of them; only the few listed become RecentEvaluation.
     rows = session.connection().execute(statements.released, params).all()
     scores: list[float] = []
     per_month: list[list[float]] = [[] for _ in months]
@@ -315,7 +356,7 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     trend = [{"month": label, "n": len(values),
               "mean": statistics.fmean(values) if values else None}
              for label, values in zip(labels, per_month, strict=True)]
-    latest = [RecentEvaluation(*row[:7])
+    latest = [RecentEvaluation(*row)
               for row in heapq.nlargest(recent, rows, key=lambda r: (r[1], r[0]))]
     # The weakest questions are a function of the answers of the evaluations counted, and an
     # evaluation's answers change only with it (its version): the same evaluations at the
@@ -326,14 +367,9 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
         weakest = _weakest_rows(session, session.connection().execute(statements.weakest,
                                                                        params).all())
         _keep(session, _WEAKEST, WEAKEST_KEPT, key, weakest)
-    card = Scorecard(agent, summarise(scores), trend, [dict(q) for q in weakest], latest,
+    return Scorecard(agent, summarise(scores), trend, [dict(q) for q in weakest], latest,
                      critical, targeted=targeted, released=len(rows),
-                     since=dt.date(*months[0], 1))
-    if agent.team_id is not None:
-        peer_mean = (rows[0][7] if rows
-                     else session.connection().scalar(statements.peers, params))
-        card.peer_mean = float(peer_mean) if peer_mean is not None else None
-    return card
+                     since=dt.date(*months[0], 1), peer_mean=peer_mean(session, agent, since))
 
 
 @dataclass(frozen=True)

@@ -128,17 +128,23 @@ def test_hrs_home_sums_up_gaps_and_refreshers(client, auth, world):
     assert "My next goal" not in html
 
 
-def test_the_training_panel_reads_records_and_bookings_in_two_statements(session, world,
-                                                                         people):
-    """Each course joined to its records, and the sessions booked as (course, day): two
-    statements however many records and bookings (a scorecard shows this on every view)."""
+def test_the_training_panel_reads_records_and_bookings_in_one_statement(session, world,
+                                                                        people):
+    """The latest completion of each course and the sessions booked as (course, day): one
+    statement however many records and bookings (a scorecard shows this on every view), with
+    the refreshers ``person_training`` gives, in its order."""
     from sqlalchemy import event
 
-    from competencies.training import dashboard
+    from competencies.training import dashboard, queries
 
     other = _trained(session, people["agent_a"], "Complaints handling", "refresher", 6, 200)
     _booked(session, people["agent_a"], other, 9)
     _booked(session, people["agent_a"], other, -1)  # held yesterday: not listed
+    # taken twice: the old completion would be overdue, the latest is in date
+    again = _trained(session, people["agent_a"], "Call handling", "refresher", 12, 400)
+    training.record_completion(session, factories.SYSTEM, user_id=people["agent_a"].id,
+                               course_id=again.id,
+                               completed_on=dt.date.today() - dt.timedelta(days=10))
     session.commit()
     session.expire_all()
     agent = people["agent_a"]
@@ -151,9 +157,14 @@ def test_the_training_panel_reads_records_and_bookings_in_two_statements(session
         due, booked = dashboard._own_lines(session, agent, dt.date.today())
     finally:
         event.remove(engine, "before_cursor_execute", listen)
-    assert len(reads) == 2
-    assert sorted(line.split(":")[0] for line in due) == ["Complaints handling",
-                                                          "Data protection"]
+    assert len(reads) == 1
+    # overdue first, then due
+    assert [line.split(":")[0] for line in due] == ["Complaints handling", "Data protection"]
+    assert due[0].startswith("Complaints handling: overdue, refresh by ")
+    standing = queries.person_training(session, agent.id, dt.date.today())
+    assert [f"{c.course.name}: {c.status}, refresh by {c.due_on}" for c in standing
+            if c.status in ("overdue", "due")] == due
+    assert {c.course.name: c.status for c in standing}["Call handling"] == "ok"
     soon, nine = (dt.date.today() + dt.timedelta(days=d) for d in (5, 9))
     assert booked == [f"Booked: Data protection on {soon}",
                       f"Booked: Complaints handling on {nine}"]

@@ -94,3 +94,19 @@ def test_a_lists_row_links_are_url_for_s_own(app: Any, root: str) -> None:
         assert interaction(12) == url_for("interactions.interaction", interaction_id=12)
         for other in (-3, True):  # not a plain id: whatever url_for makes of it
             assert href(other) == url_for("evaluations.evaluation", evaluation_id=other)
+
+
+def test_a_pages_fixed_links_are_kept_per_script_root(app: Any) -> None:
+    """``fixed_url`` gives ``url_for``'s link, built once per script root: a page served
+    behind a proxy's prefix never gets the links of one served without it."""
+    from flask import url_for
+
+    for root in ("", "/qm", "", "/other"):
+        with app.test_request_context("/", base_url=f"http://example.org{root}/"):
+            for endpoint, values in (("static", {"filename": "qm/qm.css"}),
+                                     ("auth.logout", {}), ("core.index", {})):
+                want = url_for(endpoint, **values)
+                assert web.fixed_url(endpoint, **values) == want
+                assert want.startswith(f"{root}/")
+    kept = app.extensions["qm"]["fixed_urls"]
+    assert {key[0] for key in kept} == {"", "/qm", "/other"} and len(kept) == 9

@@ -232,6 +232,46 @@ def test_a_scorecards_peer_mean_and_months(session, people):
     assert reports.scorecard(session, people["agent_a"], now=now).peer_mean is None
 
 
+def test_a_teams_scores_serve_every_agents_peer_mean_until_an_evaluation_changes(
+        session, people, monkeypatch):
+    """The scorecards of a team's agents share one read of the team's period (each agent's
+    count and sum): the second agent's peers' mean asks nothing more; an evaluation committed
+    in this process shows at once, and after ``TEAM_SCORES_TTL_S`` the team is read again."""
+    from sqlalchemy import event
+
+    factories.create_form(session)
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+    def scored(agent, greet):
+        item = ev.start_evaluation(session, people["qa"], factories.create_interaction(
+            session, agent))
+        ev.submit(session, people["qa"], item.id, {"greet": greet, "verify": "yes"},
+                  now=now - dt.timedelta(days=2))
+        session.commit()
+
+    scored(people["agent_a"], "yes")  # 100
+    scored(people["agent_a2"], "no")  # 66.67
+    reads = []
+    engine = session.get_bind()
+    listen = lambda *a: reads.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        def peers(agent):
+            reads.clear()
+            mean = reports.scorecard(session, agent, now=now).peer_mean
+            return mean, sum("GROUP BY evaluations.agent_id" in s for s in reads)
+
+        assert peers(people["agent_a"]) == (pytest.approx(66.67), 1)
+        assert peers(people["agent_a2"]) == (pytest.approx(100.0), 0)  # the team, kept
+        scored(people["agent_a2"], "yes")  # committed here: read again at once
+        assert peers(people["agent_a"]) == (pytest.approx(statistics.fmean([66.67, 100])), 1)
+        assert peers(people["agent_a"])[1] == 0
+        monkeypatch.setattr(reports, "TEAM_SCORES_TTL_S", 0.0)
+        assert peers(people["agent_a"])[1] == 1  # kept no longer than the time allowed
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+
+
 def test_evaluator_distributions_flag_a_lenient_evaluator(session, people):
     factories.create_form(session)
     lenient = factories.create_user(session, "qa.soft", roles=["qa_evaluator"])
