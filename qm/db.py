@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -115,6 +116,27 @@ def only_read(session: Session) -> bool:
     transaction); after a write it may be undone by a rollback."""
     return (not (session.new or session.dirty or session.deleted)
             and session.connection().info.get("qm_wrote") is False)
+
+
+def remember(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]],
+             limit: int, key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` for the session's database (at most ``limit`` keys; the
+    oldest go all at once), if the session has only read: a write of its transaction may
+    still be undone, and its version number or (on SQLite) its id come back with other
+    content. For what never changes once read (a published form version's questions) or
+    is keyed by the versions it was computed from."""
+    if not only_read(session):
+        return
+    kept = store.setdefault(session.get_bind(), {})
+    if len(kept) >= limit:
+        kept.clear()
+    kept[key] = value
+
+
+def remembered(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]]
+               ) -> dict[Any, Any]:
+    """What ``remember`` kept in ``store`` for the session's database."""
+    return store.get(session.get_bind(), {})
 
 
 _COMMITTED: dict[type, int] = {}

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, defaultload, defer, joinedload
 
 from qm.auth.models import User, UserRole
 from qm.auth.permissions import Role, Scope, can, scope_for
@@ -30,7 +30,9 @@ from scoring.evaluations.services import Policy, agent_zone, last_day_to_dispute
 from scoring.forms.models import FormVersion
 
 PAGE_OPTIONS = (joinedload(Evaluation.form_version).joinedload(FormVersion.form),
-                joinedload(Evaluation.revisions), joinedload(Evaluation.disputes))
+                joinedload(Evaluation.revisions), joinedload(Evaluation.disputes),
+                defaultload(Evaluation.interaction).lazyload(Interaction.agent),
+                defaultload(Evaluation.interaction).lazyload(Interaction.team))
 """The evaluation's page: its form's version and the form, its revisions and its disputes, in
 the statement that loads it (an evaluation has a revision or two and seldom a dispute, so the
 joined rows stay few, and every statement spared is a round trip and its ORM work)."""

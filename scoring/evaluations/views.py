@@ -38,7 +38,7 @@ from scoring.evaluations.forms import (
     EvaluationForm,
     answers_from,
 )
-from scoring.evaluations.models import DisputeStatus, Evaluation
+from scoring.evaluations.models import DisputeStatus, Evaluation, EvaluationStatus
 from scoring.forms import rules
 from transcription import flagging, texts, written
 from transcription.flagging import queries as flag_queries
@@ -168,6 +168,9 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
     except QMError:
         result = None
     policy = _policy()
+    # the agent's response (acknowledge, dispute) is asked on a released evaluation
+    responds = (evaluation.agent_id == current_user.id
+                and evaluation.status == EvaluationStatus.RELEASED.value)
     # each revision's feedback as written for its answers (the latest is what the page shows)
     history = ev.feedback_history(evaluation.revisions)
     if notes is None:
@@ -186,11 +189,14 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
                         for r, h in zip(evaluation.revisions, history, strict=True)},
         result=result, comments=ev.can_read_comments(current_user, evaluation),
         critical_lines=critical_words(scoring_form, result),
-        ack=ack or AcknowledgeForm(formdata=None), dispute=dispute or DisputeForm(formdata=None),
+        # the agent's two forms, built only for the page that shows them (the release and
+        # reassign forms carry the request's CSRF token alone)
+        ack=ack or (AcknowledgeForm(formdata=None) if responds else None),
+        dispute=dispute or (DisputeForm(formdata=None) if responds else None),
         last_day=ev.last_day_to_dispute(evaluation, policy),
         window_open=ev.window_open(evaluation, policy, utcnow()),
         agent_zone=ev.agent_zone(evaluation, policy).key, policy=policy,
-        is_agent=evaluation.agent_id == current_user.id,
+        responds=responds,
         can_release=can(current_user, "evaluation.release", evaluation),
         evaluators=_evaluators() if can(current_user, "sampling.manage") else [],
         reviewable=[d for d in evaluation.disputes if d.status == DisputeStatus.OPEN.value

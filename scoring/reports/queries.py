@@ -27,7 +27,7 @@ from sqlalchemy import Float, and_, bindparam, case, cast, func, literal, or_, s
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
-from qm.db import change_version, only_read, utcnow
+from qm.db import change_version, remember, remembered, utcnow
 from qm.interactions.models import Channel, Interaction
 from qm.versioning import VersionStatus
 from scoring.calibration.models import CalibrationSession
@@ -156,25 +156,6 @@ class Scorecard:
     """The period's first day, in the site's zone."""
 
 
-def _keep(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]], limit: int,
-          key: Any, value: Any) -> None:
-    """Keep ``value`` under ``key`` for the session's database (at most ``limit`` keys; the
-    oldest go all at once), if the session has only read: a write of its transaction may
-    still be undone, and its version number or (on SQLite) its id come back with other
-    content."""
-    if not only_read(session):
-        return
-    kept = store.setdefault(session.get_bind(), {})
-    if len(kept) >= limit:
-        kept.clear()
-    kept[key] = value
-
-
-def _kept(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]]
-          ) -> dict[Any, Any]:
-    return store.get(session.get_bind(), {})
-
-
 _TEXTS: weakref.WeakKeyDictionary[Any, dict[int, dict[str, str]]] = weakref.WeakKeyDictionary()
 """Per database (engine), the question texts of form versions read so far: only versions no
 longer drafts, whose definitions never change (``qm.versioning``)."""
@@ -185,7 +166,7 @@ TEXTS_KEPT = 512
 def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
     """Question key to text over ``version_ids`` (the later version's text where two differ),
     reading only the versions this process has not read before."""
-    known = _kept(session, _TEXTS)
+    known = remembered(session, _TEXTS)
     read: dict[int, dict[str, str]] = {}
     missing = sorted(v for v in version_ids if v not in known)
     if missing:
@@ -196,7 +177,7 @@ def _question_texts(session: Session, version_ids: set[int]) -> dict[str, str]:
                                 for section in definition.get("sections", [])
                                 for q in section.get("questions", [])}
             if status != VersionStatus.DRAFT.value:  # a draft may still change
-                _keep(session, _TEXTS, TEXTS_KEPT, version_id, read[version_id])
+                remember(session, _TEXTS, TEXTS_KEPT, version_id, read[version_id])
     texts: dict[str, str] = {}
     for version_id in sorted(version_ids):
         texts.update(read.get(version_id) or known.get(version_id, {}))
@@ -288,12 +269,12 @@ def _team_scores(session: Session, team_id: int, since: dt.datetime
     key = (team_id, since)
     version = change_version(Evaluation)
     now = time.monotonic()
-    hit = _kept(session, _TEAM_SCORES).get(key)
+    hit = remembered(session, _TEAM_SCORES).get(key)
     if hit is not None and hit[1] == version and now - hit[0] < TEAM_SCORES_TTL_S:
         return hit[2]
     scores = {agent: (int(n), float(total)) for agent, n, total in session.connection().execute(
         _TEAM_SCORES_READ, {"team_id": team_id, "since": since}) if n}
-    _keep(session, _TEAM_SCORES, TEAM_SCORES_KEPT, key, (now, version, scores))
+    remember(session, _TEAM_SCORES, TEAM_SCORES_KEPT, key, (now, version, scores))
     return scores
 
 
@@ -362,11 +343,11 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
     # evaluation's answers change only with it (its version): the same evaluations at the
     # same versions give the same list, so it is reused rather than aggregated again.
     key = tuple(sorted((row[0], row[6]) for row in rows if not row[5]))
-    weakest = _kept(session, _WEAKEST).get(key)
+    weakest = remembered(session, _WEAKEST).get(key)
     if weakest is None:
         weakest = _weakest_rows(session, session.connection().execute(statements.weakest,
                                                                        params).all())
-        _keep(session, _WEAKEST, WEAKEST_KEPT, key, weakest)
+        remember(session, _WEAKEST, WEAKEST_KEPT, key, weakest)
     return Scorecard(agent, summarise(scores), trend, [dict(q) for q in weakest], latest,
                      critical, targeted=targeted, released=len(rows),
                      since=dt.date(*months[0], 1), peer_mean=peer_mean(session, agent, since))

@@ -609,3 +609,26 @@ def test_flagged_interactions_per_agent_through_the_web_and_the_targeted_mark(
     assert '<span id="scorecard-n">0</span>' in card
     api = client.get(f"/api/v1/scorecards/{agent_id}", headers=admin_api).json
     assert (api["n"], api["targeted"], api["critical_fails"]) == (0, 1, 1)
+
+
+def test_a_published_forms_rules_are_parsed_once_and_a_drafts_every_time(session, people):
+    """``form_of`` reuses the rules of a version no longer a draft (its definition never
+    changes) and parses a draft's afresh: an edit of a draft shows at once."""
+    published = factories.create_form(session)
+    session.commit()
+    item = ev.start_evaluation(session, people["qa"], factories.create_interaction(
+        session, people["agent_a"]))
+    session.commit()
+    first = ev.form_of(item)
+    assert ev.form_of(item) is first  # the same frozen rules, not parsed again
+    assert first == ev.rules.form_from_dict(published.definition)
+    version = factories.create_form(session, dict(factories.SIMPLE_FORM, name="Drafted"),
+                                    publish=False)
+    session.commit()
+    assert version.status == "draft"
+    item.form_version = version
+    assert ev.form_of(item) is not ev.form_of(item)  # a draft: parsed every time
+    edited = dict(version.definition, sections=version.definition["sections"][:1])
+    version.definition = edited
+    assert ev.form_of(item) == ev.rules.form_from_dict(edited)
+    session.rollback()
