@@ -31,6 +31,7 @@ from qm.web import commit_write, db, field_errors, record_links, settings, show_
 from scoring.evaluations import disputes as dispute_rules
 from scoring.evaluations import queries as evaluation_queries
 from scoring.evaluations import services as ev
+from scoring.evaluations import sheet
 from scoring.evaluations.forms import (
     AcknowledgeForm,
     DecisionForm,
@@ -44,6 +45,10 @@ from transcription import flagging, texts, written
 from transcription.flagging import queries as flag_queries
 
 bp = Blueprint("evaluations", __name__)
+# the questions as the evaluation, dispute and calibration pages show them (_questions.html)
+bp.add_app_template_global(sheet.answered, "answered_questions")
+for _draw in (sheet.section_head, sheet.question_head, sheet.answer_label):
+    bp.add_app_template_global(_draw)
 
 
 

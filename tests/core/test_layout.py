@@ -114,7 +114,7 @@ def test_only_the_settings_read_the_environment():
 def test_each_capability_keeps_the_file_roles(package):
     roles = {"__init__", "models", "services", "queries", "forms", "views", "api", "cli"}
     pure = {"rules", "reliability", "draw", "definition", "gaps", "due", "effect",
-            "suggest", "clock", "diff", "metrics", "charts"}  # no app imports
+            "suggest", "clock", "diff", "metrics", "charts", "sheet"}  # no app imports
     # services or queries by another name
     # evidence: a capability's files in the evidence pack (qm.evidence finds them by name)
     others = {"disputes", "results", "drift", "dashboard", "sessions", "evidence"}
