@@ -15,6 +15,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -286,7 +287,8 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     script root rather than on every page. Only for links whose values are the same for
     every viewer; a link to a record is ``url_for`` or ``id_href``."""
     store = current_app.extensions["qm"].setdefault("fixed_urls", {})
-    key = (request.script_root, endpoint, *sorted(values.items()))
+    key = (request.script_root if has_request_context() else None, endpoint,
+           *sorted(values.items()))
     found = store.get(key)
     if found is None:
         if len(store) >= FIXED_URLS_KEPT:  # a proxy sending many script roots: start again

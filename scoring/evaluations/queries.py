@@ -35,7 +35,9 @@ PAGE_OPTIONS = (joinedload(Evaluation.form_version).joinedload(FormVersion.form)
                 defaultload(Evaluation.interaction).lazyload(Interaction.team))
 """The evaluation's page: its form's version and the form, its revisions and its disputes, in
 the statement that loads it (an evaluation has a revision or two and seldom a dispute, so the
-joined rows stay few, and every statement spared is a round trip and its ORM work)."""
+joined rows stay few, and every statement spared is a round trip and its ORM work). The
+interaction's agent and team are not joined again: its agent is the evaluation's, which the
+same statement loads (read from the identity map), and the page does not show its team."""
 
 # A list shows a row's header, not its answers or the contact's text: leave those unread.
 LIST_OPTIONS = (
