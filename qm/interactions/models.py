@@ -108,14 +108,18 @@ class Interaction(AgentScoped, Base):
 
     @property
     def duration_label(self) -> str:
-        """``m:ss`` or ``h:mm:ss``; "-" while the length is not known. A duration of 0 means
-        unknown (an e-mail, a recording added without its length), not a contact of no time,
-        so it never reads "0:00"."""
-        if not self.duration_s:
-            return "-"
-        minutes, seconds = divmod(self.duration_s, 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return duration_label(self.duration_s)
 
     def __repr__(self) -> str:
         return f"<Interaction {self.id} {self.source}/{self.external_id}>"
+
+
+def duration_label(duration_s: int | None) -> str:
+    """``m:ss`` or ``h:mm:ss``; "-" while the length is not known. A duration of 0 means
+    unknown (an e-mail, a recording added without its length), not a contact of no time,
+    so it never reads "0:00"."""
+    if not duration_s:
+        return "-"
+    minutes, seconds = divmod(duration_s, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

@@ -132,13 +132,12 @@ def interactions() -> Any:
     page_size = settings().page_size
     cursor = request.args.get("cursor")
     try:
-        page = queries.list_interactions(db.session, current_user, filters, cursor=cursor,
-                                         limit=page_size, options=queries.PAGE_LOAD)
+        page = queries.list_shown(db.session, current_user, filters, cursor=cursor,
+                                  limit=page_size)
     except InvalidInput as exc:  # a mangled link: say so, and show the newest
         flash(str(exc), "warning")
         cursor = None
-        page = queries.list_interactions(db.session, current_user, filters, limit=page_size,
-                                         options=queries.PAGE_LOAD)
+        page = queries.list_shown(db.session, current_user, filters, limit=page_size)
     # The filter lists offer only the people and teams this user may see; the agents (five
     # hundred at a large site) are kept a while per scope (``kept``), not read every page.
     agents = kept(("interactions.agents", *_scope_key(current_user, "user.view")),
@@ -174,11 +173,11 @@ def _export(fmt: str, filters: queries.InteractionFilters) -> Any:
     def rows() -> Any:
         cursor = None
         while True:
-            page = queries.list_interactions(db.session, current_user, filters, cursor=cursor,
-                                             limit=EXPORT_BATCH, options=queries.PAGE_LOAD)
+            page = queries.list_shown(db.session, current_user, filters, cursor=cursor,
+                                      limit=EXPORT_BATCH)
             for i in page.rows:
                 yield [i.id, i.started_at.astimezone(local).replace(tzinfo=None), i.agent_id,
-                       i.agent.display_name, i.team_id, i.team.name if i.team else "",
+                       i.agent_name, i.team_id, i.team_name or "",
                        i.channel, i.direction, i.queue, i.duration_s, i.duration_label,
                        i.customer_ref or "", i.source, i.external_id]
             if page.next_cursor is None:

@@ -131,7 +131,7 @@ def test_an_unknown_duration_reads_as_unknown_not_0_00(client, auth, session, pe
     for item, label in ((call, "12:34"), (mail, "-"), (recorded, "-")):
         page = text_of(client.get(f"/interactions/{item.id}"))
         assert f"Duration {label} Customer ref" in page, item.customer_ref
-        assert "0:00" not in page
+        assert not re.search(r"\b0:00\b", page)  # a time of day such as 10:00 may be shown
 
     # The calibration item's header leaves an unknown length out.
     from scoring.calibration import services as calibration
@@ -146,7 +146,7 @@ def test_an_unknown_duration_reads_as_unknown_not_0_00(client, auth, session, pe
                for item in calibrated.items}
     assert "Queue billing · inbound · 12:34 " in headers[call.id]
     assert "Queue billing · inbound " in headers[mail.id]
-    assert "inbound · -" not in headers[mail.id] and "0:00" not in headers[mail.id]
+    assert "inbound · -" not in headers[mail.id] and not re.search(r"\b0:00\b", headers[mail.id])
 
 
 def _row(listing: str, customer_ref: str) -> str:

@@ -260,6 +260,39 @@ def test_paging_walks_every_row_once(app, client, auth, session, people):
     assert len(seen) == 10 and len(set(seen)) == 10
 
 
+def test_the_pages_rows_are_the_apis_interactions(session, people):
+    """``list_shown`` (the list page's rows, read without the ORM) gives what
+    ``list_interactions`` (the API's objects) gives: the same interactions in the same order,
+    page by page, for a lead's scope and a filter, with the agent's and team's names."""
+    from scoring.interactions import queries
+
+    for n in range(7):
+        factories.create_interaction(session, people["agent_a2" if n % 2 else "agent_a"],
+                                     duration_s=n * 61, customer_ref=f"R-{n}")
+    factories.create_interaction(session, people["agent_b"])  # another team: not the lead's
+    session.commit()
+    for filters in (queries.InteractionFilters(),
+                    queries.InteractionFilters(agent_id=people["agent_a"].id)):
+        cursors: list[str | None] = [None]
+        while True:
+            objects = queries.list_interactions(session, people["lead_a"], filters,
+                                                cursor=cursors[-1], limit=3)
+            shown = queries.list_shown(session, people["lead_a"], filters,
+                                       cursor=cursors[-1], limit=3)
+            assert shown.next_cursor == objects.next_cursor
+            assert [(r.id, r.started_at, r.agent_id, r.agent_name, r.team_id, r.team_name,
+                     r.channel, r.queue, r.duration_label, r.customer_ref, r.external_id)
+                    for r in shown.rows] == [
+                (i.id, i.started_at, i.agent_id, i.agent.display_name, i.team_id,
+                 i.team.name if i.team else None, i.channel, i.queue, i.duration_label,
+                 i.customer_ref, i.external_id) for i in objects.rows]
+            assert all(r.team_name == "Team A" for r in shown.rows)
+            if shown.next_cursor is None:
+                break
+            cursors.append(shown.next_cursor)
+        assert len(cursors) == (3 if filters.agent_id is None else 2)
+
+
 @pytest.mark.parametrize("value,expected", [
     ("90", 90), ("1:30", 90), ("1:02:03", 3723), ("", 0), (12.6, 13)])
 def test_durations(value, expected):
