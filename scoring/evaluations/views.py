@@ -161,7 +161,7 @@ def _page(evaluation: Evaluation, status: int = 200, *, form: EvaluationForm | N
           errors: dict | None = None, ack: AcknowledgeForm | None = None,
           dispute: DisputeForm | None = None) -> Any:
     editable = ev.is_editable_by(current_user, evaluation)
-    if form is None:
+    if form is None and editable:  # the scoring form is shown to its evaluator alone
         form = EvaluationForm(formdata=None, version=evaluation.version,
                               comment=evaluation.comment)
     definition = evaluation.form_version.definition

@@ -1,10 +1,13 @@
-"""Charts drawn in Python where a page draws one on every view: the scorecard's trend. The
-same SVG as the macros of ``templates/scoring/reports/_charts.html`` (no script, no external
-library, readable without colour), at a fraction of a Jinja macro's cost per element."""
+"""Charts and tables drawn in Python where a page draws them on every view: the scorecard's
+trend (the same SVG as the macros of ``templates/scoring/reports/_charts.html``: no script, no
+external library, readable without colour) and its recent evaluations, at a fraction of a
+Jinja loop's cost per element."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
@@ -29,3 +32,20 @@ def trend_chart(trend: list[dict[str, Any]], peer: float | None = None) -> Marku
                      f'y2="{170 - peer * 1.5}"><title>team peers {peer:.1f}</title></line>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - numbers and escaped month labels only
+
+
+_TARGETED = (' <span class="badge text-bg-info" title="Drawn because it was flagged for review: '
+             'not counted in averages">targeted</span>')
+_CRITICAL = ' <span class="badge text-bg-danger">critical</span>'
+
+
+def recent_rows(recent: Iterable[Any], href: Callable[[int], str], zone: ZoneInfo) -> Markup:
+    """The scorecard's recent evaluations as table rows: the id linked (``href``), the day
+    submitted in ``zone`` (the viewer's), the status with "targeted" where it was drawn for
+    being flagged, the score ("N/A" without one) with "critical" where one failed."""
+    return Markup("".join(  # noqa: S704 - ids, dates, numbers and escaped labels only
+        f'<tr><td><a href="{escape(href(e.id))}">{int(e.id)}</a></td>'
+        f'<td>{e.submitted_at.astimezone(zone).strftime("%Y-%m-%d")}</td>'
+        f'<td>{escape(e.status_label)}{_TARGETED if e.targeted else ""}</td>'
+        f'<td class="text-end">{escape(e.score) if e.score is not None else "N/A"}'
+        f'{_CRITICAL if e.critical_fail else ""}</td></tr>' for e in recent))

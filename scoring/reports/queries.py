@@ -23,7 +23,19 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    DateTime,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
@@ -233,8 +245,11 @@ def _scorecard_statements(visible: Visible | None) -> _ScorecardStatements:
                     Evaluation.submitted_at >= bindparam("since"),
                     *([visible.clause] if visible is not None else [])]
         found = _ScorecardStatements(
-            select(Evaluation.id, Evaluation.submitted_at, Evaluation.status, Evaluation.score,
-                   Evaluation.critical_fail, Evaluation.targeted, Evaluation.version)
+            # submitted_at as stored, naive UTC: a year of rows is placed in its months
+            # without making each aware (UTCDateTime); the few listed are made aware
+            select(Evaluation.id, type_coerce(Evaluation.submitted_at, DateTime()),
+                   Evaluation.status, Evaluation.score, Evaluation.critical_fail,
+                   Evaluation.targeted, Evaluation.version)
             .where(*released),
             _weakest_select([*released, *COUNTED], WEAKEST_SHOWN))
         _SCORECARD_STATEMENTS[key] = found
@@ -317,9 +332,10 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
               "agent_id": agent.id, "since": since}
     # One read of the period's released evaluations gives the figures, the trend and the
     # newest few listed: no second query for any of them. The rows stay the connection's
-    # tuples (id, submitted_at, status, score, critical_fail, targeted, version), with no ORM
-    # pass over a year of them; only the few listed become RecentEvaluation.
+    # tuples (id, submitted_at as naive UTC, status, score, critical_fail, targeted, version),
+    # with no ORM pass over a year of them; only the few listed become RecentEvaluation.
     rows = session.connection().execute(statements.released, params).all()
+    naive_bounds = [bound.replace(tzinfo=None) for bound in bounds]
     scores: list[float] = []
     per_month: list[list[float]] = [[] for _ in months]
     critical = targeted = 0
@@ -331,13 +347,13 @@ def scorecard(session: Session, agent: User, *, timezone: str = "UTC",
         elif row[3] is not None:
             score = float(row[3])
             scores.append(score)
-            month = bisect.bisect_right(bounds, row[1]) - 1
+            month = bisect.bisect_right(naive_bounds, row[1]) - 1
             if 0 <= month < len(months):
                 per_month[month].append(score)
     trend = [{"month": label, "n": len(values),
               "mean": statistics.fmean(values) if values else None}
              for label, values in zip(labels, per_month, strict=True)]
-    latest = [RecentEvaluation(*row)
+    latest = [RecentEvaluation(row[0], row[1].replace(tzinfo=dt.UTC), *row[2:])
               for row in heapq.nlargest(recent, rows, key=lambda r: (r[1], r[0]))]
     # The weakest questions are a function of the answers of the evaluations counted, and an
     # evaluation's answers change only with it (its version): the same evaluations at the

@@ -24,7 +24,7 @@ from qm.auth.permissions import can, scope_clause
 from qm.inputs import BadInput, id_arg
 from qm.interactions.models import Channel, Interaction
 from qm.spreadsheets import export_format, table_response
-from qm.web import db, person_panels, record_links, settings
+from qm.web import db, id_href, person_panels, record_links, settings, viewer_zone
 from scoring.calibration import services as cal_services
 from scoring.evaluations import models as evaluation_models
 from scoring.evaluations import queries as evaluation_queries
@@ -75,7 +75,10 @@ def scorecard(user_id: int) -> Any:
                         if evaluation_queries.WITH_AGENT in offered else None)
     return render_template("scoring/reports/scorecard.html", card=card, list_link=list_link,
                            panels=person_panels(agent), question_links=question_links,
-                           trend_chart=charts.trend_chart(card.trend, card.peer_mean))
+                           trend_chart=charts.trend_chart(card.trend, card.peer_mean),
+                           recent_rows=charts.recent_rows(
+                               card.recent, id_href("evaluations.evaluation", "evaluation_id"),
+                               viewer_zone()))
 
 
 def _r(value: float | None, digits: int = 1) -> float | None:

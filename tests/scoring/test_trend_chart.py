@@ -52,3 +52,39 @@ def test_the_trend_chart_is_the_macros_svg():
 def test_a_month_label_is_escaped():
     drawn = trend_chart([{"month": "20<b>", "n": 1, "mean": 50.0}])
     assert "<b>" not in drawn and "20&lt;b&gt;" in drawn
+
+
+# The scorecard's recent list before (templates/scoring/reports/scorecard.html), as it was,
+# with ``localtime`` in a given zone.
+RECENT = """<tbody>{% for e in recent %}<tr><td><a href="{{ evaluation_href(e.id) }}">{{ e.id }}</a></td><td>{{ e.submitted_at|localtime("%Y-%m-%d") }}</td><td>{{ e.status_label }}{% if e.targeted %} <span class="badge text-bg-info" title="Drawn because it was flagged for review: not counted in averages">targeted</span>{% endif %}</td><td class="text-end">{{ e.score if e.score is not none else "N/A" }}{% if e.critical_fail %} <span class="badge text-bg-danger">critical</span>{% endif %}</td></tr>{% endfor %}</tbody>"""
+
+
+def test_the_recent_rows_are_the_templates():
+    import datetime as dt
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from scoring.reports.charts import recent_rows
+    from scoring.reports.queries import RecentEvaluation
+
+    zone = ZoneInfo("America/New_York")
+    env = Environment(autoescape=True)
+    env.filters["localtime"] = lambda value, fmt: value.astimezone(zone).strftime(fmt)
+    utc = dt.UTC
+    recent = [
+        RecentEvaluation(7, dt.datetime(2026, 11, 3, 3, 30, tzinfo=utc), "released",
+                         Decimal("83.33"), False, False, 2),
+        RecentEvaluation(12, dt.datetime(2026, 11, 2, 12, tzinfo=utc), "acknowledged", None,
+                         True, True, 1),
+        RecentEvaluation(3, dt.datetime(2026, 10, 1, tzinfo=utc), "disputed", Decimal("0"),
+                         True, False, 4),
+    ]
+
+    def href(value: int) -> str:
+        return f"/qm/evaluations/{value}?a=1&b=2"
+
+    drawn = recent_rows(recent, href, zone)
+    assert f"<tbody>{drawn}</tbody>" == env.from_string(RECENT).render(
+        recent=recent, evaluation_href=href)
+    assert "<td>2026-11-02</td>" in drawn  # 03:30 UTC is the evening before in New York
+    assert "&amp;b=2" in drawn and "N/A" in drawn and drawn.count("critical</span>") == 2
