@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -468,6 +469,24 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool, workers: int | N
         click.echo(f"  {username:<10} {role}")
     if no_serve:
         return
+    from qm import server as servers
+
+    if (server or servers.available()[0]) == "gunicorn":
+        # Serve from a fresh process, as ``qm serve`` (the same process id): building the demo
+        # ran the speech model and the flagging here, and a worker forked from this process
+        # would inherit their thread pools half-made (onnxruntime's hangs a worker's exit
+        # until the master kills it, 30 s after ``kill -TERM``).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        args = [sys.executable, "-c", "from qm.cli import main; main()", "serve",
+                "--host", host, "--port", str(port)]
+        for name, value in (("--workers", workers), ("--threads", threads),
+                            ("--server", server)):
+            if value:
+                args += [name, str(value)]
+        os.execve(sys.executable, args, {**os.environ,  # noqa: S606 - qm itself, no shell
+                                         "QM_DATA_DIR": str(ctx.settings.data_dir),
+                                         "QM_DATABASE_URL": ctx.settings.database_url})
     from qm.app import create_app
 
     serve_app(create_app({"data_dir": ctx.settings.data_dir,
