@@ -484,9 +484,8 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool, workers: int | N
                             ("--server", server)):
             if value:
                 args += [name, str(value)]
-        os.execve(sys.executable, args, {**os.environ,  # noqa: S606 - qm itself, no shell
-                                         "QM_DATA_DIR": str(ctx.settings.data_dir),
-                                         "QM_DATABASE_URL": ctx.settings.database_url})
+        # the same environment, so the same settings (qm.config reads them from it alone)
+        os.execv(sys.executable, args)  # noqa: S606 - qm itself, no shell
     from qm.app import create_app
 
     serve_app(create_app({"data_dir": ctx.settings.data_dir,
