@@ -16,10 +16,11 @@ from scoring.calibration.models import (
     CalibrationSession,
 )
 from scoring.forms import rules
+from scoring.forms import services as form_services
 
 
 def form_of(item: CalibrationSession) -> rules.Form:
-    return rules.form_from_dict(item.form_version.definition)
+    return form_services.rules_of(item.form_version)
 
 
 

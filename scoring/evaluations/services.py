@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from qm import audit
 from qm.auth.models import User
@@ -26,7 +25,7 @@ from qm.auth.permissions import (
     scope_params,
     scope_shape,
 )
-from qm.db import remember, remembered, utcnow
+from qm.db import utcnow
 from qm.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleEdit
 from qm.interactions.models import Interaction
 from qm.notifications.services import notify
@@ -42,6 +41,7 @@ from scoring.evaluations.models import (
     EvaluationStatus,
 )
 from scoring.forms import rules
+from scoring.forms import services as form_services
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
 
 MIN_REASON = 10  # characters of a dispute's reason: "wrong" alone does not help a reviewer
@@ -205,25 +205,7 @@ def published_version(session: Session, form_id: int | None = None) -> FormVersi
 
 
 def form_of(evaluation: Evaluation) -> rules.Form:
-    """The evaluation's form version as rules: parsed once per process for a version no longer
-    a draft, whose definition never changes (``qm.versioning``); a ``rules.Form`` is frozen."""
-    version = evaluation.form_version
-    if version.status == FormStatus.DRAFT.value:
-        return rules.form_from_dict(version.definition)
-    session = object_session(evaluation)
-    if session is None:
-        return rules.form_from_dict(version.definition)
-    form = remembered(session, _FORMS).get(version.id)
-    if form is None:
-        form = rules.form_from_dict(version.definition)
-        remember(session, _FORMS, FORMS_KEPT, version.id, form)
-    return form
-
-
-_FORMS: weakref.WeakKeyDictionary[Any, dict[int, rules.Form]] = weakref.WeakKeyDictionary()
-"""Per database, the forms of the versions read so far (published or retired)."""
-
-FORMS_KEPT = 256
+    return form_services.rules_of(evaluation.form_version)
 
 
 def clean_answers(form: rules.Form, raw: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from qm import audit, versioning
 from qm.auth.permissions import require
+from qm.db import remember, remembered
 from qm.errors import InvalidInput, NotFound
 from scoring.forms import rules
 from scoring.forms.models import FormStatus, FormVersion, ScoringForm
@@ -83,3 +85,25 @@ def form_version(session: Session, form_id: int, number: int | None = None) -> F
     if version is None:
         raise NotFound(f"Version of form {form.name!r}", number)
     return version
+
+
+def rules_of(version: FormVersion) -> rules.Form:
+    """A form version as rules: parsed once per process for a version no longer a draft,
+    whose definition never changes (``qm.versioning``); a ``rules.Form`` is frozen. For an
+    evaluation's and a calibration session's version alike."""
+    if version.status == FormStatus.DRAFT.value:
+        return rules.form_from_dict(version.definition)
+    session = object_session(version)
+    if session is None:
+        return rules.form_from_dict(version.definition)
+    form = remembered(session, _RULES).get(version.id)
+    if form is None:
+        form = rules.form_from_dict(version.definition)
+        remember(session, _RULES, RULES_KEPT, version.id, form)
+    return form
+
+
+_RULES: weakref.WeakKeyDictionary[Any, dict[int, rules.Form]] = weakref.WeakKeyDictionary()
+"""Per database, the rules of the form versions read so far (published or retired)."""
+
+RULES_KEPT = 256
