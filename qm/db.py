@@ -7,7 +7,8 @@ import datetime as dt
 import re
 import time
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
@@ -15,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from qm.config import Settings
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -137,6 +140,25 @@ def remembered(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any,
                ) -> dict[Any, Any]:
     """What ``remember`` kept in ``store`` for the session's database."""
     return store.get(session.get_bind(), {})
+
+
+def kept_while(store: dict[Any, tuple[float, Any, Any]], key: Any, build: Callable[[], T], *,
+               version: Any, ttl_s: float, limit: int,
+               may_keep: Callable[[], bool] | None = None) -> T:
+    """``build()``, reused from ``store`` under ``key`` for ``ttl_s`` seconds while ``version``
+    (e.g. ``change_version`` of what it is made from) stays the same; ``store`` keeps at most
+    ``limit`` keys (the oldest go all at once), and nothing when ``may_keep()`` says no (a
+    transaction that wrote: what it read may still be undone)."""
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and hit[1] == version and now - hit[0] < ttl_s:
+        return hit[2]
+    value = build()
+    if may_keep is None or may_keep():
+        if len(store) >= limit:
+            store.clear()
+        store[key] = (now, version, value)
+    return value
 
 
 _COMMITTED: dict[type, int] = {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from qm.config import Settings
-from qm.db import finish
+from qm.db import finish, kept_while
 from qm.errors import Conflict, NotFound, QMError, StaleEdit
 from qm.storage import RecordingStore
 
@@ -81,17 +80,8 @@ def kept(key: tuple[Any, ...], build: Callable[[], T], *, version: Any = None) -
     what the list is made from, e.g. ``qm.auth.models.people_version()``) stays the same: for
     the lists a page offers on every request and that change seldom, such as the five hundred
     agents of a filter."""
-    store = current_app.extensions["qm"].setdefault("kept", {})
-    now = time.monotonic()
-    hit = store.get(key)
-    if hit is not None and hit[1] == version and now - hit[0] < LIST_TTL_S:
-        return hit[2]
-    value = build()
-    if len(store) >= KEPT_LISTS:
-        store.clear()
-    store[key] = (now, version, value)
-    return value
-
+    return kept_while(current_app.extensions["qm"].setdefault("kept", {}), key, build,
+                      version=version, ttl_s=LIST_TTL_S, limit=KEPT_LISTS)
 
 KEPT_LISTS = 256
 """Lists an app keeps at most (one per scope in use: the site's, each lead's teams)."""

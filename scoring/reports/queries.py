@@ -15,7 +15,6 @@ import datetime as dt
 import heapq
 import math
 import statistics
-import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
-from qm.db import change_version, remember, remembered, utcnow
+from qm.db import change_version, kept_while, only_read, remember, remembered, utcnow
 from qm.interactions.models import Channel, Interaction
 from qm.versioning import VersionStatus
 from scoring.calibration.models import CalibrationSession
@@ -281,16 +280,13 @@ def _team_scores(session: Session, team_id: int, since: dt.datetime
     mean of any agent of the team, from one read of the team's period that the scorecards of
     all its agents share a while (``TEAM_SCORES_TTL_S``) instead of a scan of the team's year
     for every view of every agent."""
-    key = (team_id, since)
-    version = change_version(Evaluation)
-    now = time.monotonic()
-    hit = remembered(session, _TEAM_SCORES).get(key)
-    if hit is not None and hit[1] == version and now - hit[0] < TEAM_SCORES_TTL_S:
-        return hit[2]
-    scores = {agent: (int(n), float(total)) for agent, n, total in session.connection().execute(
-        _TEAM_SCORES_READ, {"team_id": team_id, "since": since}) if n}
-    remember(session, _TEAM_SCORES, TEAM_SCORES_KEPT, key, (now, version, scores))
-    return scores
+    def read() -> dict[int, tuple[int, float]]:
+        return {agent: (int(n), float(total)) for agent, n, total in session.connection().execute(
+            _TEAM_SCORES_READ, {"team_id": team_id, "since": since}) if n}
+
+    return kept_while(_TEAM_SCORES.setdefault(session.get_bind(), {}), (team_id, since), read,
+                      version=change_version(Evaluation), ttl_s=TEAM_SCORES_TTL_S,
+                      limit=TEAM_SCORES_KEPT, may_keep=lambda: only_read(session))
 
 
 def peer_mean(session: Session, agent: User, since: dt.datetime) -> float | None:

@@ -110,3 +110,25 @@ def test_a_pages_fixed_links_are_kept_per_script_root(app: Any) -> None:
                 assert want.startswith(f"{root}/")
     kept = app.extensions["qm"]["fixed_urls"]
     assert {key[0] for key in kept} == {"", "/qm", "/other"} and len(kept) == 9
+
+
+def test_kept_while_rebuilds_on_a_new_version_or_after_the_time_and_keeps_only_what_it_may(
+        ) -> None:
+    from qm.db import kept_while
+    store: dict[Any, Any] = {}
+    built: list[int] = []
+
+    def build() -> int:
+        built.append(len(built))
+        return built[-1]
+
+    def keep(key: Any, version: int = 1, ttl_s: float = 60.0, **kw: Any) -> int:
+        return kept_while(store, key, build, version=version, ttl_s=ttl_s, limit=2, **kw)
+
+    assert keep("a") == 0 and keep("a") == 0          # reused
+    assert keep("a", version=2) == 1                    # a commit changed what it is made of
+    assert keep("a", version=2, ttl_s=0.0) == 2         # the time kept is over
+    assert keep("b", version=2) == 3 and len(store) == 2
+    assert keep("c") == 4 and list(store) == ["c"]      # full: the old keys went all at once
+    assert keep("d", may_keep=lambda: False) == 5 and "d" not in store
+    assert keep("d", may_keep=lambda: False) == 6       # a transaction that wrote keeps nothing
