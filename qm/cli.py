@@ -478,8 +478,9 @@ def demo(ctx: CliContext, host: str, port: int, no_serve: bool, workers: int | N
         # until the master kills it, 30 s after ``kill -TERM``).
         sys.stdout.flush()
         sys.stderr.flush()
-        args = [sys.executable, "-c", "from qm.cli import main; main()", "serve",
-                "--host", host, "--port", str(port)]
+        # -P: the installed qm, not a ./qm of the working directory (python -c puts it first)
+        args = [sys.executable, "-P", "-c", "from qm.cli import main; main(prog_name='qm')",
+                "serve", "--host", host, "--port", str(port)]
         for name, value in (("--workers", workers), ("--threads", threads),
                             ("--server", server)):
             if value:

@@ -182,8 +182,12 @@ def _changes_committed(session: Session) -> None:
         _COMMITTED[cls] = _COMMITTED.get(cls, 0) + 1
 
 
-def _changes_rolled_back(session: Session, _previous: Any) -> None:
-    session.info.pop("qm_changed", None)
+def _changes_rolled_back(session: Session, previous: Any) -> None:
+    # A savepoint's rollback undoes only some of the transaction's changes, and which ones is
+    # not known here: they all stay noted, so what was kept is built afresh once too often
+    # rather than kept stale.
+    if not previous.nested:
+        session.info.pop("qm_changed", None)
 
 
 event.listen(Session, "after_flush", _note_changes)

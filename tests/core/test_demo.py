@@ -163,7 +163,11 @@ def test_qm_demo_serves_on_the_chosen_port(tmp_path, database_url):
     port = _free_port()
     env = {**os.environ, "QM_DATA_DIR": str(tmp_path / "demo"), "QM_DATABASE_URL": database_url}
     qm = os.path.join(os.path.dirname(sys.executable), "qm")
-    proc = subprocess.Popen([qm, "demo", "--port", str(port)], env=env,
+    # run where a folder named qm is not qm (a checkout beside an installed qm): the server
+    # the demo hands over to must still import the installed one
+    (tmp_path / "qm").mkdir()
+    (tmp_path / "qm" / "__init__.py").write_text('raise ImportError("not the installed qm")\n')
+    proc = subprocess.Popen([qm, "demo", "--port", str(port)], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60

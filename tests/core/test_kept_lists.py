@@ -132,3 +132,26 @@ def test_kept_while_rebuilds_on_a_new_version_or_after_the_time_and_keeps_only_w
     assert keep("c") == 4 and list(store) == ["c"]      # full: the old keys went all at once
     assert keep("d", may_keep=lambda: False) == 5 and "d" not in store
     assert keep("d", may_keep=lambda: False) == 6       # a transaction that wrote keeps nothing
+
+
+def test_a_commit_after_a_savepoints_rollback_still_counts_the_transactions_changes(
+        session: Session) -> None:
+    """A savepoint rolled back undoes some of the transaction's changes, not the changes
+    before it: those still commit, so what is kept of them must be built afresh."""
+    from qm.auth.models import Team
+    from qm.db import change_version
+    before = change_version(Team)
+    factories.create_team(session, "Kept Team One")
+    session.flush()
+    savepoint = session.begin_nested()
+    factories.create_team(session, "Kept Team Two")
+    session.flush()
+    savepoint.rollback()
+    session.commit()
+    assert change_version(Team) > before
+    before = change_version(Team)
+    factories.create_team(session, "Kept Team Three")
+    session.flush()
+    session.rollback()  # the whole transaction: nothing of it was committed
+    session.commit()
+    assert change_version(Team) == before
