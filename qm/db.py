@@ -128,9 +128,12 @@ def remember(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, A
     still be undone, and its version number or (on SQLite) its id come back with other
     content. For what never changes once read (a published form version's questions) or
     is keyed by the versions it was computed from."""
-    if not only_read(session):
-        return
-    kept = store.setdefault(session.get_bind(), {})
+    if only_read(session):
+        _put(store.setdefault(session.get_bind(), {}), limit, key, value)
+
+
+def _put(kept: dict[Any, Any], limit: int, key: Any, value: Any) -> None:
+    """``kept[key] = value``, with at most ``limit`` keys: the oldest go all at once."""
     if len(kept) >= limit:
         kept.clear()
     kept[key] = value
@@ -155,10 +158,17 @@ def kept_while(store: dict[Any, tuple[float, Any, Any]], key: Any, build: Callab
         return hit[2]
     value = build()
     if may_keep is None or may_keep():
-        if len(store) >= limit:
-            store.clear()
-        store[key] = (now, version, value)
+        _put(store, limit, key, (now, version, value))
     return value
+
+
+def kept_for(session: Session, store: weakref.WeakKeyDictionary[Any, dict[Any, Any]], key: Any,
+             build: Callable[[], T], *, version: Any, ttl_s: float, limit: int) -> T:
+    """``kept_while`` for the session's database, keeping only what a transaction that has only
+    read built (as ``remember``): for what the session reads that may change, reused while
+    its ``version`` and time hold."""
+    return kept_while(store.setdefault(session.get_bind(), {}), key, build, version=version,
+                      ttl_s=ttl_s, limit=limit, may_keep=lambda: only_read(session))
 
 
 _COMMITTED: dict[type, int] = {}

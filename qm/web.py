@@ -83,6 +83,7 @@ def kept(key: tuple[Any, ...], build: Callable[[], T], *, version: Any = None) -
     return kept_while(current_app.extensions["qm"].setdefault("kept", {}), key, build,
                       version=version, ttl_s=LIST_TTL_S, limit=KEPT_LISTS)
 
+
 KEPT_LISTS = 256
 """Lists an app keeps at most (one per scope in use: the site's, each lead's teams)."""
 

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from qm.auth.models import Team, User
-from qm.db import change_version, kept_while, only_read, remember, remembered, utcnow
+from qm.db import change_version, kept_for, remember, remembered, utcnow
 from qm.interactions.models import Channel, Interaction
 from qm.versioning import VersionStatus
 from scoring.calibration.models import CalibrationSession
@@ -284,9 +284,9 @@ def _team_scores(session: Session, team_id: int, since: dt.datetime
         return {agent: (int(n), float(total)) for agent, n, total in session.connection().execute(
             _TEAM_SCORES_READ, {"team_id": team_id, "since": since}) if n}
 
-    return kept_while(_TEAM_SCORES.setdefault(session.get_bind(), {}), (team_id, since), read,
-                      version=change_version(Evaluation), ttl_s=TEAM_SCORES_TTL_S,
-                      limit=TEAM_SCORES_KEPT, may_keep=lambda: only_read(session))
+    return kept_for(session, _TEAM_SCORES, (team_id, since), read,
+                    version=change_version(Evaluation), ttl_s=TEAM_SCORES_TTL_S,
+                    limit=TEAM_SCORES_KEPT)
 
 
 def peer_mean(session: Session, agent: User, since: dt.datetime) -> float | None:

@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from qm import web
-from qm.auth.models import User
+from qm.auth.models import Team, User
+from qm.db import change_version, kept_while
 
 
 def filter_options(client: Any, select_id: str) -> str:
@@ -114,7 +115,6 @@ def test_a_pages_fixed_links_are_kept_per_script_root(app: Any) -> None:
 
 def test_kept_while_rebuilds_on_a_new_version_or_after_the_time_and_keeps_only_what_it_may(
         ) -> None:
-    from qm.db import kept_while
     store: dict[Any, Any] = {}
     built: list[int] = []
 
@@ -138,8 +138,6 @@ def test_a_commit_after_a_savepoints_rollback_still_counts_the_transactions_chan
         session: Session) -> None:
     """A savepoint rolled back undoes some of the transaction's changes, not the changes
     before it: those still commit, so what is kept of them must be built afresh."""
-    from qm.auth.models import Team
-    from qm.db import change_version
     before = change_version(Team)
     factories.create_team(session, "Kept Team One")
     session.flush()
